@@ -1,0 +1,1 @@
+//! Mock calico-node: Calico resources in, the BIRD configuration confd would render out.

@@ -1,0 +1,1 @@
+//! BIRD daemons: supervision inside a namespace and the control-socket client.

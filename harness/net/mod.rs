@@ -1,0 +1,8 @@
+//! The kernel side: namespaces, links, addresses, routes and sysctls, all through netlink
+//! and `/proc` from inside namespaces routelab created. Nothing here touches the host's own
+//! namespace.
+
+pub mod netlink;
+pub mod netns;
+
+pub use netns::Netns;

@@ -1,0 +1,1 @@
+//! Probes that send real packets inside a lab: ping, traceroute, path MTU, fragmentation counters.
