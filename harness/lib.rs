@@ -22,6 +22,7 @@ pub mod net;
 pub mod plan;
 pub mod probe;
 pub mod report;
+pub mod run;
 pub mod scenario;
 
 /// For tests that need root: prints why the test is skipped, or panics under CI, where a

@@ -1,1 +1,181 @@
-//! TODO
+//! The Plan: everything a scenario asks the kernel for, as plain data.
+//!
+//! Planning is pure and deterministic, so a Plan can be snapshot-tested and printed
+//! (`routelab check --plan`). `net::apply` executes it stage by stage; each stage only
+//! depends on earlier ones, so the order of the fields is the order of the work.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::scenario::{BirdConfig, Scenario};
+
+/// A namespace's role: a scenario node, or a hidden one that carries a link (a bridge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NamespaceRole {
+    Node,
+    Segment,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamespacePlan {
+    /// Unique within the lab; `routelab up` names it `<lab>-<name>` in /run/netns.
+    pub name: String,
+    pub role: NamespaceRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SysctlPlan {
+    pub ns: String,
+    /// Dotted form, e.g. `net.ipv4.ip_forward`.
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BridgePlan {
+    pub ns: String,
+    pub name: String,
+    pub mtu: u32,
+}
+
+/// One end of a veth pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VethEnd {
+    pub ns: String,
+    pub name: String,
+    pub mtu: u32,
+    /// A bridge in the same namespace this end is enslaved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VethPlan {
+    /// The link it implements, for messages.
+    pub link: String,
+    pub a: VethEnd,
+    pub b: VethEnd,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressPlan {
+    pub ns: String,
+    pub interface: String,
+    pub address: IpNet,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoutePlan {
+    pub ns: String,
+    pub to: IpNet,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub blackhole: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+}
+
+/// Which BIRD a daemon runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DaemonKind {
+    /// BIRD 2, for routers, with the user's configuration.
+    Bird2,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaemonPlan {
+    pub ns: String,
+    pub kind: DaemonKind,
+    pub config: BirdConfig,
+}
+
+/// Everything to create for one scenario, in the order it is created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub scenario: String,
+    pub namespaces: Vec<NamespacePlan>,
+    pub sysctls: Vec<SysctlPlan>,
+    pub bridges: Vec<BridgePlan>,
+    pub veths: Vec<VethPlan>,
+    pub addresses: Vec<AddressPlan>,
+    pub routes: Vec<RoutePlan>,
+    pub daemons: Vec<DaemonPlan>,
+}
+
+impl Plan {
+    pub fn namespace(&self, name: &str) -> Option<&NamespacePlan> {
+        self.namespaces.iter().find(|n| n.name == name)
+    }
+
+    /// Paths the plan reads from the scenario's directory, relative to `base` where
+    /// possible, so snapshots do not depend on where the checkout lives.
+    pub fn relative_to(mut self, base: &std::path::Path) -> Plan {
+        for d in &mut self.daemons {
+            if let BirdConfig::File(p) = &mut d.config
+                && let Ok(rel) = p.strip_prefix(base)
+            {
+                *p = PathBuf::from(rel);
+            }
+        }
+        self
+    }
+}
+
+/// Plans a validated scenario.
+pub fn plan(scenario: &Scenario) -> Plan {
+    let mut plan = Plan {
+        scenario: scenario.name.clone(),
+        ..Plan::default()
+    };
+    for node in &scenario.nodes {
+        plan.namespaces.push(NamespacePlan {
+            name: node.name.clone(),
+            role: NamespaceRole::Node,
+        });
+        for (key, value) in &node.sysctls {
+            plan.sysctls.push(SysctlPlan {
+                ns: node.name.clone(),
+                key: key.clone(),
+                value: value.clone(),
+            });
+        }
+        for addr in &node.loopback {
+            plan.addresses.push(AddressPlan {
+                ns: node.name.clone(),
+                interface: "lo".into(),
+                address: *addr,
+            });
+        }
+    }
+    for link in &scenario.links {
+        crate::net::links::plan(link, &mut plan);
+    }
+    for node in &scenario.nodes {
+        for r in &node.routes {
+            plan.routes.push(RoutePlan {
+                ns: node.name.clone(),
+                to: r.to,
+                via: r.via.clone(),
+                dev: r.dev.clone(),
+                blackhole: r.blackhole,
+                metric: r.metric,
+            });
+        }
+        if let Some(config) = &node.bird {
+            plan.daemons.push(DaemonPlan {
+                ns: node.name.clone(),
+                kind: DaemonKind::Bird2,
+                config: config.clone(),
+            });
+        }
+    }
+    plan
+}

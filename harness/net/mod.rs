@@ -2,7 +2,10 @@
 //! and `/proc` from inside namespaces routelab created. Nothing here touches the host's own
 //! namespace.
 
+pub mod apply;
+pub mod links;
 pub mod netlink;
 pub mod netns;
+pub mod routes;
 
 pub use netns::Netns;

@@ -1,1 +1,193 @@
-//! The scenario file: model, loading and validation.
+//! The scenario file: model, loading and validation. Pure: reads files, touches nothing.
+//!
+//! [`load`] reads a file into a [`Scenario`] or returns every problem found, each with
+//! file, line and column. Structural problems (unknown keys, wrong types, unparsable
+//! addresses) come from the YAML reader and stop at the first one; semantic problems
+//! (dangling node names, duplicate interfaces, gateways off-link) are all collected.
+
+pub mod diagnostic;
+pub mod raw;
+pub mod validate;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use raw::NodeKind;
+
+use crate::check::Expectation;
+
+/// How long an expectation may take to hold when neither it nor the scenario says.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A validated scenario: every name resolves, every value parsed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(skip)]
+    pub file: PathBuf,
+    pub description: Option<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub deadline: Duration,
+    pub nodes: Vec<Node>,
+    pub links: Vec<Link>,
+    pub expectations: Vec<Expectation>,
+}
+
+/// One node: a network namespace of its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    pub loopback: Vec<IpNet>,
+    pub routes: Vec<StaticRoute>,
+    /// Sysctls to set, the kind's defaults first, then the file's overrides.
+    pub sysctls: Vec<(String, String)>,
+    pub bird: Option<BirdConfig>,
+}
+
+/// A static route in a node's kernel table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaticRoute {
+    pub to: IpNet,
+    pub via: Vec<IpAddr>,
+    pub dev: Option<String>,
+    pub blackhole: bool,
+    pub metric: Option<u32>,
+}
+
+/// Where a node's BIRD configuration comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BirdConfig {
+    /// A file used verbatim; includes resolve relative to it.
+    File(PathBuf),
+    /// Text from the scenario file itself.
+    Inline(String),
+}
+
+/// A network interface of a node, as a link attaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interface {
+    pub node: String,
+    pub name: String,
+    pub addresses: Vec<IpNet>,
+    pub mtu: u32,
+}
+
+/// A link between nodes. Each kind lives in `net::links`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Link {
+    /// A point-to-point veth pair (a leased line, a patch cable).
+    Wire { name: String, ends: [Interface; 2] },
+    /// An L2 segment (a Proxmox `vmbr0`, a switch) with any number of members.
+    Bridge {
+        name: String,
+        mtu: u32,
+        members: Vec<Interface>,
+    },
+}
+
+impl Link {
+    pub fn name(&self) -> &str {
+        match self {
+            Link::Wire { name, .. } | Link::Bridge { name, .. } => name,
+        }
+    }
+
+    pub fn interfaces(&self) -> &[Interface] {
+        match self {
+            Link::Wire { ends, .. } => ends,
+            Link::Bridge { members, .. } => members,
+        }
+    }
+}
+
+impl Scenario {
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Every interface of `node` that a link attaches, in link order.
+    pub fn interfaces_of<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a Interface> + 'a {
+        self.links
+            .iter()
+            .flat_map(|l| l.interfaces())
+            .filter(move |i| i.node == node)
+    }
+
+    /// The node that owns `addr` on one of its interfaces or its loopback, if any.
+    pub fn owner_of(&self, addr: IpAddr) -> Option<&str> {
+        for link in &self.links {
+            for i in link.interfaces() {
+                if i.addresses.iter().any(|a| a.addr() == addr) {
+                    return Some(&i.node);
+                }
+            }
+        }
+        self.nodes
+            .iter()
+            .find(|n| n.loopback.iter().any(|a| a.addr() == addr))
+            .map(|n| n.name.as_str())
+    }
+}
+
+/// Reads and validates a scenario file. Warnings come back with the scenario; any error
+/// means no scenario.
+pub fn load(file: &Path) -> Result<(Scenario, Diagnostics), Diagnostics> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the scenario file: {e}"),
+        }])
+    })?;
+    load_str(file, &text)
+}
+
+/// Like [`load`], for text already read; `file` names it in messages and anchors relative
+/// paths.
+pub fn load_str(file: &Path, text: &str) -> Result<(Scenario, Diagnostics), Diagnostics> {
+    let raw: raw::RawScenario = serde_saphyr::from_str(text).map_err(|e| {
+        let at = e.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
+        Diagnostics(vec![Diagnostic::error(file, at, yaml_message(&e))])
+    })?;
+    validate::validate(file, raw)
+}
+
+/// The YAML reader's message without its own location prefix and snippet, since
+/// [`Diagnostic`] prints the location itself.
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let rendered = e.without_snippet().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
+    // serde-saphyr appends " at line L column C"; drop it.
+    match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first.to_string(),
+    }
+}
+
+/// Durations as `humantime` text (`30s`, `1m 30s`) in serialized output.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+}
+
+/// Parses a duration as written in a scenario (`30s`, `500ms`, `2m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. `30s` or `500ms`"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,115 @@
+//! `bgp`: a BIRD BGP protocol on a node is in a given session state.
+//!
+//! ```yaml
+//! - bgp: { node: r1, protocol: peer_r2 }                 # Established by default
+//! - bgp: { node: r1, protocol: peer_r2, state: Active }
+//! - bgp: { node: r1, protocol: peer_r2, established: false }   # must never come up
+//! ```
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::{Observation, node_ref};
+use crate::lab::Lab;
+use crate::scenario::Scenario;
+use crate::scenario::validate::Context;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub node: Spanned<String>,
+    pub protocol: String,
+    /// BGP state as BIRD names it: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
+    pub state: Option<Spanned<String>>,
+    /// `false`: the session must not be Established (checked after the rest converged).
+    pub established: Option<bool>,
+    pub deadline: Option<Spanned<String>>,
+}
+
+const STATES: [&str; 6] = ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"];
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bgp {
+    pub node: String,
+    pub protocol: String,
+    /// The wanted state; with `negated`, the state it must not be in.
+    pub state: String,
+    pub negated: bool,
+}
+
+impl Spec {
+    pub fn validate(&self, cx: &mut Context, _: &Scenario) -> Option<Bgp> {
+        let node = node_ref(cx, &self.node);
+        if let Some(s) = &self.state
+            && self.established.is_some()
+        {
+            cx.error(s.referenced, "give `state` or `established`, not both");
+            return None;
+        }
+        let state = match &self.state {
+            None => "Established".to_string(),
+            Some(s) => match STATES.iter().find(|k| k.eq_ignore_ascii_case(&s.value)) {
+                Some(k) => k.to_string(),
+                None => {
+                    cx.error(
+                        s.referenced,
+                        format!("`{}` is not a BGP state (one of: {})", s.value, STATES.join(", ")),
+                    );
+                    return None;
+                }
+            },
+        };
+        Some(Bgp {
+            node: node?,
+            protocol: self.protocol.clone(),
+            state,
+            negated: self.established == Some(false),
+        })
+    }
+}
+
+impl fmt::Display for Bgp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let is = if self.negated { "is not" } else { "is" };
+        write!(f, "bgp {} {} {is} {}", self.node, self.protocol, self.state)
+    }
+}
+
+impl Bgp {
+    pub fn is_negative(&self) -> bool {
+        self.negated
+    }
+
+    pub async fn observe(&self, lab: &Lab) -> Observation {
+        let client = match lab.bird(&self.node).await {
+            Ok(c) => c,
+            Err(e) => return Observation::new(false, e),
+        };
+        match client.protocol_state(&self.protocol).await {
+            Ok(Some(p)) => {
+                let state = p.bgp_state.clone().unwrap_or_else(|| p.state.clone());
+                let matches = state.eq_ignore_ascii_case(&self.state);
+                let mut seen = format!("{}: {} ({})", self.protocol, state, p.info);
+                if let Some(err) = &p.last_error {
+                    seen.push_str(&format!(", last error: {err}"));
+                }
+                Observation::new(matches != self.negated, seen)
+            }
+            Ok(None) => {
+                let names = client.protocol_names().await.unwrap_or_default();
+                Observation::new(
+                    false,
+                    format!(
+                        "no protocol `{}` in BIRD on {} (it has: {})",
+                        self.protocol,
+                        self.node,
+                        names.join(", ")
+                    ),
+                )
+            }
+            Err(e) => Observation::new(false, format!("BIRD on {}: {e}", self.node)),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `route`: a node's kernel routing table (main table) has, or lacks, a prefix.
+//!
+//! ```yaml
+//! - route: { node: kubemaster, prefix: 10.42.64.64/26, via: [192.168.100.1, 192.168.100.252] }
+//! - route: { node: r1, prefix: 10.2.0.0/24, via: 10.1.0.2, protocol: bird }
+//! - route: { node: kubemaster, prefix: 10.42.141.0/26, blackhole: true }
+//! - route: { node: h1, prefix: 10.9.0.0/24, absent: true }
+//! ```
+//! `via` is the exact set of gateways (an ECMP route lists them all; order does not
+//! matter). Without `via`, any unicast route for the prefix will do.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::{Observation, node_ref};
+use crate::lab::Lab;
+use crate::net::routes::RouteKind;
+use crate::scenario::Scenario;
+use crate::scenario::raw::OneOrMany;
+use crate::scenario::validate::Context;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub node: Spanned<String>,
+    pub prefix: Spanned<IpNet>,
+    pub via: Option<Spanned<OneOrMany<IpAddr>>>,
+    pub dev: Option<String>,
+    /// The kernel's route protocol: `bird`, `static`, `kernel`, `boot`.
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub blackhole: bool,
+    #[serde(default)]
+    pub absent: bool,
+    pub deadline: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    pub node: String,
+    pub prefix: IpNet,
+    pub via: Option<BTreeSet<IpAddr>>,
+    pub dev: Option<String>,
+    pub protocol: Option<String>,
+    pub blackhole: bool,
+    pub absent: bool,
+}
+
+impl Spec {
+    pub fn validate(&self, cx: &mut Context, _: &Scenario) -> Option<Route> {
+        let node = node_ref(cx, &self.node);
+        let prefix = self.prefix.value;
+        if prefix.trunc() != prefix {
+            cx.error(
+                self.prefix.referenced,
+                format!("`{prefix}` has host bits set; did you mean `{}`?", prefix.trunc()),
+            );
+            return None;
+        }
+        let via = self.via.as_ref().map(|v| v.value.0.iter().copied().collect::<BTreeSet<_>>());
+        if self.absent && (self.via.is_some() || self.blackhole || self.protocol.is_some()) {
+            cx.error(
+                self.prefix.referenced,
+                "`absent: true` cannot be combined with `via`, `blackhole` or `protocol`",
+            );
+            return None;
+        }
+        if self.blackhole && (self.via.is_some() || self.dev.is_some()) {
+            cx.error(self.prefix.referenced, "a blackhole route has no `via` or `dev`");
+            return None;
+        }
+        if let (Some(v), Some(gws)) = (&self.via, &via)
+            && gws.iter().any(|g| g.is_ipv4() != prefix.addr().is_ipv4())
+        {
+            cx.error(v.referenced, format!("a gateway is not of {prefix}'s address family"));
+            return None;
+        }
+        Some(Route {
+            node: node?,
+            prefix,
+            via,
+            dev: self.dev.clone(),
+            protocol: self.protocol.clone(),
+            blackhole: self.blackhole,
+            absent: self.absent,
+        })
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "route {} {}", self.node, self.prefix)?;
+        if self.absent {
+            return write!(f, " absent");
+        }
+        if self.blackhole {
+            write!(f, " blackhole")?;
+        }
+        if let Some(via) = &self.via {
+            let list: Vec<String> = via.iter().map(ToString::to_string).collect();
+            write!(f, " via {}", list.join(", "))?;
+        }
+        if let Some(dev) = &self.dev {
+            write!(f, " dev {dev}")?;
+        }
+        if let Some(p) = &self.protocol {
+            write!(f, " proto {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Route {
+    pub fn is_negative(&self) -> bool {
+        self.absent
+    }
+
+    pub async fn observe(&self, lab: &Lab) -> Observation {
+        let routes = match lab.routes(&self.node, self.prefix.addr().is_ipv6()).await {
+            Ok(r) => r,
+            Err(e) => return Observation::new(false, e),
+        };
+        let matching: Vec<_> = routes.iter().filter(|r| r.to == self.prefix).collect();
+        let holds = if self.absent {
+            matching.is_empty()
+        } else {
+            matching.iter().any(|r| self.matches(r))
+        };
+        let mut observed = if matching.is_empty() {
+            format!("no route for {} in {}'s main table", self.prefix, self.node)
+        } else {
+            matching.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        };
+        if !holds && let Some(bird) = lab.bird_route_view(&self.node, self.prefix).await {
+            observed.push_str(&format!("\nBIRD on {} says:\n{bird}", self.node));
+        }
+        Observation::new(holds, observed)
+    }
+
+    fn matches(&self, r: &crate::net::routes::KernelRoute) -> bool {
+        let kind_ok = if self.blackhole {
+            r.kind == RouteKind::Blackhole
+        } else {
+            r.kind == RouteKind::Unicast
+        };
+        let via_ok = self.via.as_ref().is_none_or(|want| {
+            let got: BTreeSet<IpAddr> = r.nexthops.iter().filter_map(|h| h.via).collect();
+            got == *want && r.nexthops.iter().all(|h| h.via.is_some())
+        });
+        let dev_ok = self
+            .dev
+            .as_ref()
+            .is_none_or(|d| r.nexthops.iter().all(|h| h.dev.as_deref() == Some(d)));
+        let proto_ok = self.protocol.as_ref().is_none_or(|p| *p == r.protocol);
+        kind_ok && via_ok && dev_ok && proto_ok
+    }
+}

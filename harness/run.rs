@@ -1,0 +1,117 @@
+//! The whole pipeline for one scenario: load, validate, plan, check BIRD configs, build,
+//! start daemons, check expectations, report, tear down.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::check;
+use crate::daemon::BirdBinary;
+use crate::lab::{Lab, LabState, Mode};
+use crate::plan::{DaemonKind, Plan};
+use crate::report::ScenarioReport;
+use crate::scenario::{self, BirdConfig, Diagnostic, Diagnostics, Scenario};
+
+/// A scenario that passed validation, with its plan and any warnings.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    pub plan: Plan,
+    pub warnings: Diagnostics,
+}
+
+/// Load → validate → plan, and have BIRD parse every daemon config (`bird -p`) so a bad
+/// config is reported with BIRD's own message before anything is built. Needs no
+/// privileges. When BIRD is not installed the configs are not parsed and a warning says so.
+pub fn load(file: &Path) -> Result<Loaded, Diagnostics> {
+    let (scenario, mut warnings) = scenario::load(file)?;
+    let plan = crate::plan::plan(&scenario);
+    let mut errors = Diagnostics::default();
+    for d in &plan.daemons {
+        let binary = match d.kind {
+            DaemonKind::Bird2 => BirdBinary::bird2(),
+        };
+        let binary = match binary {
+            Ok(b) => b,
+            Err(e) => {
+                warnings.push(file_note(file, format!("BIRD configs not parsed: {e}"), false));
+                break;
+            }
+        };
+        let result = match &d.config {
+            BirdConfig::File(path) => crate::daemon::check_config(&binary, path),
+            BirdConfig::Inline(text) => {
+                let dir = tempfile::tempdir().map_err(|e| {
+                    Diagnostics(vec![file_note(file, format!("creating a temp dir: {e}"), true)])
+                })?;
+                let path = dir.path().join(format!("{}.conf", d.ns));
+                std::fs::write(&path, text).map_err(|e| {
+                    Diagnostics(vec![file_note(file, format!("writing {}: {e}", path.display()), true)])
+                })?;
+                crate::daemon::check_config(&binary, &path)
+            }
+        };
+        if let Err(e) = result {
+            errors.push(file_note(
+                file,
+                format!("BIRD rejects the config of node `{}`: {e}", d.ns),
+                true,
+            ));
+        }
+    }
+    if errors.has_errors() {
+        errors.0.extend(warnings.0);
+        return Err(errors);
+    }
+    Ok(Loaded {
+        scenario,
+        plan,
+        warnings,
+    })
+}
+
+fn file_note(file: &Path, message: String, error: bool) -> Diagnostic {
+    let at = serde_saphyr::Location::UNKNOWN;
+    if error {
+        Diagnostic::error(file, at, message)
+    } else {
+        Diagnostic::warning(file, at, message)
+    }
+}
+
+/// Builds the lab, starts its daemons and checks every expectation. An ephemeral lab is
+/// torn down before this returns; a persistent one is left running and its state returned.
+///
+/// Call from a thread that outlives the lab (see [`Lab::start_daemons`]).
+pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<LabState>) {
+    let mut report = ScenarioReport {
+        scenario: loaded.scenario.name.clone(),
+        file: loaded.scenario.file.clone(),
+        build: Duration::ZERO,
+        daemons: Duration::ZERO,
+        converge: Duration::ZERO,
+        outcomes: Vec::new(),
+        error: None,
+    };
+    let persistent = matches!(mode, Mode::Persistent { .. });
+    let started = Instant::now();
+    let mut lab = match Lab::build(&loaded.plan, mode).await {
+        Ok(lab) => lab,
+        Err(e) => {
+            report.error = Some(format!("building the network: {e}"));
+            return (report, None);
+        }
+    };
+    report.build = started.elapsed();
+    let started = Instant::now();
+    if let Err(e) = lab.start_daemons(&loaded.plan).await {
+        report.error = Some(format!("starting daemons: {e}"));
+        return (report, None);
+    }
+    report.daemons = started.elapsed();
+    tracing::info!(scenario = %loaded.scenario.name, "lab up; checking expectations");
+    let started = Instant::now();
+    report.outcomes = check::check_all(&lab, &loaded.scenario).await;
+    report.converge = started.elapsed();
+    let state = persistent.then(|| lab.detach());
+    (report, state)
+}
