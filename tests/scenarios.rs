@@ -1,1 +1,71 @@
-fn main() {}
+//! Every `scenarios/*.yaml` is a test: build it, check its expectations, tear it down.
+//!
+//! One libtest test per file, named after it, run in parallel (each lab lives in its own
+//! namespaces, so scenarios cannot see each other). `cargo test --test scenarios -- NAME`
+//! runs one. Without root the tests are skipped with the reason printed, except under
+//! `CI=true`, where that is a failure.
+
+use std::path::{Path, PathBuf};
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use routelab::lab::Mode;
+
+fn scenario_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn run_scenario(file: &Path) -> Result<(), Failed> {
+    let loaded = routelab::run::load(file).map_err(|d| Failed::from(d.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    // This thread lives until the lab is torn down, as BIRD's parent-death signal needs.
+    let (report, _) = runtime.block_on(routelab::run::execute(&loaded, Mode::Ephemeral));
+    println!("{}", report.to_text());
+    if report.ok() {
+        Ok(())
+    } else {
+        Err(Failed::from(report.to_text()))
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let privileged = routelab::net::netns::can_create_namespaces();
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    let trials = scenario_files()
+        .into_iter()
+        .map(|file| {
+            let name = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let skip = !privileged && !in_ci;
+            Trial::test(name, move || {
+                if !privileged {
+                    return Err(Failed::from(
+                        "needs root to create network namespaces, and CI=true makes a skip a failure",
+                    ));
+                }
+                run_scenario(&file)
+            })
+            .with_ignored_flag(skip)
+        })
+        .collect::<Vec<_>>();
+    if !privileged {
+        eprintln!(
+            "scenario tests {}: they need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) to create network namespaces",
+            if in_ci { "fail" } else { "are skipped" }
+        );
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
