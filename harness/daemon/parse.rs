@@ -32,7 +32,8 @@ pub struct ProtocolRow {
     pub name: String,
     /// Its type: `BGP`, `OSPF`, `Kernel`, `Device`, `Static`, `Direct`, ...
     pub proto: String,
-    /// Its table, when BIRD names one (see the module notes).
+    /// Its table, when BIRD names one: BIRD 1.6 always does (`master`); BIRD 2 prints
+    /// `---`, which becomes `None`, for protocols with no or several channels, BGP included.
     pub table: Option<String>,
     /// BIRD's protocol state: `up`, `down`, `start`, `stop`, ...
     pub state: String,

@@ -1,25 +1,4 @@
-//! Running BIRD inside a network namespace.
-//!
-//! # Lifetime
-//!
-//! A lab's BIRDs (the default, `persistent: false`) must not outlive routelab, even when
-//! routelab is killed with SIGKILL and no destructor runs. Each is therefore started with
-//! `PR_SET_PDEATHSIG(SIGKILL)`. Linux sends that signal when the *thread* that forked BIRD
-//! exits, not the process: std's `Command::spawn` forks from the calling thread, so
-//! **start daemons from a thread that lives as long as the lab** (the main thread, or the
-//! test's own thread), never from [`crate::net::Netns::run`]'s short-lived threads, a tokio
-//! worker or `spawn_blocking`. Dropping the [`BirdProcess`] kills and reaps BIRD and removes
-//! its control socket.
-//!
-//! For `routelab up` (`persistent: true`) BIRD must outlive routelab: it runs in a session
-//! of its own (setsid), without the death signal, with its output in the log file; the pid
-//! is recorded by the caller and [`stop_pid`] ends it at `routelab down`.
-//!
-//! # Readiness
-//!
-//! BIRD is ready when its control socket answers a command. [`BirdProcess::start`] polls
-//! for that with a deadline; if BIRD exits first, the error carries what it printed, which
-//! is where BIRD reports configuration errors found at startup.
+//! Running BIRD inside a network namespace; see [`BirdProcess`].
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
@@ -125,11 +104,30 @@ impl Output {
     }
 }
 
-/// A running BIRD.
+/// A BIRD running inside a network namespace.
 ///
-/// Non-persistent: dropping it kills (SIGKILL) and reaps BIRD and removes the control
-/// socket; [`BirdProcess::stop`] shuts it down in order first. Persistent: dropping it
-/// leaves BIRD running.
+/// # Lifetime
+///
+/// A lab's BIRDs (the default, `persistent: false`) must not outlive routelab, even when
+/// routelab is killed with SIGKILL and no destructor runs. Each is therefore started with
+/// `PR_SET_PDEATHSIG(SIGKILL)`. Linux sends that signal when the *thread* that forked BIRD
+/// exits, not the process, and std's `Command::spawn` forks from the calling thread. So
+/// **start daemons from a thread that lives as long as the lab** (the main thread, or the
+/// test's own thread), never from [`Netns::run`]'s short-lived threads, a tokio
+/// multi-thread worker or `spawn_blocking`. Dropping the handle kills (SIGKILL) and reaps
+/// BIRD and removes its control socket; [`BirdProcess::stop`] shuts it down in order
+/// instead.
+///
+/// For `routelab up` (`persistent: true`) BIRD must outlive routelab: it runs in a session
+/// of its own (setsid), without the death signal, with its output in the log file, and
+/// dropping the handle leaves it running. The caller records [`BirdProcess::pid`];
+/// [`stop_pid`] ends it at `routelab down`.
+///
+/// # Readiness
+///
+/// BIRD is ready when its control socket answers a command. [`BirdProcess::start`] polls
+/// for that with a deadline; if BIRD exits first, the error carries what it printed, which
+/// is where BIRD reports configuration errors it finds at startup.
 #[derive(Debug)]
 pub struct BirdProcess {
     child: Option<Child>,
@@ -144,7 +142,7 @@ impl BirdProcess {
     /// Starts `bird -f -c CONFIG -s SOCKET` inside `ns` and waits until its control socket
     /// answers.
     ///
-    /// Call it from a thread that lives as long as the lab (see the module notes), such as
+    /// Call it from a thread that lives as long as the lab (see "Lifetime" above), such as
     /// the thread driving a current-thread tokio runtime; never from `spawn_blocking`, whose
     /// threads exit when idle and would take BIRD with them. It blocks for up to
     /// `spec.ready_timeout`.

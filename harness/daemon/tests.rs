@@ -608,10 +608,14 @@ fn discovery_errors_say_how_to_install() {
 /// BIRD 1.6 is unpacked (`bash ci/install-bird1.sh`) or `$ROUTELAB_BIRD1` points at it.
 #[test]
 fn bird2_and_bird16_peer_and_both_parse() {
-    let Ok(bird1) = BirdBinary::bird1_6(Path::new(env!("CARGO_MANIFEST_DIR"))) else {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Ok(bird1) = BirdBinary::bird1_6(root) else {
         eprintln!("skipped bird2_and_bird16_peer_and_both_parse: BIRD 1.6 not unpacked");
         return;
     };
+    let bird6 = BirdBinary::bird6_1_6(root).unwrap();
+    assert_eq!(bird6.flavour, Flavour::Bird1_6);
+    assert_eq!(bird6.path.file_name().unwrap(), "bird6");
     if !have_root("bird2_and_bird16_peer_and_both_parse") {
         return;
     }
@@ -694,6 +698,24 @@ protocol ospf o1 {{
         assert!(
             rows.iter().all(|r| r.table.as_deref() == Some("master")),
             "{rows:?}"
+        );
+        let err = client.protocol("nosuch").await.unwrap_err();
+        assert!(matches!(err, DaemonError::NoSuchProtocol { .. }), "{err}");
+
+        // BIRD 1.6 reports a config error at startup on stderr, too.
+        let broken = write(
+            dir.path(),
+            "broken.conf",
+            "router id 10.0.0.9;\nprotocol bgp peer { }\n",
+        );
+        let spec = BirdSpec::new(bird1.clone(), &broken, dir.path().join("broken.ctl"), "c1");
+        let err = BirdProcess::start(&p.b, &spec).unwrap_err();
+        let DaemonError::Exited { output, .. } = &err else {
+            panic!("expected BIRD 1.6 to exit, got {err:?}");
+        };
+        assert!(
+            output.contains(&format!("{}:2:", broken.display())),
+            "{output}"
         );
     });
 }
