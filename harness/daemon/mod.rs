@@ -1,32 +1,32 @@
 //! BIRD daemons: supervision inside a namespace and the control-socket client.
-//! (Interface placeholder; the implementation lands separately.)
-#![allow(dead_code, unused_variables, clippy::all)]
-use std::path::{Path, PathBuf};
-use crate::net::Netns;
+//!
+//! Two flavours of BIRD run in a lab: BIRD 2 for routers and BIRD 1.6 (the base of
+//! Calico's fork) for mock calico-node speakers. This module
+//!
+//! - finds their binaries ([`BirdBinary`]) and checks configs with BIRD's own parser
+//!   ([`check_config`]),
+//! - starts BIRD inside a network namespace and waits until its control socket answers
+//!   ([`BirdProcess`]), killing it again when the handle is dropped, or leaving it running
+//!   for `routelab up` and stopping it later by pid ([`stop_pid`]),
+//! - talks to BIRD over its control socket ([`BirdClient`]) and parses what both flavours
+//!   print for `show protocols`, `show protocols all NAME` and `show ospf neighbors`.
+//!
+//! Nothing here spawns `birdc`: the control protocol is a simple line protocol, implemented
+//! in [`reply`].
 
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct DaemonError(pub String);
-pub struct BirdBinary { pub path: PathBuf }
-impl BirdBinary { pub fn bird2() -> Result<BirdBinary, DaemonError> { Err(DaemonError("stub".into())) } }
-pub struct BirdSpec { pub binary: BirdBinary, pub config: PathBuf, pub socket: PathBuf, pub log: Option<PathBuf>, pub persistent: bool, pub label: String }
-pub struct BirdProcess;
-impl BirdProcess {
-    pub async fn start(ns: &Netns, spec: &BirdSpec) -> Result<BirdProcess, DaemonError> { todo!() }
-    pub fn pid(&self) -> u32 { todo!() }
-    pub fn stop(self) { todo!() }
-    pub fn detach(self) { todo!() }
-}
-pub fn stop_pid(pid: u32) -> Result<(), DaemonError> { todo!() }
-pub fn check_config(bin: &BirdBinary, config: &Path) -> Result<(), DaemonError> { todo!() }
-pub struct Reply;
-impl Reply { pub fn text(&self) -> String { todo!() } }
-pub struct ProtoState { pub state: String, pub bgp_state: Option<String>, pub info: String, pub last_error: Option<String> }
-pub struct BirdClient;
-impl BirdClient {
-    pub async fn connect(p: &Path) -> Result<BirdClient, DaemonError> { todo!() }
-    pub async fn command(&self, c: &str) -> Result<Reply, DaemonError> { todo!() }
-    pub async fn protocol_state(&self, c: &str) -> Result<Option<ProtoState>, DaemonError> { todo!() }
-    pub async fn protocol_names(&self) -> Result<Vec<String>, DaemonError> { todo!() }
-    pub async fn ospf_neighbor_states(&self, c: &str) -> Result<Vec<(String, String)>, DaemonError> { todo!() }
-}
+mod binary;
+mod client;
+mod error;
+mod parse;
+mod process;
+pub mod reply;
+
+pub use binary::{BirdBinary, Flavour, check_config};
+pub use client::BirdClient;
+pub use error::DaemonError;
+pub use parse::{OspfNeighbor, ProtocolDetail, ProtocolRow, RouteCounts};
+pub use process::{BirdProcess, BirdSpec, stop_pid};
+pub use reply::{Reply, ReplyLine};
+
+#[cfg(test)]
+mod tests;
