@@ -191,20 +191,13 @@ impl Lab {
                 }
             };
             let socket = self.runtime_dir.path().join(format!("{}.ctl", d.ns));
-            let spec = BirdSpec {
-                binary,
-                config,
-                socket: socket.clone(),
-                log: Some(self.runtime_dir.path().join(format!("{}.log", d.ns))),
-                persistent,
-                label: d.ns.clone(),
-            };
+            let mut spec = BirdSpec::new(binary, config, socket.clone(), d.ns.clone());
+            spec.log = Some(self.runtime_dir.path().join(format!("{}.log", d.ns)));
+            spec.persistent = persistent;
             let netns = self.netns(&d.ns).ok_or_else(|| {
                 LabError::Daemon(format!("no namespace for daemon on `{}`", d.ns))
             })?;
-            let process = BirdProcess::start(&netns, &spec)
-                .await
-                .map_err(|e| LabError::Daemon(format!("BIRD on `{}`: {e}", d.ns)))?;
+            let process = BirdProcess::start(&netns, &spec).map_err(|e| LabError::Daemon(format!("BIRD on `{}`: {e}", d.ns)))?;
             self.daemons.insert(
                 d.ns.clone(),
                 Daemon {
@@ -254,7 +247,7 @@ impl Lab {
     /// What BIRD on `node` knows about `prefix` (`show route for PREFIX all`), for
     /// diagnoses; `None` when the node runs no BIRD.
     pub async fn bird_route_view(&self, node: &str, prefix: IpNet) -> Option<String> {
-        let client = self.bird(node).await.ok()?;
+        let mut client = self.bird(node).await.ok()?;
         let text = match client.command(&format!("show route for {prefix} all")).await {
             Ok(reply) => reply.text(),
             Err(e) => e.to_string(),
@@ -284,9 +277,8 @@ impl Lab {
     pub fn detach(mut self) -> LabState {
         self.detached = true;
         for d in self.daemons.values_mut() {
-            if let Some(p) = d.process.take() {
-                p.detach();
-            }
+            // A persistent BIRD's handle leaves the process running when dropped.
+            drop(d.process.take());
         }
         self.state()
     }
@@ -335,8 +327,10 @@ impl Drop for Lab {
         }
         // Daemons first: a BIRD process inside a namespace would keep it alive.
         for (_, mut d) in std::mem::take(&mut self.daemons) {
-            if let Some(p) = d.process.take() {
-                p.stop();
+            if let Some(p) = d.process.take()
+                && let Err(e) = p.stop()
+            {
+                tracing::warn!("stopping BIRD: {e}");
             }
         }
         for path in self.mounted.drain(..) {
@@ -384,7 +378,7 @@ pub fn down(lab: &str) -> Result<Vec<String>, String> {
         Err(e) => return Err(format!("reading {}: {e}", state_file.display())),
     };
     for d in &state.daemons {
-        crate::daemon::stop_pid(d.pid).map_err(|e| format!("stopping BIRD on {}: {e}", d.node))?;
+        crate::daemon::stop_pid(d.pid, std::time::Duration::from_secs(5)).map_err(|e| format!("stopping BIRD on {}: {e}", d.node))?;
         removed.push(format!("BIRD on {} (pid {})", d.node, d.pid));
     }
     for ns in &state.namespaces {

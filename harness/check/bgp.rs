@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{Observation, node_ref};
+use crate::daemon::DaemonError;
 use crate::lab::Lab;
 use crate::scenario::Scenario;
 use crate::scenario::validate::Context;
@@ -83,22 +84,26 @@ impl Bgp {
     }
 
     pub async fn observe(&self, lab: &Lab) -> Observation {
-        let client = match lab.bird(&self.node).await {
+        let mut client = match lab.bird(&self.node).await {
             Ok(c) => c,
             Err(e) => return Observation::new(false, e),
         };
-        match client.protocol_state(&self.protocol).await {
-            Ok(Some(p)) => {
-                let state = p.bgp_state.clone().unwrap_or_else(|| p.state.clone());
+        match client.protocol(&self.protocol).await {
+            Ok(p) => {
+                let state = p.bgp_state.clone().unwrap_or_else(|| p.row.state.clone());
                 let matches = state.eq_ignore_ascii_case(&self.state);
-                let mut seen = format!("{}: {} ({})", self.protocol, state, p.info);
+                let mut seen = format!("{}: {} ({})", self.protocol, state, p.row.info);
                 if let Some(err) = &p.last_error {
                     seen.push_str(&format!(", last error: {err}"));
                 }
                 Observation::new(matches != self.negated, seen)
             }
-            Ok(None) => {
-                let names = client.protocol_names().await.unwrap_or_default();
+            Err(DaemonError::NoSuchProtocol { .. }) => {
+                let names: Vec<String> = client
+                    .protocols()
+                    .await
+                    .map(|rows| rows.into_iter().map(|r| r.name).collect())
+                    .unwrap_or_default();
                 Observation::new(
                     false,
                     format!(

@@ -76,14 +76,15 @@ impl fmt::Display for Ospf {
 
 impl Ospf {
     pub async fn observe(&self, lab: &Lab) -> Observation {
-        let client = match lab.bird(&self.node).await {
+        let mut client = match lab.bird(&self.node).await {
             Ok(c) => c,
             Err(e) => return Observation::new(false, e),
         };
-        match client.ospf_neighbor_states(&self.protocol).await {
+        match client.ospf_neighbors(&self.protocol).await {
             Ok(neighbours) => {
-                let found = neighbours.iter().find(|(id, _)| *id == self.neighbor.to_string());
-                let holds = found.is_some_and(|(_, state)| {
+                let found = neighbours.iter().find(|n| n.router_id == self.neighbor);
+                let holds = found.is_some_and(|n| {
+                    let state = &n.state;
                     // BIRD prints "Full/PtP", "Full/DR", "2-Way/Other": the part before '/'.
                     let base = state.split('/').next().unwrap_or(state);
                     base.eq_ignore_ascii_case(&self.state)
@@ -93,7 +94,7 @@ impl Ospf {
                 } else {
                     neighbours
                         .iter()
-                        .map(|(id, s)| format!("{id} {s}"))
+                        .map(|n| format!("{} {} on {}", n.router_id, n.state, n.interface))
                         .collect::<Vec<_>>()
                         .join(", ")
                 };

@@ -179,6 +179,21 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
             .ok_or_else(|| ApplyError::Other(format!("no interface {ifname} in `{ns_name}`")))
     };
 
+    try_join_all(plan.veths.iter().map(|v| {
+        let far = if v.b.bridge.is_some() { &v.a } else { &v.b };
+        let index = index_of(&far.ns, &far.name);
+        async move {
+            ns(&far.ns)?
+                .netlink
+                .link()
+                .set(LinkUnspec::new_with_index(index?).up().build())
+                .execute()
+                .await
+                .map_err(netlink_err(format!("bringing up {} in `{}`", far.name, far.ns)))
+        }
+    }))
+    .await?;
+
     try_join_all(plan.addresses.iter().map(|a| {
         let index = index_of(&a.ns, &a.interface);
         async move {
@@ -224,11 +239,12 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
     Ok(())
 }
 
-/// The peer half of a veth: named, sized, up, and created directly in its namespace.
+/// The peer half of a veth: named, sized, and created directly in its namespace. It is
+/// brought up afterwards: the kernel opens a peer before pairing it with the near end, and
+/// opening an unpaired veth fails (ENOTCONN).
 fn peer_message(end: &VethEnd, netns: &Netns) -> netlink_packet_route::link::LinkMessage {
     LinkUnspec::new_with_name(&end.name)
         .mtu(end.mtu)
-        .up()
         .setns_by_fd(netns.as_raw_fd())
         .build()
 }

@@ -78,10 +78,7 @@ impl Netns {
             scope
                 .spawn(|| -> io::Result<R> {
                     setns(self.fd.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|e| {
-                        io::Error::new(
-                            io::ErrorKind::Other,
-                            format!("entering namespace {}: {e}", self.label),
-                        )
+                        io::Error::other(format!("entering namespace {}: {e}", self.label))
                     })?;
                     Ok(f())
                 })
@@ -115,10 +112,11 @@ impl Netns {
         )
         .map_err(|e| {
             let _ = std::fs::remove_file(path);
-            io::Error::new(
-                io::ErrorKind::Other,
-                format!("bind-mounting namespace {} at {}: {e}", self.label, path.display()),
-            )
+            io::Error::other(format!(
+                "bind-mounting namespace {} at {}: {e}",
+                self.label,
+                path.display()
+            ))
         })
     }
 
