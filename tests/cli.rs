@@ -1,0 +1,316 @@
+//! The `routelab` command line as users and CI scripts see it: exit codes, messages, the
+//! bad-input corpus, a broken scenario's diagnosis, and the lifecycle guarantees (nothing
+//! left behind after success, failure, Ctrl-C or a panic; the host namespace untouched).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn routelab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_routelab"))
+        .args(args)
+        .current_dir(root())
+        .stdin(Stdio::null())
+        .output()
+        .expect("routelab runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// True when the test may create namespaces; otherwise prints why it is skipped (or fails
+/// under CI=true).
+fn privileged(test: &str) -> bool {
+    if routelab::net::netns::can_create_namespaces() {
+        return true;
+    }
+    routelab::skip_or_fail_without_root(test);
+    false
+}
+
+/// BIRD processes whose command line mentions `needle` (a lab's runtime directory).
+fn bird_processes_mentioning(needle: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains("bird") && cmdline.contains(needle) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Temp directories of labs of scenario `name` that still exist.
+fn runtime_dirs_of(name: &str) -> Vec<PathBuf> {
+    let prefix = format!("routelab-{name}-");
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn check_accepts_every_shipped_scenario() {
+    let mut args = vec!["check".to_string()];
+    for e in std::fs::read_dir(root().join("scenarios")).unwrap().flatten() {
+        args.push(format!("scenarios/{}", e.file_name().to_string_lossy()));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = routelab(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains(": ok: scenario"));
+}
+
+/// Every `tests/bad-input/NAME.yaml` must be rejected by `routelab check` with exit 2 and
+/// exactly the messages in `NAME.stderr`.
+#[test]
+fn bad_input_corpus() {
+    let dir = root().join("tests/bad-input");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 10, "the corpus is missing cases");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let rel = case.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let out = routelab(&["check", &rel]);
+        let expected = std::fs::read_to_string(case.with_extension("stderr"))
+            .unwrap_or_else(|_| panic!("{rel} has no .stderr file"));
+        let got = text(&out.stderr);
+        if out.status.code() != Some(2) || got != expected {
+            failures.push(format!(
+                "{rel}: exit {:?}\n--- expected\n{expected}--- got\n{got}",
+                out.status.code()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn a_bad_bird_config_is_reported_with_birds_own_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("r.conf"), "router id 10.0.0.1;\nprotocol bgp {\n  frobnicate;\n}\n").unwrap();
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(&scenario, "nodes:\n  r:\n    kind: router\n    bird: { config: r.conf }\n").unwrap();
+    let out = routelab(&["check", scenario.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("BIRD rejects the config of node `r`"), "{err}");
+    // BIRD's own words, with its file:line:column.
+    assert!(err.contains("r.conf:3:"), "{err}");
+    assert!(err.contains("syntax error"), "{err}");
+}
+
+#[test]
+fn run_without_root_is_an_environment_problem() {
+    if !privileged("run_without_root_is_an_environment_problem") {
+        return;
+    }
+    // As root we can drop to nobody to see what an unprivileged user gets.
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .arg(env!("CARGO_BIN_EXE_routelab"))
+        .args(["run", "scenarios/mtu-chain.yaml"])
+        .current_dir(root())
+        .output()
+        .expect("setpriv (util-linux) runs");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("needs root"), "{err}");
+}
+
+/// The checker bites: a route reflector without `next hop self` must fail the run, and the
+/// report must show why (the client's route is unreachable with ext's address as next hop).
+#[test]
+fn broken_route_reflector_fails_with_a_diagnosis() {
+    if !privileged("broken_route_reflector_fails_with_a_diagnosis") {
+        return;
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    let json = out_dir.path().join("report.json");
+    let junit = out_dir.path().join("report.xml");
+    let out = routelab(&[
+        "run",
+        "tests/broken/rr-missing-next-hop-self.yaml",
+        "--json",
+        json.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    for needle in [
+        "PASS  bgp rr to_client is Established",
+        "FAIL  route client 203.0.113.0/24 via 10.0.2.1 proto bird",
+        "observed: unreachable 203.0.113.0/24 proto bird",
+        "BIRD on client says:",
+        "BGP.next_hop: 10.0.1.2",
+        "FAIL  ping client -> 203.0.113.10",
+        "expectations: 2 passed, 2 failed",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let outcomes = report["scenarios"][0]["outcomes"].as_array().unwrap();
+    assert_eq!(outcomes.iter().filter(|o| o["holds"] == false).count(), 2);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<failure").count(), 2, "{xml}");
+    assert!(runtime_dirs_of("rr-missing-next-hop-self").is_empty());
+}
+
+/// `ip` output of everything a lab could conceivably disturb in the host namespace.
+fn host_network_state() -> String {
+    let mut state = String::new();
+    for args in [
+        &["-d", "link", "show"][..],
+        &["addr", "show"],
+        &["route", "show", "table", "all"],
+        &["-6", "route", "show", "table", "all"],
+        &["rule", "show"],
+        &["-6", "rule", "show"],
+    ] {
+        let out = Command::new("ip").args(args).output().expect("ip runs");
+        state.push_str(&text(&out.stdout));
+    }
+    for sysctl in ["net/ipv4/ip_forward", "net/ipv4/conf/all/rp_filter", "net/ipv6/conf/all/forwarding"] {
+        state.push_str(&std::fs::read_to_string(Path::new("/proc/sys").join(sysctl)).unwrap());
+    }
+    // Link statistics change with unrelated traffic; keep only the lines that describe
+    // configuration.
+    state
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("RX") && !l.trim_start().starts_with("TX"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_run_leaves_the_host_namespace_untouched_and_nothing_behind() {
+    if !privileged("a_run_leaves_the_host_namespace_untouched_and_nothing_behind") {
+        return;
+    }
+    let netns_before = std::fs::read_dir("/run/netns").map(|d| d.count()).unwrap_or(0);
+    let before = host_network_state();
+    let out = routelab(&["run", "scenarios/ebgp-pair.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(host_network_state(), before, "the host namespace changed");
+    assert!(runtime_dirs_of("ebgp-pair").is_empty(), "a runtime directory is left");
+    assert!(bird_processes_mentioning("routelab-ebgp-pair-").is_empty(), "BIRD is left running");
+    let netns_after = std::fs::read_dir("/run/netns").map(|d| d.count()).unwrap_or(0);
+    assert_eq!(netns_before, netns_after, "a named namespace is left in /run/netns");
+}
+
+/// Ctrl-C in the middle of checking tears the lab down and exits 130.
+#[test]
+fn interrupting_a_run_tears_the_lab_down() {
+    if !privileged("interrupting_a_run_tears_the_lab_down") {
+        return;
+    }
+    // A scenario whose expectations cannot hold for a long time: the run is surely still
+    // checking when interrupted.
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("interrupt-me.yaml");
+    let fixtures = root().join("fixtures/route-reflector");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: interrupt-me\ndefaults: {{ deadline: 120s }}\nnodes:\n  rr:\n    kind: router\n    bird: {{ config: {}/rr.conf }}\nexpect:\n  - bgp: {{ node: rr, protocol: to_ext }}\n",
+            fixtures.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routelab"))
+        .args(["run", scenario.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for its BIRD to be up: then the lab is built and checking has begun.
+    let started = Instant::now();
+    while bird_processes_mentioning("routelab-interrupt-me-").is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(20), "the lab never came up");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("interrupted"));
+    assert!(bird_processes_mentioning("routelab-interrupt-me-").is_empty(), "BIRD survived Ctrl-C");
+    assert!(runtime_dirs_of("interrupt-me").is_empty(), "runtime directory survived Ctrl-C");
+}
+
+/// A panic while a lab is up unwinds through its teardown.
+#[test]
+fn a_panic_tears_the_lab_down() {
+    if !privileged("a_panic_tears_the_lab_down") {
+        return;
+    }
+    let file = root().join("scenarios/route-reflector.yaml");
+    let loaded = routelab::run::load(&file).unwrap();
+    let result = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let mut lab = routelab::lab::Lab::build(&loaded.plan, routelab::lab::Mode::Ephemeral)
+                .await
+                .unwrap();
+            lab.start_daemons(&loaded.plan).await.unwrap();
+            assert!(!bird_processes_mentioning("routelab-route-reflector-").is_empty());
+            panic!("deliberate panic with the lab up");
+        })
+    })
+    .join();
+    assert!(result.is_err(), "the thread should have panicked");
+    assert!(bird_processes_mentioning("routelab-route-reflector-").is_empty(), "BIRD survived a panic");
+    assert!(runtime_dirs_of("route-reflector").is_empty(), "runtime directory survived a panic");
+}
+
+/// `up` leaves a lab that `ip netns`, `birdc` and `routelab exec` can use; `down` removes it.
+#[test]
+fn up_exec_down() {
+    if !privileged("up_exec_down") {
+        return;
+    }
+    let lab = format!("t{}", std::process::id());
+    let out = routelab(&["up", "scenarios/route-reflector.yaml", "--lab", &lab]);
+    let stdout = text(&out.stdout);
+    let cleanup = || routelab(&["down", "--lab", &lab]);
+    if out.status.code() != Some(0) {
+        cleanup();
+        panic!("up failed: {stdout}{}", text(&out.stderr));
+    }
+    let netns = text(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout);
+    let exec = routelab(&["exec", &lab, "client", "--", "ip", "route", "show", "203.0.113.0/24"]);
+    let socket = format!("/run/routelab/{lab}/rr.ctl");
+    let birdc = Command::new("birdc").args(["-s", &socket, "show", "protocols"]).output();
+    let down = cleanup();
+    assert!(netns.contains(&format!("{lab}-client")), "{netns}");
+    assert!(stdout.contains(&format!("lab `{lab}` is up")), "{stdout}");
+    assert_eq!(exec.status.code(), Some(0), "{}", text(&exec.stderr));
+    assert!(text(&exec.stdout).contains("via 10.0.2.1"), "{}", text(&exec.stdout));
+    let birdc = birdc.expect("birdc runs");
+    assert!(text(&birdc.stdout).contains("to_client"), "{}", text(&birdc.stdout));
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    let netns = text(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout);
+    assert!(!netns.contains(&format!("{lab}-")), "namespaces left after down: {netns}");
+    assert!(!Path::new(&format!("/run/routelab/{lab}")).exists());
+    assert!(bird_processes_mentioning(&format!("/run/routelab/{lab}/")).is_empty());
+}
