@@ -238,7 +238,7 @@ fn interrupting_a_run_tears_the_lab_down() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_routelab"))
+    let child = Command::new(env!("CARGO_BIN_EXE_routelab"))
         .args(["run", scenario.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: install what is missing, check formatting and
+# lints, run every test (unit, snapshot, CLI, conformance, and every scenario in
+# scenarios/ against real namespaces and real BIRD). Run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash ci/setup.sh
+cargo fmt --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo test --locked
