@@ -208,11 +208,7 @@ pub(crate) fn ping_here(spec: &PingSpec) -> io::Result<PingOutcome> {
 pub(crate) fn refused(socket: &EchoSocket, refusal: LocalRefusal) -> PingOutcome {
     match refusal {
         LocalRefusal::TooBig { mtu } => PingOutcome::FragmentationNeeded {
-            from: socket.local_address().unwrap_or(if socket.dst().is_ipv6() {
-                IpAddr::V6(0.into())
-            } else {
-                IpAddr::V4(0.into())
-            }),
+            from: socket.local_address(),
             mtu,
         },
         LocalRefusal::Unreachable { description } => PingOutcome::Unreachable {

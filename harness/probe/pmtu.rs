@@ -141,7 +141,7 @@ impl Prober {
                     ours.push(seq);
                 }
                 Err(LocalRefusal::TooBig { mtu }) => {
-                    let from = self.socket.local_address().unwrap_or(IpAddr::V4(0.into()));
+                    let from = self.socket.local_address();
                     return Ok(Verdict::TooBig {
                         mtu,
                         from,

@@ -160,17 +160,23 @@ impl EchoSocket {
         Ok(())
     }
 
-    /// The address this host sends from towards the destination (the bound source, or the
-    /// one the routing table picks), found by connecting a UDP socket; no packet is sent.
-    pub fn local_address(&self) -> Option<IpAddr> {
-        let any: SocketAddr = match (self.src, self.dst) {
-            (Some(src), _) => SocketAddr::new(src, 0),
-            (None, IpAddr::V4(_)) => SocketAddr::new(IpAddr::V4(0.into()), 0),
-            (None, IpAddr::V6(_)) => SocketAddr::new(IpAddr::V6(0.into()), 0),
+    /// The address this host sends from towards the destination: the bound source, or the
+    /// one the routing table picks (found by connecting a UDP socket; no packet is sent), or
+    /// the unspecified address if there is no route.
+    pub fn local_address(&self) -> IpAddr {
+        let unspecified = match self.dst {
+            IpAddr::V4(_) => IpAddr::V4(0.into()),
+            IpAddr::V6(_) => IpAddr::V6(0.into()),
         };
-        let udp = UdpSocket::bind(any).ok()?;
-        udp.connect(SocketAddr::new(self.dst, 9)).ok()?;
-        Some(udp.local_addr().ok()?.ip())
+        if let Some(src) = self.src {
+            return src;
+        }
+        UdpSocket::bind(SocketAddr::new(unspecified, 0))
+            .and_then(|udp| {
+                udp.connect(SocketAddr::new(self.dst, 9))?;
+                udp.local_addr()
+            })
+            .map_or(unspecified, |local| local.ip())
     }
 
     /// Sends echo request `seq` as an IP packet of `size` bytes.

@@ -9,9 +9,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use futures::TryStreamExt;
 use netlink_packet_route::address::AddressHeaderFlags;
+use netlink_packet_route::link::{LinkAttribute, State};
 use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use crate::net::Netns;
@@ -69,7 +71,84 @@ pub(crate) async fn chain(r_h2_mtu: u32) -> io::Result<Chain> {
     default_routes(&nh2, R_H2_V4, R_H2_V6).await?;
     sysctl(&r, "/proc/sys/net/ipv4/ip_forward", "1")?;
     sysctl(&r, "/proc/sys/net/ipv6/conf/all/forwarding", "1")?;
+
+    let deadline = Instant::now() + READY_TIMEOUT;
+    wait_ready(&h1, &nh1, "eth0", H1_V6, deadline).await?;
+    wait_ready(&r, &nr, "to-h1", R_H1_V6, deadline).await?;
+    wait_ready(&r, &nr, "to-h2", R_H2_V6, deadline).await?;
+    wait_ready(&h2, &nh2, "eth0", H2_V6, deadline).await?;
     Ok(Chain { h1, r, h2 })
+}
+
+/// How long links get to become usable.
+const READY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Waits until `name` in `ns` can carry traffic: the kernel has marked it operationally up
+/// (which happens asynchronously, batched across all namespaces, up to a second after the
+/// carrier comes up; until then it drops what is sent through it), and it has joined the
+/// solicited-node group of `v6` (until then it ignores neighbour solicitations for `v6`).
+async fn wait_ready(
+    ns: &Netns,
+    handle: &Handle,
+    name: &str,
+    v6: Ipv6Addr,
+    deadline: Instant,
+) -> io::Result<()> {
+    let group = solicited_node_hex(v6);
+    loop {
+        let up = operstate(handle, name).await? == State::Up;
+        let joined = ns
+            .run(|| std::fs::read_to_string("/proc/thread-self/net/igmp6"))??
+            .lines()
+            .any(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.get(1) == Some(&name) && fields.get(2) == Some(&group.as_str())
+            });
+        if up && joined {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "{name} in {} not ready after {READY_TIMEOUT:?} (operationally up: {up}, \
+                     in solicited-node group of {v6}: {joined})",
+                    ns.label()
+                ),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The solicited-node multicast group of `addr` (ff02::1:ffXX:XXXX), as 32 hex digits the
+/// way `/proc/net/igmp6` lists groups.
+fn solicited_node_hex(addr: Ipv6Addr) -> String {
+    let o = addr.octets();
+    format!(
+        "ff0200000000000000000001ff{:02x}{:02x}{:02x}",
+        o[13], o[14], o[15]
+    )
+}
+
+async fn operstate(handle: &Handle, name: &str) -> io::Result<State> {
+    let link = handle
+        .link()
+        .get()
+        .match_name(name.to_string())
+        .execute()
+        .try_next()
+        .await
+        .map_err(|e| netlink_error(&format!("looking up {name}"), e))?
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no link {name}")))?;
+    Ok(link
+        .attributes
+        .iter()
+        .find_map(|attr| match attr {
+            LinkAttribute::OperState(state) => Some(*state),
+            _ => None,
+        })
+        .unwrap_or(State::Unknown))
 }
 
 fn netlink_error(what: &str, e: rtnetlink::Error) -> io::Error {
@@ -198,4 +277,21 @@ pub(crate) fn nft(ns: &Netns, script: &str) -> io::Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solicited_node_groups_are_spelled_as_igmp6_lists_them() {
+        assert_eq!(
+            solicited_node_hex(R_H1_V6),
+            "ff0200000000000000000001ff000001"
+        );
+        assert_eq!(
+            solicited_node_hex("fe80::4a0:d1ff:fe1d:13f8".parse().unwrap()),
+            "ff0200000000000000000001ff1d13f8"
+        );
+    }
 }
