@@ -76,20 +76,17 @@ impl EchoSocket {
     /// Opens a socket in the calling thread's namespace.
     ///
     /// With `dont_fragment`, IPv4 packets carry DF and IPv6 packets are never fragmented by
-    /// this host; either way the kernel's cached path MTU is ignored (`*_PMTUDISC_PROBE`), so
-    /// what was learnt from earlier probes cannot stop a packet before it leaves, and only
-    /// the outgoing interface's MTU is enforced locally. Without it, IPv4 packets go out
-    /// without DF and are fragmented by this host only to fit the interface
-    /// (`IP_PMTUDISC_OMIT`), leaving any further fragmentation to routers; IPv6 keeps the
-    /// kernel's normal path MTU discovery, as only the source may fragment there.
+    /// this host, and the kernel's cached path MTU is ignored (`*_PMTUDISC_PROBE`): what was
+    /// learnt from earlier probes cannot stop a packet before it leaves, and only the
+    /// outgoing interface's MTU is enforced locally. Without it, IPv4 packets go out without
+    /// DF and are fragmented by this host only to fit the interface (`IP_PMTUDISC_OMIT`),
+    /// leaving any further fragmentation to routers; IPv6 keeps the kernel's normal path MTU
+    /// discovery, as only the source may fragment there.
     pub fn open(dst: IpAddr, src: Option<IpAddr>, dont_fragment: bool) -> io::Result<Self> {
-        if src.is_some_and(|s| s.is_ipv4() != dst.is_ipv4()) {
+        if let Some(src) = src.filter(|s| s.is_ipv4() != dst.is_ipv4()) {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "source {} and destination {dst} differ in family",
-                    src.unwrap()
-                ),
+                format!("source {src} and destination {dst} differ in family"),
             ));
         }
         let flags = SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC;
