@@ -344,8 +344,14 @@ mod bird {
             }
             _ => None,
         });
-        facts.insert(format!("{owner}: {dir} filter calls [{}]", calls.join(", ")));
-        facts.insert(format!("{owner}: {dir} filter assigns [{}]", assigns.join("; ")));
+        facts.insert(format!(
+            "{owner}: {dir} filter calls [{}]",
+            calls.join(", ")
+        ));
+        facts.insert(format!(
+            "{owner}: {dir} filter assigns [{}]",
+            assigns.join("; ")
+        ));
         facts.insert(format!(
             "{owner}: {dir} filter ends with {}",
             last.unwrap_or_else(|| "nothing".into())
@@ -438,7 +444,11 @@ mod bird {
             match first {
                 "function" | "filter" => {
                     let name = item.head.get(1).map(Tok::text).unwrap_or_default();
-                    let head: String = item.head[1..].iter().map(Tok::text).collect::<Vec<_>>().join(" ");
+                    let head: String = item.head[1..]
+                        .iter()
+                        .map(Tok::text)
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     function_facts(name, &head, body, &mut facts);
                 }
                 "protocol" if item.head.get(1).is_some_and(|t| t.is("bgp")) => {
@@ -596,17 +606,32 @@ fn comparator_self_check(corpus: &Path) {
     assert!(base.len() > 30, "too few facts extracted: {base:#?}");
     let edits: [(&str, &str); 9] = [
         ("  rr client;\n", ""),
-        ("neighbor 172.19.4.87 as 64533", "neighbor 172.19.4.87 as 64534"),
-        ("calico_export_to_bgp_peers(false);", "calico_export_to_bgp_peers(true);"),
+        (
+            "neighbor 172.19.4.87 as 64533",
+            "neighbor 172.19.4.87 as 64534",
+        ),
+        (
+            "calico_export_to_bgp_peers(false);",
+            "calico_export_to_bgp_peers(true);",
+        ),
         ("  preference = 200;", "  preference = 100;"),
         ("bgp_local_pref > 2147482623", "bgp_local_pref > 2147482624"),
         ("    reject;\n  };  # Only", "    accept;\n  };  # Only"),
         ("router id 10.192.0.2;", "router id 10.192.0.9;"),
-        ("  ttl security off;\n  multihop;\n  import", "  ttl security on;\n  multihop 2;\n  import"),
-        ("protocol bgp Node_10_192_0_4 ", "protocol bgp Node_10_192_0_5 "),
+        (
+            "  ttl security off;\n  multihop;\n  import",
+            "  ttl security on;\n  multihop 2;\n  import",
+        ),
+        (
+            "protocol bgp Node_10_192_0_4 ",
+            "protocol bgp Node_10_192_0_5 ",
+        ),
     ];
     for (from, to) in edits {
-        assert!(text.contains(from), "self-check edit {from:?} does not apply");
+        assert!(
+            text.contains(from),
+            "self-check edit {from:?} does not apply"
+        );
         let edited = text.replacen(from, to, 1);
         assert_ne!(
             bird::facts(&edited),
@@ -620,7 +645,11 @@ fn comparator_self_check(corpus: &Path) {
         .replace("  debug { states };\n", "")
         .replace(";  # The local address", "; # another comment")
         .replace("    accept;", "accept ;");
-    assert_eq!(bird::facts(&cosmetic), base, "cosmetic edits changed the facts");
+    assert_eq!(
+        bird::facts(&cosmetic),
+        base,
+        "cosmetic edits changed the facts"
+    );
 }
 
 fn main() {

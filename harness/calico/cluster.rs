@@ -15,9 +15,8 @@ use anyhow::bail;
 use ipnet::IpNet;
 
 use super::resources::{
-    AsNumber, BgpConfigurationSpec, BgpFilterSpec, BgpPeerSpec, CalicoNetwork,
-    EndpointSliceBody, IpPoolSpec, NodeSpec, ObjectMeta, Resource, SecretSource, ServiceBody,
-    secret_value,
+    AsNumber, BgpConfigurationSpec, BgpFilterSpec, BgpPeerSpec, CalicoNetwork, EndpointSliceBody,
+    IpPoolSpec, NodeSpec, ObjectMeta, Resource, SecretSource, ServiceBody, secret_value,
 };
 use super::selector::Selector;
 
@@ -231,12 +230,17 @@ fn installation_pools(net: &CalicoNetwork) -> anyhow::Result<Vec<Pool>> {
         let nat = match p.nat_outgoing.as_deref().unwrap_or("Enabled") {
             "Enabled" => true,
             "Disabled" => false,
-            other => bail!("Installation ipPools[{i}]: natOutgoing must be Enabled or Disabled, not {other:?}"),
+            other => bail!(
+                "Installation ipPools[{i}]: natOutgoing must be Enabled or Disabled, not {other:?}"
+            ),
         };
         let name = if p.name.is_empty() {
             // The operator names the first pool of a family default-ipvN-ippool.
             let family = if v4 { 4 } else { 6 };
-            let before = out.iter().filter(|q: &&Pool| q.cidr.addr().is_ipv4() == v4).count();
+            let before = out
+                .iter()
+                .filter(|q: &&Pool| q.cidr.addr().is_ipv4() == v4)
+                .count();
             match before {
                 0 => format!("default-ipv{family}-ippool"),
                 n => format!("default-ipv{family}-ippool-{n}"),
@@ -443,7 +447,11 @@ impl Cluster {
     /// Nodes whose address is `ip` and AS `as_num` (0: the cluster's), and whose listen
     /// port agrees with `port` when one is given.
     fn nodes_with_ip_port_as(&self, ip: &str, as_num: AsNumber, port: u16) -> Vec<String> {
-        let want = if as_num.0 == 0 { self.global_as() } else { as_num };
+        let want = if as_num.0 == 0 {
+            self.global_as()
+        } else {
+            as_num
+        };
         let global_port = self.global_listen_port();
         self.nodes
             .values()
@@ -523,7 +531,10 @@ impl Cluster {
                 port = self.listen_port(node);
             }
         }
-        let calico_node = self.nodes.values().any(|n| n.ipv4 == host || n.ipv6 == host);
+        let calico_node = self
+            .nodes
+            .values()
+            .any(|n| n.ipv4 == host || n.ipv6 == host);
         if !spec.reachable_by.is_empty() {
             let via: IpAddr = spec.reachable_by.parse().ok()?;
             if via.is_ipv4() != ip.is_ipv4() {
@@ -623,7 +634,11 @@ impl Cluster {
             } else {
                 let (ip, port) = split_ip_port(&spec.peer_ip);
                 let v6 = ip.contains(':');
-                (self.nodes_with_ip_port_as(&ip, spec.as_number, port), !v6, v6)
+                (
+                    self.nodes_with_ip_port_as(&ip, spec.as_number, port),
+                    !v6,
+                    v6,
+                )
             };
             if local_nodes.is_empty() {
                 continue;
@@ -715,7 +730,10 @@ spec: {bgp: {ipv4Address: 10.0.0.2/24}}
         let c = Cluster::from_resources(&parse_str("i", text).unwrap()).unwrap();
         let names: Vec<&str> = c.pools.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["default-ipv4-ippool", "default-ipv4-ippool-1"]);
-        assert_eq!((c.pools[0].ipip, c.pools[1].ipip), (Encap::Never, Encap::Always));
+        assert_eq!(
+            (c.pools[0].ipip, c.pools[1].ipip),
+            (Encap::Never, Encap::Always)
+        );
         assert_eq!(c.installation.as_ref().unwrap().mtu, Some(1370));
     }
 

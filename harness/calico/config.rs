@@ -195,7 +195,12 @@ fn pool_filter(
         return pool_statement(cidr, "accept", wanted, "");
     }
     if kernel {
-        return pool_statement(cidr, "reject", wanted, "Cluster routes are handled by Felix.");
+        return pool_statement(
+            cidr,
+            "reject",
+            wanted,
+            "Cluster routes are handled by Felix.",
+        );
     }
     pool_statement(cidr, "accept", wanted, "")
 }
@@ -309,7 +314,12 @@ impl Builder<'_> {
     }
 
     /// Calls of the BGPFilter functions a peer names, for one direction.
-    fn filter_calls(&self, names: &[String], import: bool, same_as: bool) -> anyhow::Result<Vec<String>> {
+    fn filter_calls(
+        &self,
+        names: &[String],
+        import: bool,
+        same_as: bool,
+    ) -> anyhow::Result<Vec<String>> {
         let mut out = Vec::new();
         for name in names {
             let Some(spec) = self.cluster.filters.get(name) else {
@@ -475,13 +485,17 @@ impl Builder<'_> {
             match key {
                 PeerKey::Global { .. } => {
                     if let Some(via) = via {
-                        self.cfg.peer_routes_global.push((format!("{ip}/{route_len}"), via));
+                        self.cfg
+                            .peer_routes_global
+                            .push((format!("{ip}/{route_len}"), via));
                     }
                     peers.extend(self.peer_from_data("Global", data)?);
                 }
                 PeerKey::Node { node, .. } if *node == self.ctx.node => {
                     if let Some(via) = via {
-                        self.cfg.peer_routes_node.push((format!("{ip}/{route_len}"), via));
+                        self.cfg
+                            .peer_routes_node
+                            .push((format!("{ip}/{route_len}"), via));
                     }
                     peers.extend(self.peer_from_data("Node", data)?);
                 }
@@ -508,7 +522,9 @@ impl Builder<'_> {
                 let literal = {
                     let parts: Vec<&str> = c.split(':').collect();
                     matches!(parts.len(), 2 | 3)
-                        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+                        && parts
+                            .iter()
+                            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
                 };
                 if literal {
                     values.insert(c.clone());
@@ -656,7 +672,8 @@ impl Builder<'_> {
             }
         }
         if !excluded {
-            let parse = |v: &[String]| -> Vec<IpNet> { v.iter().filter_map(|c| c.parse().ok()).collect() };
+            let parse =
+                |v: &[String]| -> Vec<IpNet> { v.iter().filter_map(|c| c.parse().ok()).collect() };
             let policy = AdvertisePolicy {
                 cluster_ips: !cluster_cidrs.is_empty(),
                 external_ranges: parse(&external),
@@ -664,7 +681,12 @@ impl Builder<'_> {
                 aggregate_load_balancers: aggregate,
             };
             let services: Vec<_> = self.cluster.services.iter().map(|(m, b)| (m, b)).collect();
-            let slices: Vec<_> = self.cluster.endpoint_slices.iter().map(|(m, b)| (m, b)).collect();
+            let slices: Vec<_> = self
+                .cluster
+                .endpoint_slices
+                .iter()
+                .map(|(m, b)| (m, b))
+                .collect();
             for r in service_routes(&services, &slices, &self.ctx.node, &policy) {
                 if !statics.contains(&r) {
                     statics.push(r);
@@ -704,7 +726,11 @@ impl Builder<'_> {
 }
 
 /// Computes one family's configuration for `ctx.node`.
-pub fn bird_config(cluster: &Cluster, ctx: &NodeContext, version: u8) -> anyhow::Result<BirdConfig> {
+pub fn bird_config(
+    cluster: &Cluster,
+    ctx: &NodeContext,
+    version: u8,
+) -> anyhow::Result<BirdConfig> {
     let mut b = Builder {
         cluster,
         ctx,
@@ -737,7 +763,12 @@ mod tests {
         // The value calico-node derives for kube-master.
         assert_eq!(hash_router_id("kube-master"), "25.79.212.8");
         for n in ["a", "b", "node-with-a-long-name"] {
-            let first: u8 = hash_router_id(n).split('.').next().unwrap().parse().unwrap();
+            let first: u8 = hash_router_id(n)
+                .split('.')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
             assert!(first <= 223);
         }
     }
@@ -757,9 +788,15 @@ mod tests {
         };
         let default = ClusterRoutePolicy::from(None);
         let kernel = |p: &Pool| pool_filter(p, default, true, "").unwrap();
-        assert_eq!(kernel(&pool(Encap::Never, Encap::Never)), "  if (net ~ 10.0.0.0/16) then { accept; }");
+        assert_eq!(
+            kernel(&pool(Encap::Never, Encap::Never)),
+            "  if (net ~ 10.0.0.0/16) then { accept; }"
+        );
         assert!(kernel(&pool(Encap::Always, Encap::Never)).contains("reject; } # Cluster routes"));
         assert!(kernel(&pool(Encap::Never, Encap::Always)).contains("reject; } # VXLAN"));
-        assert_eq!(pool_filter(&pool(Encap::Never, Encap::Always), default, false, "reject"), None);
+        assert_eq!(
+            pool_filter(&pool(Encap::Never, Encap::Always), default, false, "reject"),
+            None
+        );
     }
 }

@@ -89,9 +89,16 @@ fn operations(ops: &[FilterOperation]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for op in ops {
         if let Some(add) = &op.add_community {
-            let value = add.value.as_deref().context("addCommunity without a value")?;
+            let value = add
+                .value
+                .as_deref()
+                .context("addCommunity without a value")?;
             let (n, tuple) = community_tuple(value)?;
-            let attr = if n == 2 { "bgp_community" } else { "bgp_large_community" };
+            let attr = if n == 2 {
+                "bgp_community"
+            } else {
+                "bgp_large_community"
+            };
             out.push(format!("{attr}.add({tuple});"));
         } else if let Some(prepend) = &op.prepend_as_path {
             // Each prepend goes to the front, so the last one prepended comes first.
@@ -139,9 +146,16 @@ pub fn rule_statement(rule: &FilterRule) -> anyhow::Result<String> {
         ));
     }
     if let Some(c) = &rule.communities {
-        let value = c.values.first().context("empty communities match in BGPFilter")?;
+        let value = c
+            .values
+            .first()
+            .context("empty communities match in BGPFilter")?;
         let (n, tuple) = community_tuple(value)?;
-        let attr = if n == 2 { "bgp_community" } else { "bgp_large_community" };
+        let attr = if n == 2 {
+            "bgp_community"
+        } else {
+            "bgp_large_community"
+        };
         conds.push(format!("({tuple} ~ {attr})"));
     }
     if !rule.as_path_prefix.is_empty() {

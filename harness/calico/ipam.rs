@@ -167,7 +167,10 @@ mod tests {
         let b: BlockAffinity = "192.168.221.0/26:pending".parse().unwrap();
         assert_eq!(b.state, AffinityState::Pending);
         let b: BlockAffinity = "fd00::/122".parse().unwrap();
-        assert_eq!((b.cidr.to_string().as_str(), b.state), ("fd00::/122", AffinityState::None));
+        assert_eq!(
+            (b.cidr.to_string().as_str(), b.state),
+            ("fd00::/122", AffinityState::None)
+        );
         let b: BlockAffinity = "fd00::/122:confirmed".parse().unwrap();
         assert_eq!(b.state, AffinityState::Confirmed);
         assert!("10.0.0.0/33".parse::<BlockAffinity>().is_err());

@@ -24,6 +24,11 @@ pub mod resources;
 pub mod selector;
 pub mod services;
 
+#[cfg(test)]
+mod ipam_props;
+#[cfg(test)]
+mod selector_props;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -162,10 +167,86 @@ mod tests {
         )
         .unwrap();
         let bird = std::fs::read_to_string(out.join("bird.cfg")).unwrap();
-        assert!(bird.contains("protocol bgp Mesh_10_0_0_2 from bgp_template"), "{bird}");
+        assert!(
+            bird.contains("protocol bgp Mesh_10_0_0_2 from bgp_template"),
+            "{bird}"
+        );
         let aggr = std::fs::read_to_string(out.join("bird_aggr.cfg")).unwrap();
         assert!(aggr.contains("route 10.42.0.0/26 blackhole;"), "{aggr}");
         assert!(out.join("bird6_ipam.cfg").exists());
+    }
+
+    fn seed(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/calico-conformance/seeds")
+            .join(name)
+    }
+
+    #[test]
+    fn k3s_seed_manifests_render_the_posts_topology() {
+        let files: Vec<PathBuf> = [
+            "k3s-installation.yaml",
+            "k3s-mtu-patch.yaml",
+            "k3s-bgppeers.yaml",
+            "k3s-nodes.yaml",
+            "k3s-test-workload.yaml",
+        ]
+        .into_iter()
+        .map(seed)
+        .collect();
+        let res = resources::load_files(&files).unwrap();
+        let c = cluster::Cluster::from_resources(&res).unwrap();
+        let net = c.installation.as_ref().unwrap();
+        assert_eq!(net.mtu, Some(1370));
+        assert_eq!(
+            net.node_address_autodetection_v4
+                .as_ref()
+                .and_then(|a| a.first_found),
+            Some(true)
+        );
+        assert_eq!(c.pools.len(), 1);
+        assert_eq!(c.pools[0].cidr.to_string(), "10.42.0.0/16");
+
+        let out = render(&res, "kubemaster", &[], &BTreeMap::new()).unwrap();
+        // The WDS route reflector, and the mesh to the two other nodes; no peering with
+        // the Domestic or Global reflectors.
+        for name in [
+            "Node_192_168_100_1",
+            "Mesh_192_168_100_252",
+            "Mesh_10_2_5_7",
+        ] {
+            assert!(
+                out.bird.contains(&format!("protocol bgp {name} from")),
+                "{name}:\n{}",
+                out.bird
+            );
+        }
+        assert!(!out.bird.contains("100_64_"), "{}", out.bird);
+        // Unencapsulated pool: exported, and programmed into the kernel by BIRD.
+        assert!(
+            out.bird_ipam
+                .contains("if (net ~ 10.42.0.0/16) then { accept; }")
+        );
+        assert!(!out.bird_ipam.contains("reject; } # Cluster routes"));
+    }
+
+    #[test]
+    fn rack_seed_manifests_load() {
+        let files: Vec<PathBuf> = [
+            "rack-as-bgpconfiguration-list.yaml",
+            "rack-as-node3.yaml",
+            "rack-as-peers.yaml",
+        ]
+        .into_iter()
+        .map(seed)
+        .collect();
+        let res = resources::load_files(&files).unwrap();
+        let c = cluster::Cluster::from_resources(&res).unwrap();
+        assert!(!c.mesh_enabled());
+        assert_eq!(c.node_as("k8s-node3"), resources::AsNumber(64513));
+        assert_eq!(c.bgp_peers.len(), 2);
+        // No node carries the rr-id labels yet, so no peering applies.
+        assert!(c.peerings().is_empty());
     }
 
     #[test]

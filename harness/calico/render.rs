@@ -132,7 +132,10 @@ pub fn main_file(cfg: &BirdConfig) -> String {
                 emit!(o, "  multihop {hops};");
             }
         }
-        for (dir, stmts) in [("import", &peer.import_filter), ("export", &peer.export_filter)] {
+        for (dir, stmts) in [
+            ("import", &peer.import_filter),
+            ("export", &peer.export_filter),
+        ] {
             emit!(o, "  {dir} filter {{");
             for s in stmts {
                 emit!(o, "    {s}");
@@ -153,7 +156,11 @@ pub fn main_file(cfg: &BirdConfig) -> String {
             emit!(o, "  rr cluster id {id};");
         }
         if let Some(pw) = &peer.password {
-            emit!(o, "  password \"{}\";", pw.replace('\\', "\\\\").replace('"', "\\\""));
+            emit!(
+                o,
+                "  password \"{}\";",
+                pw.replace('\\', "\\\\").replace('"', "\\\"")
+            );
         }
         if peer.next_hop_keep {
             emit!(o, "  next hop keep;");
@@ -218,7 +225,10 @@ pub fn aggr_file(cfg: &BirdConfig) -> String {
         emit!(o, "}}");
         emit!(o);
     }
-    emit!(o, "# Export a block as a whole, not the routes inside it, unless they");
+    emit!(
+        o,
+        "# Export a block as a whole, not the routes inside it, unless they"
+    );
     emit!(o, "# carry a higher priority than normal.");
     emit!(o, "function calico_aggr ()");
     emit!(o, "{{");
@@ -251,7 +261,10 @@ pub fn ipam_file(cfg: &BirdConfig) -> String {
     emit!(o, "# Rendered by routelab for node {}.", cfg.node_name);
     emit!(o);
     emit!(o, "function reject_local_routes () {{");
-    emit!(o, "  # Routes to local eBPF endpoints never leave the node.");
+    emit!(
+        o,
+        "  # Routes to local eBPF endpoints never leave the node."
+    );
     emit!(o, "  if (defined(ifname)) then {{");
     emit!(o, "    if (ifname ~ \"bpf*.cali\") then {{");
     emit!(o, "      reject;");
@@ -259,7 +272,10 @@ pub fn ipam_file(cfg: &BirdConfig) -> String {
     emit!(o, "  }}");
     emit!(o, "}}");
     emit!(o);
-    emit!(o, "function calico_export_to_bgp_peers(bool internal_peer) {{");
+    emit!(
+        o,
+        "function calico_export_to_bgp_peers(bool internal_peer) {{"
+    );
     for l in &cfg.export_reject_pools {
         emit!(o, "{l}");
     }
@@ -287,7 +303,10 @@ pub fn ipam_file(cfg: &BirdConfig) -> String {
     emit!(o);
     emit!(o, "filter calico_kernel_programming {{");
     if !cfg.reject_cidrs.is_empty() {
-        emit!(o, "  # Service ranges are advertised, never routed by the kernel.");
+        emit!(
+            o,
+            "  # Service ranges are advertised, never routed by the kernel."
+        );
         for r in &cfg.reject_cidrs {
             emit!(o, "  if ( net ~ {r} ) then {{ reject; }}");
         }

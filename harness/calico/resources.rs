@@ -554,7 +554,10 @@ enum Kind {
 
 fn known_kind(api_version: &str, kind: &str) -> Option<Kind> {
     let group = api_version.split('/').next().unwrap_or_default();
-    let calico = matches!(api_version, "projectcalico.org/v3" | "crd.projectcalico.org/v1");
+    let calico = matches!(
+        api_version,
+        "projectcalico.org/v3" | "crd.projectcalico.org/v1"
+    );
     match kind {
         "BGPConfiguration" if calico => Some(Kind::BgpConfiguration),
         "BGPPeer" if calico => Some(Kind::BgpPeer),
@@ -685,8 +688,14 @@ impl<'de> Visitor<'de> for DocumentVisitor {
         };
         let mut r = slot.unwrap_or_else(|| empty_resource(kind));
         for (key, value) in early {
-            de::DeserializeSeed::deserialize(FieldSeed { key: &key, slot: &mut r }, value)
-                .map_err(de::Error::custom)?;
+            de::DeserializeSeed::deserialize(
+                FieldSeed {
+                    key: &key,
+                    slot: &mut r,
+                },
+                value,
+            )
+            .map_err(de::Error::custom)?;
         }
         items.insert(0, r);
         Ok(Document(items))
@@ -696,12 +705,11 @@ impl<'de> Visitor<'de> for DocumentVisitor {
 /// Parses a multi-document YAML stream. `origin` names the source in errors, which read
 /// `origin:line:column: message`.
 pub fn parse_str(origin: &str, text: &str) -> anyhow::Result<Vec<Resource>> {
-    let docs: Vec<Document> = serde_saphyr::from_multiple(text).map_err(|e| {
-        match e.location() {
+    let docs: Vec<Document> =
+        serde_saphyr::from_multiple(text).map_err(|e| match e.location() {
             Some(loc) => anyhow!("{origin}:{}:{}: {e}", loc.line(), loc.column()),
             None => anyhow!("{origin}: {e}"),
-        }
-    })?;
+        })?;
     Ok(docs.into_iter().flat_map(|d| d.0).collect())
 }
 
@@ -762,7 +770,10 @@ mod tests {
         let Resource::IpPool(meta, spec) = &res[0] else {
             panic!("{res:?}")
         };
-        assert_eq!((meta.name.as_str(), spec.ipip_mode.as_str()), ("p", "Always"));
+        assert_eq!(
+            (meta.name.as_str(), spec.ipip_mode.as_str()),
+            ("p", "Always")
+        );
     }
 
     #[test]

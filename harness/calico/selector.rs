@@ -213,7 +213,12 @@ impl Parser<'_> {
 
     fn string(&mut self) -> Result<String, SelectorError> {
         self.skip_ws();
-        let Some(q) = self.rest().chars().next().filter(|c| *c == '"' || *c == '\'') else {
+        let Some(q) = self
+            .rest()
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+        else {
             return Err(self.error("expected a quoted string"));
         };
         let body = &self.rest()[1..];
@@ -287,7 +292,8 @@ impl Parser<'_> {
             return Ok(Selector::EndsWith(k, self.string()?));
         }
         self.skip_ws();
-        Err(self.error("expected an operator (==, !=, in, not in, contains, starts with, ends with)"))
+        Err(self
+            .error("expected an operator (==, !=, in, not in, contains, starts with, ends with)"))
     }
 }
 
@@ -304,7 +310,11 @@ mod tests {
 
     #[test]
     fn parses_every_form() {
-        let l = labels(&[("region", "WDS"), ("rack", "r1"), ("kubernetes.io/os", "linux")]);
+        let l = labels(&[
+            ("region", "WDS"),
+            ("rack", "r1"),
+            ("kubernetes.io/os", "linux"),
+        ]);
         let yes = [
             "all()",
             "",
@@ -325,9 +335,17 @@ mod tests {
             let sel = Selector::parse(s).unwrap_or_else(|e| panic!("{e}"));
             assert!(sel.matches(&l), "{s} should match");
         }
-        let no = ["has(zone)", "region == 'Global'", "rack in {}", "zone in {'x'}"];
+        let no = [
+            "has(zone)",
+            "region == 'Global'",
+            "rack in {}",
+            "zone in {'x'}",
+        ];
         for s in no {
-            assert!(!Selector::parse(s).unwrap().matches(&l), "{s} should not match");
+            assert!(
+                !Selector::parse(s).unwrap().matches(&l),
+                "{s} should not match"
+            );
         }
     }
 

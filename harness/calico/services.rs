@@ -81,7 +81,10 @@ fn advertise(
         return false;
     }
     let families: Vec<String> = if spec.ip_families.is_empty() {
-        cluster_ips(svc).iter().map(|ip| family(ip).to_string()).collect()
+        cluster_ips(svc)
+            .iter()
+            .map(|ip| family(ip).to_string())
+            .collect()
     } else {
         spec.ip_families.clone()
     };
@@ -192,7 +195,10 @@ mod tests {
         };
         let services = [(&m, &svc)];
         let slices = [(&sm, &slice)];
-        assert_eq!(service_routes(&services, &slices, "a", &policy), ["10.101.0.101/32"]);
+        assert_eq!(
+            service_routes(&services, &slices, "a", &policy),
+            ["10.101.0.101/32"]
+        );
         assert!(service_routes(&services, &slices, "b", &policy).is_empty());
         let off = AdvertisePolicy {
             cluster_ips: false,
