@@ -732,6 +732,26 @@ fn main() {
         }
     }
 
+    // Features the corpus does not combine (passwords, TTL security, listen ports,
+    // BGPFilters on IPv6, ...): BIRD 1.6.8 must accept those renders too.
+    let features = calico::resources::load_file(&fixtures.join("features.yaml"))
+        .expect("loading features.yaml");
+    let feature_blocks: Vec<BlockAffinity> = ["10.42.0.0/26:confirmed", "fd00:42::/122"]
+        .iter()
+        .map(|b| b.parse().unwrap())
+        .collect();
+    for node in ["rr-1", "worker-1", "worker-2"] {
+        let rendered = calico::render(&features, node, &feature_blocks, &BTreeMap::new())
+            .unwrap_or_else(|e| panic!("rendering features.yaml for {node}: {e:#}"));
+        let out = scratch.path().join(format!("features__{node}"));
+        rendered.write_to(&out).expect("writing rendered files");
+        for (bin, file) in [(&bird, "bird.cfg"), (&bird6, "bird6.cfg")] {
+            if let Err(e) = bird_parses(bin, &out, file) {
+                bird_failures.push(format!("features.yaml for {node}: {e}"));
+            }
+        }
+    }
+
     println!(
         "calico conformance: {}/{} cases equivalent",
         equivalent.len(),

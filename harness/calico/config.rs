@@ -745,6 +745,16 @@ pub fn bird_config(
     b.mesh_peers()?;
     b.explicit_peers(&peerings)?;
     b.cfg.peers.sort_by(|x, y| x.name.cmp(&y.name));
+    for p in &b.cfg.peers {
+        // BIRD 1.6 strings have no escapes: a quote or line break cannot be written.
+        if p.password.as_deref().is_some_and(|pw| pw.contains(['"', '\n'])) {
+            anyhow::bail!(
+                "the password of BGP peer {} contains a double quote or a line break, \
+                 which BIRD cannot express",
+                p.name
+            );
+        }
+    }
     b.communities();
     b.pools()?;
     b.wireguard();

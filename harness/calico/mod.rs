@@ -27,6 +27,8 @@ pub mod services;
 #[cfg(test)]
 mod ipam_props;
 #[cfg(test)]
+mod render_tests;
+#[cfg(test)]
 mod selector_props;
 
 use std::collections::BTreeMap;

@@ -156,11 +156,8 @@ pub fn main_file(cfg: &BirdConfig) -> String {
             emit!(o, "  rr cluster id {id};");
         }
         if let Some(pw) = &peer.password {
-            emit!(
-                o,
-                "  password \"{}\";",
-                pw.replace('\\', "\\\\").replace('"', "\\\"")
-            );
+            // config::bird_config refuses passwords BIRD cannot quote.
+            emit!(o, "  password \"{pw}\";");
         }
         if peer.next_hop_keep {
             emit!(o, "  next hop keep;");
