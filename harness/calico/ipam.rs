@@ -128,9 +128,76 @@ pub fn allocate_blocks(
     Ok(out)
 }
 
+/// Block affinities for every node of a cluster: for each enabled pool, the nodes its
+/// `nodeSelector` matches get one confirmed block each, by [`allocate_blocks`]. A node's
+/// pins are used for the pool that contains them.
+pub fn cluster_affinities(
+    cluster: &super::cluster::Cluster,
+    pins: &BTreeMap<String, Vec<IpNet>>,
+) -> anyhow::Result<BTreeMap<String, Vec<BlockAffinity>>> {
+    let mut out: BTreeMap<String, Vec<BlockAffinity>> = BTreeMap::new();
+    for pool in cluster.pools.iter().filter(|p| !p.disabled) {
+        let selector = if pool.node_selector.trim().is_empty() {
+            "all()"
+        } else {
+            pool.node_selector.as_str()
+        };
+        let nodes = cluster.nodes_matching(selector);
+        let pool_pins: BTreeMap<String, IpNet> = pins
+            .iter()
+            .filter_map(|(node, nets)| {
+                let pin = nets.iter().find(|n| pool.cidr.contains(*n))?;
+                Some((node.clone(), *pin))
+            })
+            .collect();
+        let blocks = allocate_blocks(pool.cidr, pool.block_size, &nodes, &pool_pins)
+            .map_err(|e| anyhow!("IPPool {}: {e}", pool.name))?;
+        for (node, cidr) in blocks {
+            out.entry(node).or_default().push(BlockAffinity {
+                cidr,
+                state: AffinityState::Confirmed,
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_pools_give_selected_nodes_a_block_each() {
+        let text = "
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {name: b, labels: {zone: x}}
+---
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {name: a}
+---
+kind: IPPool
+apiVersion: projectcalico.org/v3
+metadata: {name: all}
+spec: {cidr: 10.42.0.0/16, blockSize: 24}
+---
+kind: IPPool
+apiVersion: projectcalico.org/v3
+metadata: {name: zoned}
+spec: {cidr: 'fd00:42::/64', nodeSelector: zone == 'x'}
+";
+        let res = crate::calico::resources::parse_str("t", text).unwrap();
+        let cluster = crate::calico::cluster::Cluster::from_resources(&res).unwrap();
+        let pins = BTreeMap::from([("b".to_string(), vec!["10.42.7.0/24".parse().unwrap()])]);
+        let got = cluster_affinities(&cluster, &pins).unwrap();
+        let show = |n: &str| got[n].iter().map(|b| b.to_string()).collect::<Vec<_>>();
+        assert_eq!(show("a"), ["10.42.0.0/24:confirmed"]);
+        assert_eq!(
+            show("b"),
+            ["10.42.7.0/24:confirmed", "fd00:42::/122:confirmed"]
+        );
+    }
 
     fn names(n: &[&str]) -> Vec<String> {
         n.iter().map(|s| s.to_string()).collect()

@@ -11,14 +11,17 @@
 //! BIRD, by routelab's dataplane, and BIRD only exchanges them.
 //!
 //! Modules, one job each: [`resources`] (manifests), [`selector`] (label selectors),
-//! [`cluster`] (the datastore view and peering expansion), [`filters`] (BGPFilter
-//! functions), [`services`] (service advertisement), [`config`] (per-node, per-family
-//! values), [`render`] (text), [`ipam`] (block affinities).
+//! [`cluster`] (the datastore view), [`peerings`] (BGPPeer expansion), [`filters`]
+//! (BGPFilter functions), [`services`] (service advertisement), [`peers`] (BGP sessions),
+//! [`config`] (the other per-node, per-family values), [`render`] (text), [`ipam`] (block
+//! affinities).
 
 pub mod cluster;
 pub mod config;
 pub mod filters;
 pub mod ipam;
+pub mod peerings;
+pub mod peers;
 pub mod render;
 pub mod resources;
 pub mod selector;

@@ -7,16 +7,20 @@ use std::path::Path;
 use super::{BlockAffinity, RenderedConfig, render, resources};
 
 fn features() -> Vec<resources::Resource> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/calico-conformance/features.yaml");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/calico-conformance/features.yaml");
     resources::load_file(&path).unwrap()
 }
 
 fn blocks() -> Vec<BlockAffinity> {
-    ["10.42.0.0/26:confirmed", "10.42.0.64/26:pendingDeletion", "10.42.0.128/26:pending"]
-        .iter()
-        .map(|b| b.parse().unwrap())
-        .collect()
+    [
+        "10.42.0.0/26:confirmed",
+        "10.42.0.64/26:pendingDeletion",
+        "10.42.0.128/26:pending",
+    ]
+    .iter()
+    .map(|b| b.parse().unwrap())
+    .collect()
 }
 
 fn render_node(node: &str) -> RenderedConfig {
@@ -45,7 +49,10 @@ fn route_reflector_serves_its_clients_and_skips_the_mesh() {
     let bird = render_node("rr-1").bird;
     assert!(!bird.contains("protocol bgp Mesh_"), "{bird}");
     for client in ["Node_192_168_100_21", "Node_192_168_100_22"] {
-        let section = bird.split(&format!("protocol bgp {client} ")).nth(1).unwrap();
+        let section = bird
+            .split(&format!("protocol bgp {client} "))
+            .nth(1)
+            .unwrap();
         let section = section.split("\n}\n").next().unwrap();
         assert!(section.contains("keepalive time 30;"), "{section}");
         if client.ends_with("21") {
@@ -56,7 +63,10 @@ fn route_reflector_serves_its_clients_and_skips_the_mesh() {
             assert!(section.contains("as 65020;"), "{section}");
         }
     }
-    assert!(bird.contains("listen bgp address 192.168.100.10 port 1790;"), "{bird}");
+    assert!(
+        bird.contains("listen bgp address 192.168.100.10 port 1790;"),
+        "{bird}"
+    );
     assert!(bird.contains("debug all;"), "{bird}");
 }
 
@@ -94,9 +104,18 @@ fn explicit_peer_options() {
 #[test]
 fn ipv6_peer_routes_and_next_hop_keep() {
     let out = render_node("worker-1");
-    assert!(out.bird6.contains("protocol bgp Global_fd00_100__1 from"), "{}", out.bird6);
+    assert!(
+        out.bird6.contains("protocol bgp Global_fd00_100__1 from"),
+        "{}",
+        out.bird6
+    );
     assert!(out.bird6.contains("next hop keep;"), "{}", out.bird6);
-    assert!(out.bird6_aggr.contains("route fd00:100::1/128 via fd00:100::fe;"), "{}", out.bird6_aggr);
+    assert!(
+        out.bird6_aggr
+            .contains("route fd00:100::1/128 via fd00:100::fe;"),
+        "{}",
+        out.bird6_aggr
+    );
 }
 
 #[test]
@@ -104,7 +123,10 @@ fn blocks_services_pools_and_communities() {
     let out = render_node("worker-1");
     let aggr = &out.bird_aggr;
     assert!(aggr.contains("route 10.42.0.0/26 blackhole;"));
-    assert!(aggr.contains("route 10.42.0.64/26 blackhole;"), "pending deletion stays blackholed");
+    assert!(
+        aggr.contains("route 10.42.0.64/26 blackhole;"),
+        "pending deletion stays blackholed"
+    );
     assert!(!aggr.contains("10.42.0.128"), "pending blocks are ignored");
     assert!(aggr.contains("if ( net = 10.42.0.0/26 ) then { accept; }"));
     assert!(!aggr.contains("if ( net = 10.42.0.64/26 )"));
@@ -115,11 +137,20 @@ fn blocks_services_pools_and_communities() {
     // CrossSubnet IPIP pool: Felix (routelab) programs it; no krt_tunnel anywhere.
     assert!(ipam.contains("if (net ~ 10.42.0.0/16) then { reject; } # Cluster routes"));
     assert!(!ipam.contains("krt_tunnel"));
-    assert!(ipam.contains("bgp_next_hop = 192.168.100.10"), "WireGuard peer filter:\n{ipam}");
+    assert!(
+        ipam.contains("bgp_next_hop = 192.168.100.10"),
+        "WireGuard peer filter:\n{ipam}"
+    );
     assert!(out.bird.contains("bgp_community.add((65010, 100));"));
-    assert!(out.bird.contains("bgp_large_community.add((65010, 200, 300));"));
+    assert!(
+        out.bird
+            .contains("bgp_large_community.add((65010, 200, 300));")
+    );
     assert!(out.bird.contains("interface -\"zt*\", -\"cali*\""));
-    assert!(out.bird6_ipam.contains("if (net ~ fd00:42::/48) then { reject; } # VXLAN"));
+    assert!(
+        out.bird6_ipam
+            .contains("if (net ~ fd00:42::/48) then { reject; } # VXLAN")
+    );
 }
 
 #[test]

@@ -764,6 +764,33 @@ mod tests {
     }
 
     #[test]
+    fn label_values_read_as_calicoctl_reads_them() {
+        let text = "kind: Node\napiVersion: projectcalico.org/v3\nmetadata:\n  name: n\n  labels:\n    rr: yes\n    quoted: 'yes'\n    rack: 12\n";
+        let res = parse_str("n.yaml", text).unwrap();
+        let labels = &res[0].meta().labels;
+        assert_eq!(labels["rr"], "true");
+        assert_eq!(labels["quoted"], "yes");
+        assert_eq!(labels["rack"], "12");
+    }
+
+    #[test]
+    fn services_and_endpoint_slices_load() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: web}\nspec:\n  type: LoadBalancer\n  clusterIP: 10.96.0.10\n  externalTrafficPolicy: Local\nstatus:\n  loadBalancer:\n    ingress: [{ip: 172.31.0.5}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: s-1\n  labels: {kubernetes.io/service-name: s}\naddressType: IPv4\nendpoints:\n- addresses: [10.42.0.5]\n  nodeName: n1\n  conditions: {ready: false}\n";
+        let res = parse_str("s.yaml", text).unwrap();
+        let Resource::Service(meta, svc) = &res[0] else {
+            panic!("{res:?}")
+        };
+        assert_eq!(meta.namespace.as_deref(), Some("web"));
+        assert_eq!(svc.spec.cluster_ip, "10.96.0.10");
+        assert_eq!(svc.status.load_balancer.ingress[0].ip, "172.31.0.5");
+        let Resource::EndpointSlice(_, slice) = &res[1] else {
+            panic!("{res:?}")
+        };
+        assert_eq!(slice.endpoints[0].node_name.as_deref(), Some("n1"));
+        assert_eq!(slice.endpoints[0].conditions.ready, Some(false));
+    }
+
+    #[test]
     fn kind_after_spec_still_loads() {
         let text = "spec:\n  cidr: 10.0.0.0/16\n  ipipMode: Always\nkind: IPPool\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\n";
         let res = parse_str("t.yaml", text).unwrap();
