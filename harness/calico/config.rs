@@ -1,6 +1,6 @@
 //! What confd computes for one node and one IP family before it fills its templates:
 //! router ID, AS, BGP peers with their filters, pool filters, communities, static routes
-//! and IPAM blocks. [`super::render`] turns this into BIRD configuration text.
+//! and IPAM blocks. [`mod@super::render`] turns this into BIRD configuration text.
 
 use std::collections::{BTreeMap, BTreeSet};
 

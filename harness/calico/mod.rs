@@ -13,7 +13,7 @@
 //! Modules, one job each: [`resources`] (manifests), [`selector`] (label selectors),
 //! [`cluster`] (the datastore view), [`peerings`] (BGPPeer expansion), [`filters`]
 //! (BGPFilter functions), [`services`] (service advertisement), [`peers`] (BGP sessions),
-//! [`config`] (the other per-node, per-family values), [`render`] (text), [`ipam`] (block
+//! [`config`] (the other per-node, per-family values), [`mod@render`] (text), [`ipam`] (block
 //! affinities).
 
 pub mod cluster;
