@@ -4,7 +4,8 @@
 //! defines equivalence, and checks that BIRD 1.6.8 accepts every rendered `bird.cfg` and
 //! `bird6.cfg` (`bird -p`).
 //!
-//! Prints `calico conformance: N/62 cases equivalent` and fails when a case listed in
+//! One test (libtest-mimic, so filters and `--list` work as usual). Prints
+//! `calico conformance: N/62 cases equivalent` and fails when a case listed in
 //! `fixtures/calico-conformance/passing.txt` no longer passes, or when BIRD rejects a
 //! rendered file. BIRD 1.6.8 comes from `ci/install-bird1.sh` (or `$ROUTELAB_BIRD1`).
 //!
@@ -653,6 +654,13 @@ fn comparator_self_check(corpus: &Path) {
 }
 
 fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let trial = libtest_mimic::Trial::test("calico_conformance", conformance);
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+/// The whole run: every case, the BIRD checks, the ratchet.
+fn conformance() -> Result<(), libtest_mimic::Failed> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let corpus = root.join("../shared/conformance/calico-confd/cases");
     let fixtures = root.join("fixtures/calico-conformance");
@@ -766,19 +774,21 @@ fn main() {
             passing_path.display()
         );
     }
-    let mut failed = false;
+    let mut failures = Vec::new();
     if !regressed.is_empty() {
-        println!("REGRESSED (listed in passing.txt): {regressed:?}");
-        failed = true;
+        failures.push(format!(
+            "cases listed in passing.txt no longer pass: {regressed:?}"
+        ));
     }
     if !bird_failures.is_empty() {
-        println!("BIRD 1.6.8 rejected rendered configuration:");
-        for f in &bird_failures {
-            println!("    {f}");
-        }
-        failed = true;
+        failures.push(format!(
+            "BIRD 1.6.8 rejected rendered configuration:\n    {}",
+            bird_failures.join("\n    ")
+        ));
     }
-    if failed {
-        std::process::exit(1);
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(failures.join("\n").into())
     }
 }
