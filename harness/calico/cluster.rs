@@ -348,6 +348,20 @@ impl Cluster {
         self.bgp_default.as_ref().map_or(0, |b| b.listen_port)
     }
 
+    /// Whether calico-node runs BIRD at all: the operator's `calicoNetwork.bgp` may turn
+    /// it off.
+    pub fn bgp_enabled(&self) -> bool {
+        self.installation
+            .as_ref()
+            .and_then(|n| n.bgp.as_deref())
+            .is_none_or(|b| b != "Disabled")
+    }
+
+    /// The pod MTU the operator's Installation sets, if any.
+    pub fn mtu(&self) -> Option<u32> {
+        self.installation.as_ref().and_then(|n| n.mtu)
+    }
+
     /// Whether the node-to-node mesh is on (the default).
     pub fn mesh_enabled(&self) -> bool {
         self.bgp_default

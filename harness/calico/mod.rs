@@ -202,7 +202,8 @@ mod tests {
         let res = resources::load_files(&files).unwrap();
         let c = cluster::Cluster::from_resources(&res).unwrap();
         let net = c.installation.as_ref().unwrap();
-        assert_eq!(net.mtu, Some(1370));
+        assert_eq!(c.mtu(), Some(1370));
+        assert!(c.bgp_enabled());
         assert_eq!(
             net.node_address_autodetection_v4
                 .as_ref()

@@ -44,16 +44,33 @@ impl std::str::FromStr for AsNumber {
 
 impl<'de> Deserialize<'de> for AsNumber {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Num(u32),
-            Text(String),
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = AsNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an AS number (64512, \"64512\" or \"1.10\")")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AsNumber, E> {
+                u32::try_from(v)
+                    .map(AsNumber)
+                    .map_err(|_| E::custom(format!("AS number {v} is out of range")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AsNumber, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("AS number {v} is negative")))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AsNumber, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<AsNumber, E> {
+                // An unquoted 1.10 reads as the number 1.1: the digits are lost.
+                Err(E::custom(format!(
+                    "AS number {v} looks like AS-dot notation: quote it (\"1.10\")"
+                )))
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::Num(n) => Ok(AsNumber(n)),
-            Raw::Text(s) => s.parse().map_err(de::Error::custom),
-        }
+        d.deserialize_any(V)
     }
 }
 
@@ -819,6 +836,12 @@ mod tests {
         let text = "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: x\nspec:\n  asNumber: [1, 2]\n";
         let err = parse_str("peers.yaml", text).unwrap_err().to_string();
         assert!(err.starts_with("peers.yaml:6:"), "{err}");
+        let dotted = "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: x\nspec:\n  asNumber: 1.10\n";
+        let err = parse_str("peers.yaml", dotted).unwrap_err().to_string();
+        assert!(
+            err.starts_with("peers.yaml:6:") && err.contains("quote it"),
+            "{err}"
+        );
     }
 
     #[test]
