@@ -390,7 +390,8 @@ impl Cluster {
         }
     }
 
-    /// Reports selectors that do not parse (which Calico would silently ignore).
+    /// Reports selectors that do not parse (which Calico would silently ignore) and
+    /// passwords whose Secret is missing.
     pub fn validate(&self) -> anyhow::Result<()> {
         for (name, p) in &self.bgp_peers {
             for (field, sel) in [
@@ -407,6 +408,32 @@ impl Cluster {
         for p in &self.pools {
             if let Err(e) = Selector::parse(&p.node_selector) {
                 bail!("IPPool {}: nodeSelector: {e}", p.name);
+            }
+        }
+        // calico-node would run the session without its password and leave it down;
+        // a missing Secret is better reported up front.
+        let mesh = self
+            .bgp_default
+            .as_ref()
+            .and_then(|b| b.node_mesh_password.as_ref());
+        let refs = self
+            .bgp_peers
+            .iter()
+            .map(|(name, p)| (format!("BGPPeer {name}"), p.password.as_ref()))
+            .chain(std::iter::once((
+                "BGPConfiguration default".to_string(),
+                mesh,
+            )));
+        for (owner, src) in refs {
+            let Some(r) = src.and_then(|s| s.secret_key_ref.as_ref()) else {
+                continue;
+            };
+            if secret_value(&self.secrets, r).is_none() {
+                bail!(
+                    "{owner}: password Secret {:?} with key {:?} is not among the resources",
+                    r.name,
+                    r.key
+                );
             }
         }
         Ok(())

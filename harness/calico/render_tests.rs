@@ -154,6 +154,16 @@ fn blocks_services_pools_and_communities() {
 }
 
 #[test]
+fn missing_password_secrets_are_reported() {
+    let res: Vec<_> = features()
+        .into_iter()
+        .filter(|r| !matches!(r, resources::Resource::Secret(..)))
+        .collect();
+    let err = render(&res, "worker-1", &[], &BTreeMap::new()).unwrap_err();
+    assert!(err.to_string().contains("bgp-secrets"), "{err}");
+}
+
+#[test]
 fn unquotable_passwords_are_refused() {
     let mut res = features();
     for r in &mut res {
