@@ -1,0 +1,871 @@
+//! Calico resources as they appear in manifests: `projectcalico.org/v3` (and the same kinds
+//! under the CRD group `crd.projectcalico.org/v1`), the operator's `operator.tigera.io/v1`
+//! Installation, and Kubernetes Secrets (for BGP passwords).
+//!
+//! A file is a multi-document YAML stream. Documents of any other kind (Deployments,
+//! Services, ...) are skipped; `...List` documents contribute their `items`. Only the fields
+//! the renderer needs are modelled; every other field is ignored, as the API server's
+//! clients do.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use base64::Engine as _;
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, Visitor};
+
+/// A BGP AS number. Manifests write it as an integer, a decimal string or in AS-dot
+/// notation (`1.10` is 65546).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct AsNumber(pub u32);
+
+impl fmt::Display for AsNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::str::FromStr for AsNumber {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid AS number {s:?}");
+        match s.split_once('.') {
+            Some((hi, lo)) => {
+                let hi: u16 = hi.trim().parse().map_err(|_| bad())?;
+                let lo: u16 = lo.trim().parse().map_err(|_| bad())?;
+                Ok(AsNumber((u32::from(hi) << 16) | u32::from(lo)))
+            }
+            None => s.trim().parse().map(AsNumber).map_err(|_| bad()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for AsNumber {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = AsNumber;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an AS number (64512, \"64512\" or \"1.10\")")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<AsNumber, E> {
+                u32::try_from(v)
+                    .map(AsNumber)
+                    .map_err(|_| E::custom(format!("AS number {v} is out of range")))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<AsNumber, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::custom(format!("AS number {v} is negative")))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AsNumber, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<AsNumber, E> {
+                // An unquoted 1.10 reads as the number 1.1: the digits are lost.
+                Err(E::custom(format!(
+                    "AS number {v} looks like AS-dot notation: quote it (\"1.10\")"
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The parts of Kubernetes object metadata the renderer reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectMeta {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default, deserialize_with = "label_map")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Reads a label map whose values may be unquoted YAML scalars: `route-reflector: yes`
+/// is the label value `"true"`, as calicoctl's YAML 1.1 reading makes it.
+fn label_map<'de, D: de::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    struct Scalar(String);
+    impl<'de> Deserialize<'de> for Scalar {
+        fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Scalar;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a label value (string, number or boolean)")
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+                fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+                fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                    Ok(Scalar(v.to_string()))
+                }
+                fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                    Ok(Scalar(String::new()))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+    let raw: Option<BTreeMap<String, Scalar>> = Deserialize::deserialize(d)?;
+    Ok(raw
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect())
+}
+
+/// A reference to a key of a Kubernetes Secret.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    pub name: String,
+    pub key: String,
+}
+
+/// A password held in a Secret (`password: {secretKeyRef: {name, key}}`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretSource {
+    #[serde(default)]
+    pub secret_key_ref: Option<SecretKeyRef>,
+}
+
+/// A `{cidr: ...}` entry of BGPConfiguration's service IP lists.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServiceIpBlock {
+    #[serde(default)]
+    pub cidr: String,
+}
+
+/// A named community (`communities: [{name, value}]`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Community {
+    pub name: String,
+    pub value: String,
+}
+
+/// Communities to attach to routes within a CIDR.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PrefixAdvertisement {
+    #[serde(default)]
+    pub cidr: String,
+    #[serde(default)]
+    pub communities: Vec<String>,
+}
+
+/// `BGPConfiguration` spec: `default` holds the cluster-wide values, `node.<name>` a
+/// node's overrides (listen port, log level, prefix advertisements).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BgpConfigurationSpec {
+    #[serde(default)]
+    pub log_severity_screen: String,
+    pub node_to_node_mesh_enabled: Option<bool>,
+    #[serde(rename = "asNumber")]
+    pub as_number: Option<AsNumber>,
+    #[serde(default)]
+    pub listen_port: u16,
+    #[serde(rename = "serviceClusterIPs", default)]
+    pub service_cluster_ips: Vec<ServiceIpBlock>,
+    #[serde(rename = "serviceExternalIPs", default)]
+    pub service_external_ips: Vec<ServiceIpBlock>,
+    #[serde(rename = "serviceLoadBalancerIPs", default)]
+    pub service_load_balancer_ips: Vec<ServiceIpBlock>,
+    pub service_load_balancer_aggregation: Option<String>,
+    #[serde(default)]
+    pub communities: Vec<Community>,
+    #[serde(default)]
+    pub prefix_advertisements: Vec<PrefixAdvertisement>,
+    pub bind_mode: Option<String>,
+    #[serde(default)]
+    pub ignored_interfaces: Vec<String>,
+    pub node_mesh_password: Option<SecretSource>,
+    pub node_mesh_max_restart_time: Option<String>,
+    #[serde(rename = "ipv4NormalRoutePriority")]
+    pub ipv4_normal_route_priority: Option<i64>,
+    #[serde(rename = "ipv6NormalRoutePriority")]
+    pub ipv6_normal_route_priority: Option<i64>,
+    pub program_cluster_routes: Option<String>,
+}
+
+/// `BGPPeer` spec.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BgpPeerSpec {
+    #[serde(default)]
+    pub node: String,
+    #[serde(default)]
+    pub node_selector: String,
+    #[serde(rename = "peerIP", default)]
+    pub peer_ip: String,
+    #[serde(default)]
+    pub peer_selector: String,
+    #[serde(default)]
+    pub local_workload_selector: String,
+    #[serde(default)]
+    pub as_number: AsNumber,
+    #[serde(rename = "localASNumber")]
+    pub local_as_number: Option<AsNumber>,
+    #[serde(default)]
+    pub source_address: String,
+    pub password: Option<SecretSource>,
+    pub max_restart_time: Option<String>,
+    pub keepalive_time: Option<String>,
+    #[serde(default)]
+    pub keep_original_next_hop: bool,
+    pub next_hop_mode: Option<String>,
+    #[serde(rename = "numAllowedLocalASNumbers")]
+    pub num_allowed_local_as_numbers: Option<i32>,
+    #[serde(rename = "ttlSecurity")]
+    pub ttl_security: Option<u8>,
+    #[serde(default)]
+    pub filters: Vec<String>,
+    #[serde(default)]
+    pub reachable_by: String,
+    pub reverse_peering: Option<String>,
+}
+
+/// Prefix length bounds of a BGPFilter rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PrefixLength {
+    pub min: Option<i32>,
+    pub max: Option<i32>,
+}
+
+/// `communities: {values: [...]}` match of a BGPFilter rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CommunityMatch {
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+/// `{value: ...}` operand of the addCommunity operation.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AddCommunity {
+    pub value: Option<String>,
+}
+
+/// `{prefix: [...]}` operand of the prependASPath operation.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PrependAsPath {
+    #[serde(default)]
+    pub prefix: Vec<AsNumber>,
+}
+
+/// `{value: ...}` operand of the setPriority operation.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SetPriority {
+    pub value: Option<i64>,
+}
+
+/// One operation of a BGPFilter rule; exactly one field is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterOperation {
+    pub add_community: Option<AddCommunity>,
+    #[serde(rename = "prependASPath")]
+    pub prepend_as_path: Option<PrependAsPath>,
+    pub set_priority: Option<SetPriority>,
+}
+
+/// One rule of a BGPFilter (the v4 and v6 rule shapes are the same).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FilterRule {
+    #[serde(default)]
+    pub cidr: String,
+    pub prefix_length: Option<PrefixLength>,
+    #[serde(default)]
+    pub match_operator: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub interface: String,
+    #[serde(default)]
+    pub peer_type: String,
+    pub communities: Option<CommunityMatch>,
+    #[serde(rename = "asPathPrefix", default)]
+    pub as_path_prefix: Vec<AsNumber>,
+    pub priority: Option<i64>,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub operations: Vec<FilterOperation>,
+}
+
+/// `BGPFilter` spec.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BgpFilterSpec {
+    #[serde(rename = "exportV4", default)]
+    pub export_v4: Vec<FilterRule>,
+    #[serde(rename = "importV4", default)]
+    pub import_v4: Vec<FilterRule>,
+    #[serde(rename = "exportV6", default)]
+    pub export_v6: Vec<FilterRule>,
+    #[serde(rename = "importV6", default)]
+    pub import_v6: Vec<FilterRule>,
+}
+
+/// `IPPool` spec.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpPoolSpec {
+    pub cidr: String,
+    #[serde(default)]
+    pub ipip_mode: String,
+    #[serde(default)]
+    pub vxlan_mode: String,
+    #[serde(default)]
+    pub nat_outgoing: bool,
+    #[serde(default)]
+    pub disabled: bool,
+    #[serde(rename = "disableBGPExport", default)]
+    pub disable_bgp_export: bool,
+    pub block_size: Option<u8>,
+    #[serde(default)]
+    pub node_selector: String,
+}
+
+/// `Node.spec.bgp`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeBgpSpec {
+    #[serde(rename = "ipv4Address", default)]
+    pub ipv4_address: String,
+    #[serde(rename = "ipv6Address", default)]
+    pub ipv6_address: String,
+    #[serde(rename = "asNumber")]
+    pub as_number: Option<AsNumber>,
+    #[serde(rename = "routeReflectorClusterID", default)]
+    pub route_reflector_cluster_id: String,
+}
+
+/// `Node.spec.wireguard`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeWireguardSpec {
+    #[serde(rename = "interfaceIPv4Address", default)]
+    pub interface_ipv4_address: String,
+    #[serde(rename = "interfaceIPv6Address", default)]
+    pub interface_ipv6_address: String,
+}
+
+/// Calico `Node` spec.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeSpec {
+    pub bgp: Option<NodeBgpSpec>,
+    pub wireguard: Option<NodeWireguardSpec>,
+}
+
+/// One `spec.calicoNetwork.ipPools` entry of the operator's Installation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallationIpPool {
+    #[serde(default)]
+    pub name: String,
+    pub cidr: String,
+    pub block_size: Option<u8>,
+    /// `IPIP`, `IPIPCrossSubnet`, `VXLAN`, `VXLANCrossSubnet` or `None`; IPIP when unset.
+    pub encapsulation: Option<String>,
+    /// `Enabled` or `Disabled`; enabled when unset.
+    pub nat_outgoing: Option<String>,
+    #[serde(default)]
+    pub node_selector: String,
+    #[serde(rename = "disableBGPExport", default)]
+    pub disable_bgp_export: bool,
+}
+
+/// `spec.calicoNetwork.nodeAddressAutodetectionV4` (and V6): how calico-node picks its
+/// address. Recorded for the dataplane; the renderer takes addresses from Node resources.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeAddressAutodetection {
+    pub first_found: Option<bool>,
+    pub interface: Option<String>,
+    pub skip_interface: Option<String>,
+    pub can_reach: Option<String>,
+    #[serde(default)]
+    pub cidrs: Vec<String>,
+    pub kubernetes: Option<String>,
+}
+
+/// `spec.calicoNetwork` of the operator's Installation.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalicoNetwork {
+    /// `Enabled` or `Disabled`.
+    pub bgp: Option<String>,
+    pub ip_pools: Option<Vec<InstallationIpPool>>,
+    pub mtu: Option<u32>,
+    #[serde(rename = "nodeAddressAutodetectionV4")]
+    pub node_address_autodetection_v4: Option<NodeAddressAutodetection>,
+    #[serde(rename = "nodeAddressAutodetectionV6")]
+    pub node_address_autodetection_v6: Option<NodeAddressAutodetection>,
+}
+
+/// `operator.tigera.io/v1` Installation spec.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstallationSpec {
+    pub calico_network: Option<CalicoNetwork>,
+}
+
+/// A Kubernetes Secret; only `data` (base64) and `stringData` are read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretBody {
+    #[serde(default)]
+    pub data: BTreeMap<String, String>,
+    #[serde(default)]
+    pub string_data: BTreeMap<String, String>,
+}
+
+/// `Service.spec`: the fields service advertisement reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceSpec {
+    #[serde(rename = "type", default)]
+    pub type_: String,
+    #[serde(rename = "clusterIP", default)]
+    pub cluster_ip: String,
+    #[serde(rename = "clusterIPs", default)]
+    pub cluster_ips: Vec<String>,
+    #[serde(rename = "externalIPs", default)]
+    pub external_ips: Vec<String>,
+    #[serde(default)]
+    pub external_traffic_policy: String,
+    #[serde(default)]
+    pub ip_families: Vec<String>,
+    #[serde(rename = "loadBalancerIP", default)]
+    pub load_balancer_ip: String,
+}
+
+/// One `status.loadBalancer.ingress` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LoadBalancerIngress {
+    #[serde(default)]
+    pub ip: String,
+}
+
+/// `status.loadBalancer`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LoadBalancerStatus {
+    #[serde(default)]
+    pub ingress: Vec<LoadBalancerIngress>,
+}
+
+/// `Service.status`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceStatus {
+    #[serde(default)]
+    pub load_balancer: LoadBalancerStatus,
+}
+
+/// A Kubernetes Service.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceBody {
+    pub spec: ServiceSpec,
+    pub status: ServiceStatus,
+}
+
+/// `endpoints[].conditions`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct EndpointConditions {
+    pub ready: Option<bool>,
+}
+
+/// One endpoint of an EndpointSlice.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    #[serde(default)]
+    pub addresses: Vec<String>,
+    pub node_name: Option<String>,
+    #[serde(default)]
+    pub conditions: EndpointConditions,
+}
+
+/// A `discovery.k8s.io/v1` EndpointSlice (its service is the
+/// `kubernetes.io/service-name` label).
+#[derive(Debug, Clone, Default)]
+pub struct EndpointSliceBody {
+    pub address_type: String,
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// A resource routelab understands.
+#[derive(Debug, Clone)]
+pub enum Resource {
+    BgpConfiguration(ObjectMeta, BgpConfigurationSpec),
+    BgpPeer(ObjectMeta, BgpPeerSpec),
+    BgpFilter(ObjectMeta, BgpFilterSpec),
+    IpPool(ObjectMeta, IpPoolSpec),
+    Node(ObjectMeta, NodeSpec),
+    Installation(ObjectMeta, InstallationSpec),
+    Secret(ObjectMeta, SecretBody),
+    Service(ObjectMeta, ServiceBody),
+    EndpointSlice(ObjectMeta, EndpointSliceBody),
+}
+
+impl Resource {
+    /// The resource's metadata.
+    pub fn meta(&self) -> &ObjectMeta {
+        match self {
+            Resource::BgpConfiguration(m, _)
+            | Resource::BgpPeer(m, _)
+            | Resource::BgpFilter(m, _)
+            | Resource::IpPool(m, _)
+            | Resource::Node(m, _)
+            | Resource::Installation(m, _)
+            | Resource::Secret(m, _)
+            | Resource::Service(m, _)
+            | Resource::EndpointSlice(m, _) => m,
+        }
+    }
+
+    fn meta_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Resource::BgpConfiguration(m, _)
+            | Resource::BgpPeer(m, _)
+            | Resource::BgpFilter(m, _)
+            | Resource::IpPool(m, _)
+            | Resource::Node(m, _)
+            | Resource::Installation(m, _)
+            | Resource::Secret(m, _)
+            | Resource::Service(m, _)
+            | Resource::EndpointSlice(m, _) => m,
+        }
+    }
+}
+
+/// The kinds the loader reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    BgpConfiguration,
+    BgpPeer,
+    BgpFilter,
+    IpPool,
+    Node,
+    Installation,
+    Secret,
+    Service,
+    EndpointSlice,
+}
+
+fn known_kind(api_version: &str, kind: &str) -> Option<Kind> {
+    let group = api_version.split('/').next().unwrap_or_default();
+    let calico = matches!(
+        api_version,
+        "projectcalico.org/v3" | "crd.projectcalico.org/v1"
+    );
+    match kind {
+        "BGPConfiguration" if calico => Some(Kind::BgpConfiguration),
+        "BGPPeer" if calico => Some(Kind::BgpPeer),
+        "BGPFilter" if calico => Some(Kind::BgpFilter),
+        "IPPool" if calico => Some(Kind::IpPool),
+        "Node" if calico => Some(Kind::Node),
+        "Installation" if group == "operator.tigera.io" => Some(Kind::Installation),
+        "Secret" if api_version == "v1" => Some(Kind::Secret),
+        "Service" if api_version == "v1" => Some(Kind::Service),
+        "EndpointSlice" if api_version == "discovery.k8s.io/v1" => Some(Kind::EndpointSlice),
+        _ => None,
+    }
+}
+
+fn empty_resource(kind: Kind) -> Resource {
+    let meta = ObjectMeta::default();
+    match kind {
+        Kind::BgpConfiguration => Resource::BgpConfiguration(meta, Default::default()),
+        Kind::BgpPeer => Resource::BgpPeer(meta, Default::default()),
+        Kind::BgpFilter => Resource::BgpFilter(meta, Default::default()),
+        Kind::IpPool => Resource::IpPool(meta, Default::default()),
+        Kind::Node => Resource::Node(meta, Default::default()),
+        Kind::Installation => Resource::Installation(meta, Default::default()),
+        Kind::Secret => Resource::Secret(meta, Default::default()),
+        Kind::Service => Resource::Service(meta, Default::default()),
+        Kind::EndpointSlice => Resource::EndpointSlice(meta, Default::default()),
+    }
+}
+
+/// Reads one top-level field of a document of a known kind into the resource, or skips
+/// it when the kind does not use it.
+struct FieldSeed<'a> {
+    key: &'a str,
+    slot: &'a mut Resource,
+}
+
+impl<'de> de::DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        match (self.slot, self.key) {
+            (r, "metadata") => *r.meta_mut() = Deserialize::deserialize(d)?,
+            (Resource::BgpConfiguration(_, s), "spec") => *s = Deserialize::deserialize(d)?,
+            (Resource::BgpPeer(_, s), "spec") => *s = Deserialize::deserialize(d)?,
+            (Resource::BgpFilter(_, s), "spec") => *s = Deserialize::deserialize(d)?,
+            (Resource::IpPool(_, s), "spec") => *s = Deserialize::deserialize(d)?,
+            (Resource::Node(_, s), "spec") => *s = Deserialize::deserialize(d)?,
+            (Resource::Installation(_, s), "spec") => *s = Deserialize::deserialize(d)?,
+            (Resource::Secret(_, b), "data") => b.data = Deserialize::deserialize(d)?,
+            (Resource::Secret(_, b), "stringData") => b.string_data = Deserialize::deserialize(d)?,
+            (Resource::Service(_, b), "spec") => b.spec = Deserialize::deserialize(d)?,
+            (Resource::Service(_, b), "status") => b.status = Deserialize::deserialize(d)?,
+            (Resource::EndpointSlice(_, b), "addressType") => {
+                b.address_type = Deserialize::deserialize(d)?
+            }
+            (Resource::EndpointSlice(_, b), "endpoints") => {
+                b.endpoints = Option::<Vec<Endpoint>>::deserialize(d)?.unwrap_or_default()
+            }
+            _ => {
+                IgnoredAny::deserialize(d)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One YAML document: zero (unknown kind), one, or many (a List) resources.
+struct Document(Vec<Resource>);
+
+impl<'de> Deserialize<'de> for Document {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(DocumentVisitor)
+    }
+}
+
+struct DocumentVisitor;
+
+impl<'de> Visitor<'de> for DocumentVisitor {
+    type Value = Document;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Kubernetes resource (a mapping with apiVersion and kind)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Document, A::Error> {
+        let mut api_version: Option<String> = None;
+        let mut kind_name: Option<String> = None;
+        let mut slot: Option<Resource> = None;
+        // Fields that came before apiVersion and kind: kept as generic data and read
+        // once the kind is known (without source positions in that rare case).
+        let mut early: Vec<(String, serde_json::Value)> = Vec::new();
+        let mut items: Vec<Resource> = Vec::new();
+
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "apiVersion" => api_version = Some(map.next_value()?),
+                "kind" => kind_name = Some(map.next_value()?),
+                "items" => {
+                    let docs: Option<Vec<Document>> = map.next_value()?;
+                    items.extend(docs.into_iter().flatten().flat_map(|d| d.0));
+                }
+                _ => {
+                    if slot.is_none() {
+                        if let (Some(v), Some(k)) = (&api_version, &kind_name) {
+                            match known_kind(v, k) {
+                                Some(kind) => slot = Some(empty_resource(kind)),
+                                None => {
+                                    map.next_value::<IgnoredAny>()?;
+                                    continue;
+                                }
+                            }
+                        }
+                    }
+                    match slot.as_mut() {
+                        Some(r) => map.next_value_seed(FieldSeed { key: &key, slot: r })?,
+                        None => early.push((key, map.next_value()?)),
+                    }
+                }
+            }
+        }
+
+        let kind = match (&api_version, &kind_name) {
+            (Some(v), Some(k)) => known_kind(v, k),
+            _ => None,
+        };
+        let Some(kind) = kind else {
+            return Ok(Document(items));
+        };
+        let mut r = slot.unwrap_or_else(|| empty_resource(kind));
+        for (key, value) in early {
+            de::DeserializeSeed::deserialize(
+                FieldSeed {
+                    key: &key,
+                    slot: &mut r,
+                },
+                value,
+            )
+            .map_err(de::Error::custom)?;
+        }
+        items.insert(0, r);
+        Ok(Document(items))
+    }
+}
+
+/// Parses a multi-document YAML stream. `origin` names the source in errors, which read
+/// `origin:line:column: message`.
+pub fn parse_str(origin: &str, text: &str) -> anyhow::Result<Vec<Resource>> {
+    let docs: Vec<Document> =
+        serde_saphyr::from_multiple(text).map_err(|e| match e.location() {
+            Some(loc) => anyhow!("{origin}:{}:{}: {e}", loc.line(), loc.column()),
+            None => anyhow!("{origin}: {e}"),
+        })?;
+    Ok(docs.into_iter().flat_map(|d| d.0).collect())
+}
+
+/// Reads and parses one manifest file.
+pub fn load_file(path: &Path) -> anyhow::Result<Vec<Resource>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_str(&path.display().to_string(), &text)
+}
+
+/// Reads and parses several manifest files, in order.
+pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Resource>> {
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(load_file(p)?);
+    }
+    Ok(out)
+}
+
+/// Looks up `key` of Secret `name` among the resources (`stringData` wins over `data`).
+pub fn secret_value(resources: &[Resource], r: &SecretKeyRef) -> Option<String> {
+    resources.iter().rev().find_map(|res| match res {
+        Resource::Secret(meta, body) if meta.name == r.name => {
+            body.string_data.get(&r.key).cloned().or_else(|| {
+                let raw = body.data.get(&r.key)?;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(raw.trim())
+                    .ok()?;
+                String::from_utf8(bytes).ok()
+            })
+        }
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_unknown_kinds_and_reads_calico_ones() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\nspec:\n  replicas: 3\n---\napiVersion: crd.projectcalico.org/v1\nkind: BGPPeer\nmetadata:\n  name: rr\nspec:\n  nodeSelector: region == 'WDS'\n  peerIP: 192.168.100.1\n  asNumber: 64512\n";
+        let res = parse_str("t.yaml", text).unwrap();
+        assert_eq!(res.len(), 1);
+        let Resource::BgpPeer(meta, spec) = &res[0] else {
+            panic!("not a peer: {res:?}")
+        };
+        assert_eq!(meta.name, "rr");
+        assert_eq!(spec.peer_ip, "192.168.100.1");
+        assert_eq!(spec.as_number, AsNumber(64512));
+        assert_eq!(spec.node_selector, "region == 'WDS'");
+    }
+
+    #[test]
+    fn label_values_read_as_calicoctl_reads_them() {
+        let text = "kind: Node\napiVersion: projectcalico.org/v3\nmetadata:\n  name: n\n  labels:\n    rr: yes\n    quoted: 'yes'\n    rack: 12\n";
+        let res = parse_str("n.yaml", text).unwrap();
+        let labels = &res[0].meta().labels;
+        assert_eq!(labels["rr"], "true");
+        assert_eq!(labels["quoted"], "yes");
+        assert_eq!(labels["rack"], "12");
+    }
+
+    #[test]
+    fn services_and_endpoint_slices_load() {
+        let text = "apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: web}\nspec:\n  type: LoadBalancer\n  clusterIP: 10.96.0.10\n  externalTrafficPolicy: Local\nstatus:\n  loadBalancer:\n    ingress: [{ip: 172.31.0.5}]\n---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: s-1\n  labels: {kubernetes.io/service-name: s}\naddressType: IPv4\nendpoints:\n- addresses: [10.42.0.5]\n  nodeName: n1\n  conditions: {ready: false}\n";
+        let res = parse_str("s.yaml", text).unwrap();
+        let Resource::Service(meta, svc) = &res[0] else {
+            panic!("{res:?}")
+        };
+        assert_eq!(meta.namespace.as_deref(), Some("web"));
+        assert_eq!(svc.spec.cluster_ip, "10.96.0.10");
+        assert_eq!(svc.status.load_balancer.ingress[0].ip, "172.31.0.5");
+        let Resource::EndpointSlice(_, slice) = &res[1] else {
+            panic!("{res:?}")
+        };
+        assert_eq!(slice.endpoints[0].node_name.as_deref(), Some("n1"));
+        assert_eq!(slice.endpoints[0].conditions.ready, Some(false));
+    }
+
+    #[test]
+    fn kind_after_spec_still_loads() {
+        let text = "spec:\n  cidr: 10.0.0.0/16\n  ipipMode: Always\nkind: IPPool\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\n";
+        let res = parse_str("t.yaml", text).unwrap();
+        let Resource::IpPool(meta, spec) = &res[0] else {
+            panic!("{res:?}")
+        };
+        assert_eq!(
+            (meta.name.as_str(), spec.ipip_mode.as_str()),
+            ("p", "Always")
+        );
+    }
+
+    #[test]
+    fn lists_contribute_items() {
+        let text = "apiVersion: projectcalico.org/v3\nkind: BGPConfigurationList\nitems:\n- apiVersion: projectcalico.org/v3\n  kind: BGPConfiguration\n  metadata:\n    name: default\n    creationTimestamp: \"2021-09-05T06:23:50Z\"\n  spec:\n    logSeverityScreen: Info\n    nodeToNodeMeshEnabled: false\n";
+        let res = parse_str("t.yaml", text).unwrap();
+        let Resource::BgpConfiguration(meta, spec) = &res[0] else {
+            panic!("{res:?}")
+        };
+        assert_eq!(meta.name, "default");
+        assert_eq!(spec.node_to_node_mesh_enabled, Some(false));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_column() {
+        let text = "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: x\nspec:\n  asNumber: [1, 2]\n";
+        let err = parse_str("peers.yaml", text).unwrap_err().to_string();
+        assert!(err.starts_with("peers.yaml:6:"), "{err}");
+        let dotted = "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata:\n  name: x\nspec:\n  asNumber: 1.10\n";
+        let err = parse_str("peers.yaml", dotted).unwrap_err().to_string();
+        assert!(
+            err.starts_with("peers.yaml:6:") && err.contains("quote it"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn as_numbers_in_every_notation() {
+        assert_eq!("64512".parse::<AsNumber>(), Ok(AsNumber(64512)));
+        assert_eq!("1.10".parse::<AsNumber>(), Ok(AsNumber(65546)));
+        assert!("x".parse::<AsNumber>().is_err());
+    }
+
+    #[test]
+    fn secrets_resolve_from_data_and_string_data() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: bgp}\ndata:\n  a: c2VjcmV0\nstringData:\n  b: plain\n";
+        let res = parse_str("s.yaml", text).unwrap();
+        let get = |k: &str| {
+            secret_value(
+                &res,
+                &SecretKeyRef {
+                    name: "bgp".into(),
+                    key: k.into(),
+                },
+            )
+        };
+        assert_eq!(get("a").as_deref(), Some("secret"));
+        assert_eq!(get("b").as_deref(), Some("plain"));
+        assert_eq!(get("c"), None);
+    }
+}
