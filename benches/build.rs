@@ -72,10 +72,22 @@ fn ip_script(plan: &Plan, prefix: &str) -> (String, String) {
         let _ = writeln!(up, "ip -n {} link set lo up", ns(&n.name));
     }
     for s in &plan.sysctls {
-        let _ = writeln!(up, "ip netns exec {} sysctl -qw {}={}", ns(&s.ns), s.key, s.value);
+        let _ = writeln!(
+            up,
+            "ip netns exec {} sysctl -qw {}={}",
+            ns(&s.ns),
+            s.key,
+            s.value
+        );
     }
     for b in &plan.bridges {
-        let _ = writeln!(up, "ip -n {} link add {} mtu {} type bridge", ns(&b.ns), b.name, b.mtu);
+        let _ = writeln!(
+            up,
+            "ip -n {} link add {} mtu {} type bridge",
+            ns(&b.ns),
+            b.name,
+            b.mtu
+        );
         let _ = writeln!(up, "ip -n {} link set {} up", ns(&b.ns), b.name);
     }
     for v in &plan.veths {
@@ -88,15 +100,33 @@ fn ip_script(plan: &Plan, prefix: &str) -> (String, String) {
             v.b.name,
             ns(&v.b.ns)
         );
-        let _ = writeln!(up, "ip -n {} link set {} mtu {}", ns(&v.b.ns), v.b.name, v.b.mtu);
+        let _ = writeln!(
+            up,
+            "ip -n {} link set {} mtu {}",
+            ns(&v.b.ns),
+            v.b.name,
+            v.b.mtu
+        );
         if let Some(br) = &v.b.bridge {
-            let _ = writeln!(up, "ip -n {} link set {} master {}", ns(&v.b.ns), v.b.name, br);
+            let _ = writeln!(
+                up,
+                "ip -n {} link set {} master {}",
+                ns(&v.b.ns),
+                v.b.name,
+                br
+            );
         }
         let _ = writeln!(up, "ip -n {} link set {} up", ns(&v.a.ns), v.a.name);
         let _ = writeln!(up, "ip -n {} link set {} up", ns(&v.b.ns), v.b.name);
     }
     for a in &plan.addresses {
-        let _ = writeln!(up, "ip -n {} addr add {} dev {}", ns(&a.ns), a.address, a.interface);
+        let _ = writeln!(
+            up,
+            "ip -n {} addr add {} dev {}",
+            ns(&a.ns),
+            a.address,
+            a.interface
+        );
     }
     for r in &plan.routes {
         let mut line = format!("ip -n {} route add {}", ns(&r.ns), r.to);
@@ -120,7 +150,11 @@ fn ip_script(plan: &Plan, prefix: &str) -> (String, String) {
 
 fn sh(script: &str) -> Duration {
     let started = Instant::now();
-    let status = Command::new("sh").arg("-c").arg(script).status().expect("sh runs");
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .status()
+        .expect("sh runs");
     assert!(status.success(), "the ip script failed");
     started.elapsed()
 }
@@ -191,7 +225,9 @@ fn main() {
     let (scenario, _) = routelab::scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));
     let mut plan = routelab::plan::plan(&scenario);
     plan.daemons.clear();
-    let runs: Vec<(Duration, Duration)> = (0..rounds.max(5)).map(|_| routelab_once(&rt, &plan)).collect();
+    let runs: Vec<(Duration, Duration)> = (0..rounds.max(5))
+        .map(|_| routelab_once(&rt, &plan))
+        .collect();
     let build = median(runs.iter().map(|r| r.0).collect());
     let teardown = median(runs.iter().map(|r| r.1).collect());
     println!(

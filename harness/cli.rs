@@ -72,6 +72,34 @@ pub enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Mock calico-node: what Calico would run on a node, given your manifests.
+    #[command(subcommand)]
+    Calico(CalicoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalicoCommand {
+    /// Render the BIRD configuration calico-node's confd would write for NODE:
+    /// bird.cfg, bird_aggr.cfg, bird_ipam.cfg and their bird6 twins.
+    Render {
+        /// Files with Calico resources (BGPConfiguration, BGPPeer, BGPFilter, IPPool, Node,
+        /// the operator's Installation); multi-document YAML. Other kinds are skipped.
+        #[arg(long = "resources", required = true, num_args = 1..)]
+        resources: Vec<PathBuf>,
+        /// The Node resource to render for.
+        #[arg(long)]
+        node: String,
+        /// Directory to write the six files into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// An IPAM block affine to the node, `CIDR[:STATE]` (STATE: confirmed, pending,
+        /// none, pendingDeletion). Repeatable. Default: blocks allocated from the IPPools.
+        #[arg(long = "block")]
+        blocks: Vec<String>,
+        /// A calico-node environment variable, `KEY=VALUE` (e.g. CALICO_ROUTER_ID=hash).
+        #[arg(long = "env")]
+        env: Vec<String>,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -90,6 +118,25 @@ pub fn main() -> ExitCode {
         Command::Up { file, lab } => up(&file, lab),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
+        Command::Calico(CalicoCommand::Render {
+            resources,
+            node,
+            out,
+            blocks,
+            env,
+        }) => match crate::calico::render_command(&resources, &node, &out, &blocks, &env) {
+            Ok(()) => {
+                println!(
+                    "wrote bird.cfg, bird_aggr.cfg, bird_ipam.cfg and bird6 twins to {}",
+                    out.display()
+                );
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("routelab: {e:#}");
+                EXIT_INVALID
+            }
+        },
     })
 }
 
@@ -190,7 +237,10 @@ fn run(files: &[PathBuf], junit: Option<PathBuf>, json: Option<PathBuf>) -> u8 {
     {
         eprintln!("routelab: writing {}: {e}", path.display());
     }
-    if reports.iter().any(|r| r.error.as_deref().is_some_and(is_environment_error)) {
+    if reports
+        .iter()
+        .any(|r| r.error.as_deref().is_some_and(is_environment_error))
+    {
         return EXIT_ENVIRONMENT;
     }
     if reports.iter().all(ScenarioReport::ok) {
@@ -232,7 +282,10 @@ fn up(file: &PathBuf, lab_name: Option<String>) -> u8 {
         (None, Some(state)) => {
             println!("lab `{lab_name}` is up:");
             for (node, path) in &state.nodes {
-                let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default();
                 println!("  {node:<16} ip netns exec {name} ...");
             }
             for d in &state.daemons {
@@ -263,7 +316,10 @@ fn down(lab_name: Option<String>) -> u8 {
                     return EXIT_FAILED;
                 }
                 many => {
-                    eprintln!("routelab: several labs are up ({}); name one with --lab", many.join(", "));
+                    eprintln!(
+                        "routelab: several labs are up ({}); name one with --lab",
+                        many.join(", ")
+                    );
                     return EXIT_INVALID;
                 }
             }
@@ -294,7 +350,10 @@ fn exec(lab_name: &str, node: &str, command: &[String]) -> u8 {
     };
     let Some(path) = state.nodes.get(node) else {
         let known: Vec<&str> = state.nodes.keys().map(String::as_str).collect();
-        eprintln!("routelab: lab `{lab_name}` has no node `{node}` (it has: {})", known.join(", "));
+        eprintln!(
+            "routelab: lab `{lab_name}` has no node `{node}` (it has: {})",
+            known.join(", ")
+        );
         return EXIT_INVALID;
     };
     let netns = match crate::net::Netns::open(path, node) {

@@ -197,7 +197,8 @@ impl Lab {
             let netns = self.netns(&d.ns).ok_or_else(|| {
                 LabError::Daemon(format!("no namespace for daemon on `{}`", d.ns))
             })?;
-            let process = BirdProcess::start(&netns, &spec).map_err(|e| LabError::Daemon(format!("BIRD on `{}`: {e}", d.ns)))?;
+            let process = BirdProcess::start(&netns, &spec)
+                .map_err(|e| LabError::Daemon(format!("BIRD on `{}`: {e}", d.ns)))?;
             self.daemons.insert(
                 d.ns.clone(),
                 Daemon {
@@ -248,7 +249,10 @@ impl Lab {
     /// diagnoses; `None` when the node runs no BIRD.
     pub async fn bird_route_view(&self, node: &str, prefix: IpNet) -> Option<String> {
         let mut client = self.bird(node).await.ok()?;
-        let text = match client.command(&format!("show route for {prefix} all")).await {
+        let text = match client
+            .command(&format!("show route for {prefix} all"))
+            .await
+        {
             Ok(reply) => reply.text(),
             Err(e) => e.to_string(),
         };
@@ -256,7 +260,10 @@ impl Lab {
         Some(if text.is_empty() {
             "  (no route for it in any table)".into()
         } else {
-            text.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+            text.lines()
+                .map(|l| format!("  {l}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         })
     }
 
@@ -266,7 +273,9 @@ impl Lab {
         F: FnOnce(&Netns) -> io::Result<R> + Send + 'static,
         R: Send + 'static,
     {
-        let netns = self.netns(node).ok_or_else(|| format!("no node `{node}` in the lab"))?;
+        let netns = self
+            .netns(node)
+            .ok_or_else(|| format!("no node `{node}` in the lab"))?;
         tokio::task::spawn_blocking(move || f(&netns))
             .await
             .map_err(|e| format!("probe on {node} panicked: {e}"))?
@@ -367,7 +376,10 @@ pub fn down(lab: &str) -> Result<Vec<String>, String> {
                 }
             }
             if namespaces.is_empty() {
-                return Err(format!("no lab named `{lab}` is up (nothing in {})", dir.display()));
+                return Err(format!(
+                    "no lab named `{lab}` is up (nothing in {})",
+                    dir.display()
+                ));
             }
             LabState {
                 lab: lab.to_string(),
@@ -378,7 +390,8 @@ pub fn down(lab: &str) -> Result<Vec<String>, String> {
         Err(e) => return Err(format!("reading {}: {e}", state_file.display())),
     };
     for d in &state.daemons {
-        crate::daemon::stop_pid(d.pid, std::time::Duration::from_secs(5)).map_err(|e| format!("stopping BIRD on {}: {e}", d.node))?;
+        crate::daemon::stop_pid(d.pid, std::time::Duration::from_secs(5))
+            .map_err(|e| format!("stopping BIRD on {}: {e}", d.node))?;
         removed.push(format!("BIRD on {} (pid {})", d.node, d.pid));
     }
     for ns in &state.namespaces {

@@ -61,7 +61,12 @@ impl ScenarioReport {
             self.daemons.as_millis(),
             self.converge.as_secs_f64()
         );
-        let width = self.outcomes.iter().map(|o| o.label.len()).max().unwrap_or(0);
+        let width = self
+            .outcomes
+            .iter()
+            .map(|o| o.label.len())
+            .max()
+            .unwrap_or(0);
         for o in &self.outcomes {
             let status = if o.holds { "PASS" } else { "FAIL" };
             let _ = writeln!(
@@ -99,8 +104,8 @@ impl ScenarioReport {
 /// The closing line over all scenarios, in the form CI systems recognise.
 pub fn summary_line(reports: &[ScenarioReport]) -> String {
     let passed: usize = reports.iter().map(ScenarioReport::passed).sum();
-    let failed: usize =
-        reports.iter().map(ScenarioReport::failed).sum::<usize>() + reports.iter().filter(|r| r.error.is_some()).count();
+    let failed: usize = reports.iter().map(ScenarioReport::failed).sum::<usize>()
+        + reports.iter().filter(|r| r.error.is_some()).count();
     format!("expectations: {passed} passed, {failed} failed")
 }
 

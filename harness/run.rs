@@ -33,7 +33,11 @@ pub fn load(file: &Path) -> Result<Loaded, Diagnostics> {
         let binary = match binary {
             Ok(b) => b,
             Err(e) => {
-                warnings.push(file_note(file, format!("BIRD configs not parsed: {e}"), false));
+                warnings.push(file_note(
+                    file,
+                    format!("BIRD configs not parsed: {e}"),
+                    false,
+                ));
                 break;
             }
         };
@@ -41,11 +45,19 @@ pub fn load(file: &Path) -> Result<Loaded, Diagnostics> {
             BirdConfig::File(path) => crate::daemon::check_config(&binary, path),
             BirdConfig::Inline(text) => {
                 let dir = tempfile::tempdir().map_err(|e| {
-                    Diagnostics(vec![file_note(file, format!("creating a temp dir: {e}"), true)])
+                    Diagnostics(vec![file_note(
+                        file,
+                        format!("creating a temp dir: {e}"),
+                        true,
+                    )])
                 })?;
                 let path = dir.path().join(format!("{}.conf", d.ns));
                 std::fs::write(&path, text).map_err(|e| {
-                    Diagnostics(vec![file_note(file, format!("writing {}: {e}", path.display()), true)])
+                    Diagnostics(vec![file_note(
+                        file,
+                        format!("writing {}: {e}", path.display()),
+                        true,
+                    )])
                 })?;
                 crate::daemon::check_config(&binary, &path)
             }

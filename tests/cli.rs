@@ -65,7 +65,10 @@ fn runtime_dirs_of(name: &str) -> Vec<PathBuf> {
 #[test]
 fn check_accepts_every_shipped_scenario() {
     let mut args = vec!["check".to_string()];
-    for e in std::fs::read_dir(root().join("scenarios")).unwrap().flatten() {
+    for e in std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .flatten()
+    {
         args.push(format!("scenarios/{}", e.file_name().to_string_lossy()));
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -89,7 +92,11 @@ fn bad_input_corpus() {
     assert!(cases.len() >= 10, "the corpus is missing cases");
     let mut failures = Vec::new();
     for case in &cases {
-        let rel = case.strip_prefix(root()).unwrap().to_string_lossy().into_owned();
+        let rel = case
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let out = routelab(&["check", &rel]);
         let expected = std::fs::read_to_string(case.with_extension("stderr"))
             .unwrap_or_else(|_| panic!("{rel} has no .stderr file"));
@@ -107,9 +114,17 @@ fn bad_input_corpus() {
 #[test]
 fn a_bad_bird_config_is_reported_with_birds_own_message() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("r.conf"), "router id 10.0.0.1;\nprotocol bgp {\n  frobnicate;\n}\n").unwrap();
+    std::fs::write(
+        dir.path().join("r.conf"),
+        "router id 10.0.0.1;\nprotocol bgp {\n  frobnicate;\n}\n",
+    )
+    .unwrap();
     let scenario = dir.path().join("s.yaml");
-    std::fs::write(&scenario, "nodes:\n  r:\n    kind: router\n    bird: { config: r.conf }\n").unwrap();
+    std::fs::write(
+        &scenario,
+        "nodes:\n  r:\n    kind: router\n    bird: { config: r.conf }\n",
+    )
+    .unwrap();
     let out = routelab(&["check", scenario.to_str().unwrap()]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -126,7 +141,12 @@ fn run_without_root_is_an_environment_problem() {
     }
     // As root we can drop to nobody to see what an unprivileged user gets.
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
         .arg(env!("CARGO_BIN_EXE_routelab"))
         .args(["run", "scenarios/mtu-chain.yaml"])
         .current_dir(root())
@@ -191,7 +211,11 @@ fn host_network_state() -> String {
         let out = Command::new("ip").args(args).output().expect("ip runs");
         state.push_str(&text(&out.stdout));
     }
-    for sysctl in ["net/ipv4/ip_forward", "net/ipv4/conf/all/rp_filter", "net/ipv6/conf/all/forwarding"] {
+    for sysctl in [
+        "net/ipv4/ip_forward",
+        "net/ipv4/conf/all/rp_filter",
+        "net/ipv6/conf/all/forwarding",
+    ] {
         state.push_str(&std::fs::read_to_string(Path::new("/proc/sys").join(sysctl)).unwrap());
     }
     // Link statistics change with unrelated traffic; keep only the lines that describe
@@ -208,15 +232,34 @@ fn a_run_leaves_the_host_namespace_untouched_and_nothing_behind() {
     if !privileged("a_run_leaves_the_host_namespace_untouched_and_nothing_behind") {
         return;
     }
-    let netns_before = std::fs::read_dir("/run/netns").map(|d| d.count()).unwrap_or(0);
+    let netns_before = std::fs::read_dir("/run/netns")
+        .map(|d| d.count())
+        .unwrap_or(0);
     let before = host_network_state();
     let out = routelab(&["run", "scenarios/ebgp-pair.yaml"]);
-    assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert_eq!(host_network_state(), before, "the host namespace changed");
-    assert!(runtime_dirs_of("ebgp-pair").is_empty(), "a runtime directory is left");
-    assert!(bird_processes_mentioning("routelab-ebgp-pair-").is_empty(), "BIRD is left running");
-    let netns_after = std::fs::read_dir("/run/netns").map(|d| d.count()).unwrap_or(0);
-    assert_eq!(netns_before, netns_after, "a named namespace is left in /run/netns");
+    assert!(
+        runtime_dirs_of("ebgp-pair").is_empty(),
+        "a runtime directory is left"
+    );
+    assert!(
+        bird_processes_mentioning("routelab-ebgp-pair-").is_empty(),
+        "BIRD is left running"
+    );
+    let netns_after = std::fs::read_dir("/run/netns")
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(
+        netns_before, netns_after,
+        "a named namespace is left in /run/netns"
+    );
 }
 
 /// Ctrl-C in the middle of checking tears the lab down and exits 130.
@@ -247,15 +290,28 @@ fn interrupting_a_run_tears_the_lab_down() {
     // Wait for its BIRD to be up: then the lab is built and checking has begun.
     let started = Instant::now();
     while bird_processes_mentioning("routelab-interrupt-me-").is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the lab never came up");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the lab never came up"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("interrupted"));
-    assert!(bird_processes_mentioning("routelab-interrupt-me-").is_empty(), "BIRD survived Ctrl-C");
-    assert!(runtime_dirs_of("interrupt-me").is_empty(), "runtime directory survived Ctrl-C");
+    assert!(
+        bird_processes_mentioning("routelab-interrupt-me-").is_empty(),
+        "BIRD survived Ctrl-C"
+    );
+    assert!(
+        runtime_dirs_of("interrupt-me").is_empty(),
+        "runtime directory survived Ctrl-C"
+    );
 }
 
 /// A panic while a lab is up unwinds through its teardown.
@@ -267,7 +323,10 @@ fn a_panic_tears_the_lab_down() {
     let file = root().join("scenarios/route-reflector.yaml");
     let loaded = routelab::run::load(&file).unwrap();
     let result = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             let mut lab = routelab::lab::Lab::build(&loaded.plan, routelab::lab::Mode::Ephemeral)
                 .await
@@ -279,8 +338,14 @@ fn a_panic_tears_the_lab_down() {
     })
     .join();
     assert!(result.is_err(), "the thread should have panicked");
-    assert!(bird_processes_mentioning("routelab-route-reflector-").is_empty(), "BIRD survived a panic");
-    assert!(runtime_dirs_of("route-reflector").is_empty(), "runtime directory survived a panic");
+    assert!(
+        bird_processes_mentioning("routelab-route-reflector-").is_empty(),
+        "BIRD survived a panic"
+    );
+    assert!(
+        runtime_dirs_of("route-reflector").is_empty(),
+        "runtime directory survived a panic"
+    );
 }
 
 /// `up` leaves a lab that `ip netns`, `birdc` and `routelab exec` can use; `down` removes it.
@@ -297,20 +362,54 @@ fn up_exec_down() {
         cleanup();
         panic!("up failed: {stdout}{}", text(&out.stderr));
     }
-    let netns = text(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout);
-    let exec = routelab(&["exec", &lab, "client", "--", "ip", "route", "show", "203.0.113.0/24"]);
+    let netns = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    let exec = routelab(&[
+        "exec",
+        &lab,
+        "client",
+        "--",
+        "ip",
+        "route",
+        "show",
+        "203.0.113.0/24",
+    ]);
     let socket = format!("/run/routelab/{lab}/rr.ctl");
-    let birdc = Command::new("birdc").args(["-s", &socket, "show", "protocols"]).output();
+    let birdc = Command::new("birdc")
+        .args(["-s", &socket, "show", "protocols"])
+        .output();
     let down = cleanup();
     assert!(netns.contains(&format!("{lab}-client")), "{netns}");
     assert!(stdout.contains(&format!("lab `{lab}` is up")), "{stdout}");
     assert_eq!(exec.status.code(), Some(0), "{}", text(&exec.stderr));
-    assert!(text(&exec.stdout).contains("via 10.0.2.1"), "{}", text(&exec.stdout));
+    assert!(
+        text(&exec.stdout).contains("via 10.0.2.1"),
+        "{}",
+        text(&exec.stdout)
+    );
     let birdc = birdc.expect("birdc runs");
-    assert!(text(&birdc.stdout).contains("to_client"), "{}", text(&birdc.stdout));
+    assert!(
+        text(&birdc.stdout).contains("to_client"),
+        "{}",
+        text(&birdc.stdout)
+    );
     assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
-    let netns = text(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout);
-    assert!(!netns.contains(&format!("{lab}-")), "namespaces left after down: {netns}");
+    let netns = text(
+        &Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    );
+    assert!(
+        !netns.contains(&format!("{lab}-")),
+        "namespaces left after down: {netns}"
+    );
     assert!(!Path::new(&format!("/run/routelab/{lab}")).exists());
     assert!(bird_processes_mentioning(&format!("/run/routelab/{lab}/")).is_empty());
 }

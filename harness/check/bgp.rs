@@ -29,7 +29,14 @@ pub struct Spec {
     pub deadline: Option<Spanned<String>>,
 }
 
-const STATES: [&str; 6] = ["Idle", "Connect", "Active", "OpenSent", "OpenConfirm", "Established"];
+const STATES: [&str; 6] = [
+    "Idle",
+    "Connect",
+    "Active",
+    "OpenSent",
+    "OpenConfirm",
+    "Established",
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Bgp {
@@ -56,7 +63,11 @@ impl Spec {
                 None => {
                     cx.error(
                         s.referenced,
-                        format!("`{}` is not a BGP state (one of: {})", s.value, STATES.join(", ")),
+                        format!(
+                            "`{}` is not a BGP state (one of: {})",
+                            s.value,
+                            STATES.join(", ")
+                        ),
                     );
                     return None;
                 }

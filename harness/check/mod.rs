@@ -190,11 +190,12 @@ pub async fn check_all(lab: &Lab, scenario: &Scenario) -> Vec<Outcome> {
         .iter()
         .enumerate()
         .partition(|(_, e)| e.is_negative());
-    let mut outcomes: Vec<(usize, Outcome)> =
-        futures::future::join_all(positive.iter().map(|(i, e)| async move {
-            (*i, settle(lab, e, started).await)
-        }))
-        .await;
+    let mut outcomes: Vec<(usize, Outcome)> = futures::future::join_all(
+        positive
+            .iter()
+            .map(|(i, e)| async move { (*i, settle(lab, e, started).await) }),
+    )
+    .await;
     let settled = Instant::now();
     let negatives = futures::future::join_all(negative.iter().map(|(i, e)| async move {
         let mut o = settle(lab, e, settled).await;

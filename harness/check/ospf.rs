@@ -49,7 +49,11 @@ impl Spec {
                 None => {
                     cx.error(
                         s.referenced,
-                        format!("`{}` is not an OSPF neighbour state (one of: {})", s.value, STATES.join(", ")),
+                        format!(
+                            "`{}` is not an OSPF neighbour state (one of: {})",
+                            s.value,
+                            STATES.join(", ")
+                        ),
                     );
                     return None;
                 }

@@ -62,18 +62,27 @@ impl Spec {
         {
             cx.error(
                 size.referenced,
-                format!("size {} is smaller than the IP and ICMP headers ({header} bytes)", size.value),
+                format!(
+                    "size {} is smaller than the IP and ICMP headers ({header} bytes)",
+                    size.value
+                ),
             );
             return None;
         }
         if !self.succeeds && self.ttl.is_some() {
-            cx.error(self.to.referenced, "`ttl` needs a reply, so not with `succeeds: false`");
+            cx.error(
+                self.to.referenced,
+                "`ttl` needs a reply, so not with `succeeds: false`",
+            );
             return None;
         }
         if let Some(src) = self.src
             && src.is_ipv4() != self.to.value.is_ipv4()
         {
-            cx.error(self.to.referenced, format!("source {src} and destination differ in family"));
+            cx.error(
+                self.to.referenced,
+                format!("source {src} and destination differ in family"),
+            );
             return None;
         }
         let _ = scenario;
@@ -123,7 +132,10 @@ impl Ping {
             timeout: Duration::from_millis(1000),
             attempts: if self.succeeds { 1 } else { 3 },
         };
-        let outcome = match lab.probe(&self.from, move |ns| crate::probe::ping(ns, &spec)).await {
+        let outcome = match lab
+            .probe(&self.from, move |ns| crate::probe::ping(ns, &spec))
+            .await
+        {
             Ok(o) => o,
             Err(e) => return Observation::new(false, e),
         };

@@ -72,7 +72,10 @@ impl Pmtu {
             max: self.mtu.saturating_add(100).max(1500),
             timeout: Duration::from_millis(500),
         };
-        match lab.probe(&self.from, move |ns| crate::probe::path_mtu(ns, &spec)).await {
+        match lab
+            .probe(&self.from, move |ns| crate::probe::path_mtu(ns, &spec))
+            .await
+        {
             Ok(found) => Observation::new(found.mtu == self.mtu, found.to_string()),
             Err(e) => Observation::new(false, e),
         }

@@ -58,11 +58,17 @@ impl Spec {
         if prefix.trunc() != prefix {
             cx.error(
                 self.prefix.referenced,
-                format!("`{prefix}` has host bits set; did you mean `{}`?", prefix.trunc()),
+                format!(
+                    "`{prefix}` has host bits set; did you mean `{}`?",
+                    prefix.trunc()
+                ),
             );
             return None;
         }
-        let via = self.via.as_ref().map(|v| v.value.0.iter().copied().collect::<BTreeSet<_>>());
+        let via = self
+            .via
+            .as_ref()
+            .map(|v| v.value.0.iter().copied().collect::<BTreeSet<_>>());
         if self.absent && (self.via.is_some() || self.blackhole || self.protocol.is_some()) {
             cx.error(
                 self.prefix.referenced,
@@ -71,13 +77,19 @@ impl Spec {
             return None;
         }
         if self.blackhole && (self.via.is_some() || self.dev.is_some()) {
-            cx.error(self.prefix.referenced, "a blackhole route has no `via` or `dev`");
+            cx.error(
+                self.prefix.referenced,
+                "a blackhole route has no `via` or `dev`",
+            );
             return None;
         }
         if let (Some(v), Some(gws)) = (&self.via, &via)
             && gws.iter().any(|g| g.is_ipv4() != prefix.addr().is_ipv4())
         {
-            cx.error(v.referenced, format!("a gateway is not of {prefix}'s address family"));
+            cx.error(
+                v.referenced,
+                format!("a gateway is not of {prefix}'s address family"),
+            );
             return None;
         }
         Some(Route {
@@ -134,7 +146,11 @@ impl Route {
         let mut observed = if matching.is_empty() {
             format!("no route for {} in {}'s main table", self.prefix, self.node)
         } else {
-            matching.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            matching
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         if !holds && let Some(bird) = lab.bird_route_view(&self.node, self.prefix).await {
             observed.push_str(&format!("\nBIRD on {} says:\n{bird}", self.node));

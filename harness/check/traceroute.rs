@@ -47,7 +47,10 @@ impl Spec {
         let from = node_ref(cx, &self.from);
         let hops: Vec<Vec<IpAddr>> = self.hops.value.iter().map(|h| h.0.clone()).collect();
         if hops.is_empty() || hops.iter().any(Vec::is_empty) {
-            cx.error(self.hops.referenced, "`hops` needs at least one hop, each with an address");
+            cx.error(
+                self.hops.referenced,
+                "`hops` needs at least one hop, each with an address",
+            );
             return None;
         }
         if hops.last().is_some_and(|last| !last.contains(&self.to)) {
@@ -79,7 +82,13 @@ impl fmt::Display for Traceroute {
                 alts.join("|")
             })
             .collect();
-        write!(f, "traceroute {} -> {}: {}", self.from, self.to, hops.join(" "))
+        write!(
+            f,
+            "traceroute {} -> {}: {}",
+            self.from,
+            self.to,
+            hops.join(" ")
+        )
     }
 }
 
@@ -91,7 +100,10 @@ impl Traceroute {
             timeout_per_hop: Duration::from_millis(500),
             probes_per_hop: 1,
         };
-        let trace = match lab.probe(&self.from, move |ns| crate::probe::traceroute(ns, &spec)).await {
+        let trace = match lab
+            .probe(&self.from, move |ns| crate::probe::traceroute(ns, &spec))
+            .await
+        {
             Ok(t) => t,
             Err(e) => return Observation::new(false, e),
         };

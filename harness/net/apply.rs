@@ -25,9 +25,16 @@ pub enum ApplyError {
     #[error("creating namespace for `{ns}`: {source}")]
     Namespace { ns: String, source: std::io::Error },
     #[error("{what}: {source}")]
-    Netlink { what: String, source: rtnetlink::Error },
+    Netlink {
+        what: String,
+        source: rtnetlink::Error,
+    },
     #[error("sysctl {key} in `{ns}`: {message}")]
-    Sysctl { ns: String, key: String, message: String },
+    Sysctl {
+        ns: String,
+        key: String,
+        message: String,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -52,9 +59,7 @@ fn netlink_err(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> Appl
 }
 
 /// Creates every namespace of the plan, each with `lo` up. Needs a tokio runtime.
-pub async fn create_namespaces(
-    plan: &Plan,
-) -> Result<BTreeMap<String, LabNamespace>, ApplyError> {
+pub async fn create_namespaces(plan: &Plan) -> Result<BTreeMap<String, LabNamespace>, ApplyError> {
     let mut out = BTreeMap::new();
     for ns in &plan.namespaces {
         let netns = Netns::create(&ns.name).map_err(|source| ApplyError::Namespace {
@@ -115,7 +120,10 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
             .add(LinkBridge::new(&b.name).mtu(b.mtu).up().build())
             .execute()
             .await
-            .map_err(netlink_err(format!("creating bridge {} in `{}`", b.name, b.ns)))
+            .map_err(netlink_err(format!(
+                "creating bridge {} in `{}`",
+                b.name, b.ns
+            )))
     }))
     .await?;
 
@@ -128,7 +136,11 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
     try_join_all(plan.veths.iter().map(|v| {
         // Create from the bridge side when there is one: a new link can be enslaved at
         // creation only in its own namespace.
-        let (near, far) = if v.b.bridge.is_some() { (&v.b, &v.a) } else { (&v.a, &v.b) };
+        let (near, far) = if v.b.bridge.is_some() {
+            (&v.b, &v.a)
+        } else {
+            (&v.a, &v.b)
+        };
         let bridge_index = &bridge_index;
         async move {
             let near_ns = ns(&near.ns)?;
@@ -138,11 +150,16 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
                 let index = bridge_index
                     .get(&(near.ns.clone(), bridge.clone()))
                     .copied()
-                    .ok_or_else(|| ApplyError::Other(format!("no bridge {bridge} in `{}`", near.ns)))?;
+                    .ok_or_else(|| {
+                        ApplyError::Other(format!("no bridge {bridge} in `{}`", near.ns))
+                    })?;
                 msg = msg.controller(index);
             }
             let msg = msg
-                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_message(far, &far_ns.netns))))
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_message(
+                    far,
+                    &far_ns.netns,
+                ))))
                 .build();
             near_ns
                 .netlink
@@ -189,7 +206,10 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
                 .set(LinkUnspec::new_with_index(index?).up().build())
                 .execute()
                 .await
-                .map_err(netlink_err(format!("bringing up {} in `{}`", far.name, far.ns)))
+                .map_err(netlink_err(format!(
+                    "bringing up {} in `{}`",
+                    far.name, far.ns
+                )))
         }
     }))
     .await?;
@@ -230,7 +250,11 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
                     .add(msg)
                     .execute()
                     .await
-                    .map_err(netlink_err(format!("adding route {} in `{}`", describe(r), r.ns)))?;
+                    .map_err(netlink_err(format!(
+                        "adding route {} in `{}`",
+                        describe(r),
+                        r.ns
+                    )))?;
             }
             Ok::<(), ApplyError>(())
         }
@@ -290,9 +314,10 @@ fn route_message(
                 .iter()
                 .map(|gw| {
                     let mut hop = netlink_packet_route::route::RouteNextHop::default();
-                    hop.attributes.push(netlink_packet_route::route::RouteAttribute::Gateway(
-                        (*gw).into(),
-                    ));
+                    hop.attributes
+                        .push(netlink_packet_route::route::RouteAttribute::Gateway(
+                            (*gw).into(),
+                        ));
                     if let Some(i) = oif {
                         hop.interface_index = i;
                     }
@@ -325,7 +350,11 @@ async fn link_index(handle: &Handle, name: &str) -> Result<u32, ApplyError> {
 async fn link_indexes(handle: &Handle) -> Result<BTreeMap<String, u32>, ApplyError> {
     let mut out = BTreeMap::new();
     let mut links = handle.link().get().execute();
-    while let Some(l) = links.try_next().await.map_err(netlink_err("listing interfaces"))? {
+    while let Some(l) = links
+        .try_next()
+        .await
+        .map_err(netlink_err("listing interfaces"))?
+    {
         for a in &l.attributes {
             if let LinkAttribute::IfName(n) = a {
                 out.insert(n.clone(), l.header.index);

@@ -89,7 +89,10 @@ impl Netns {
                         .map(String::as_str)
                         .or_else(|| panic.downcast_ref::<&str>().copied())
                         .unwrap_or("unknown panic");
-                    io::Error::other(format!("thread in namespace {} panicked: {msg}", self.label))
+                    io::Error::other(format!(
+                        "thread in namespace {} panicked: {msg}",
+                        self.label
+                    ))
                 })?
         })
     }

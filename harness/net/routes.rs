@@ -170,7 +170,10 @@ fn convert(msg: &RouteMessage, names: &BTreeMap<u32, String>) -> Option<KernelRo
         nexthops.push(NextHop {
             via: gateway(&msg.attributes),
             dev: oif.and_then(name),
-            onlink: msg.header.flags.contains(netlink_packet_route::route::RouteFlags::Onlink),
+            onlink: msg
+                .header
+                .flags
+                .contains(netlink_packet_route::route::RouteFlags::Onlink),
         });
     }
     let metric = msg.attributes.iter().find_map(|a| match a {

@@ -26,8 +26,17 @@ fn minimal_scenario_loads_with_defaults() {
     assert_eq!(s.nodes.len(), 2);
     assert_eq!(s.nodes[0].kind, NodeKind::Router);
     assert_eq!(s.nodes[1].kind, NodeKind::Host);
-    assert!(s.nodes[0].sysctls.contains(&("net.ipv4.ip_forward".into(), "1".into())));
-    assert!(!s.nodes[1].sysctls.iter().any(|(k, _)| k == "net.ipv4.ip_forward"));
+    assert!(
+        s.nodes[0]
+            .sysctls
+            .contains(&("net.ipv4.ip_forward".into(), "1".into()))
+    );
+    assert!(
+        !s.nodes[1]
+            .sysctls
+            .iter()
+            .any(|(k, _)| k == "net.ipv4.ip_forward")
+    );
 }
 
 #[test]
@@ -67,7 +76,9 @@ fn every_semantic_error_is_collected() {
 
 #[test]
 fn wire_needs_two_ends() {
-    let text = format!("{TWO_NODES}links:\n  - wire:\n      name: l\n      ends:\n        - {{ node: a }}\n");
+    let text = format!(
+        "{TWO_NODES}links:\n  - wire:\n      name: l\n      ends:\n        - {{ node: a }}\n"
+    );
     assert!(first_error(&text).contains("needs exactly two ends, not 1"));
 }
 
@@ -76,7 +87,10 @@ fn duplicate_interface_is_an_error() {
     let text = format!(
         "{TWO_NODES}links:\n  - wire:\n      name: l1\n      ends:\n        - {{ node: a, interface: x }}\n        - {{ node: b }}\n  - wire:\n      name: l2\n      ends:\n        - {{ node: a, interface: x }}\n        - {{ node: b }}\n"
     );
-    assert_eq!(first_error(&text), "13:33: node `a` already has an interface `x`");
+    assert_eq!(
+        first_error(&text),
+        "13:33: node `a` already has an interface `x`"
+    );
 }
 
 #[test]
@@ -141,7 +155,9 @@ fn missing_bird_config_file_is_reported() {
 
 #[test]
 fn traceroute_must_end_at_destination() {
-    let text = format!("{TWO_NODES}expect:\n  - traceroute: {{ from: a, to: 10.0.0.9, hops: [10.0.0.1] }}\n");
+    let text = format!(
+        "{TWO_NODES}expect:\n  - traceroute: {{ from: a, to: 10.0.0.9, hops: [10.0.0.1] }}\n"
+    );
     assert!(first_error(&text).contains("last hop must be the destination"));
 }
 
@@ -174,7 +190,11 @@ fn duplicate_address_is_a_warning_not_an_error() {
     );
     let (_, warnings) = load(&text).unwrap();
     assert_eq!(warnings.0.len(), 1);
-    assert!(warnings.0[0].message.contains("10.0.0.1 is on both a:eth0 and b:eth0"));
+    assert!(
+        warnings.0[0]
+            .message
+            .contains("10.0.0.1 is on both a:eth0 and b:eth0")
+    );
 }
 
 #[test]
@@ -183,8 +203,14 @@ fn per_expectation_deadline_overrides_the_default() {
         "defaults: {{ deadline: 5s }}\n{TWO_NODES}expect:\n  - ping: {{ from: a, to: 10.0.0.9 }}\n  - ping: {{ from: a, to: 10.0.0.9, deadline: 500ms }}\n"
     );
     let (s, _) = load(&text).unwrap();
-    assert_eq!(s.expectations[0].deadline, std::time::Duration::from_secs(5));
-    assert_eq!(s.expectations[1].deadline, std::time::Duration::from_millis(500));
+    assert_eq!(
+        s.expectations[0].deadline,
+        std::time::Duration::from_secs(5)
+    );
+    assert_eq!(
+        s.expectations[1].deadline,
+        std::time::Duration::from_millis(500)
+    );
 }
 
 #[test]
@@ -192,5 +218,8 @@ fn normalize_removes_parent_components() {
     use super::validate::normalize;
     assert_eq!(normalize(Path::new("a/b/../c")), Path::new("a/c"));
     assert_eq!(normalize(Path::new("../x")), Path::new("../x"));
-    assert_eq!(normalize(Path::new("/s/scenarios/../fixtures/r.conf")), Path::new("/s/fixtures/r.conf"));
+    assert_eq!(
+        normalize(Path::new("/s/scenarios/../fixtures/r.conf")),
+        Path::new("/s/fixtures/r.conf")
+    );
 }

@@ -45,7 +45,12 @@ impl Context<'_> {
         let hint = closest(&node.value, self.node_names.iter())
             .map(|n| format!("; did you mean `{n}`?"))
             .unwrap_or_default();
-        let known = self.node_names.iter().cloned().collect::<Vec<_>>().join(", ");
+        let known = self
+            .node_names
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
         self.error(
             node.referenced,
             format!("no node named `{}` (nodes: {known}){hint}", node.value),
@@ -101,7 +106,10 @@ pub fn valid_interface_name(name: &str) -> Result<(), String> {
             "interface name `{name}` must be 1 to 15 characters (Linux's IFNAMSIZ)"
         ));
     }
-    if name == "." || name == ".." || name.contains(['/', ':']) || name.contains(char::is_whitespace)
+    if name == "."
+        || name == ".."
+        || name.contains(['/', ':'])
+        || name.contains(char::is_whitespace)
     {
         return Err(format!(
             "interface name `{name}` may not contain `/`, `:` or white space"
@@ -332,7 +340,10 @@ fn validate_route(
             Ok(net) if net.trunc() != net => {
                 cx.error(
                     r.to.referenced,
-                    format!("`{text}` has host bits set; did you mean `{}`?", net.trunc()),
+                    format!(
+                        "`{text}` has host bits set; did you mean `{}`?",
+                        net.trunc()
+                    ),
                 );
                 return None;
             }
@@ -346,7 +357,11 @@ fn validate_route(
             }
         },
     };
-    let via: Vec<IpAddr> = r.via.as_ref().map(|v| v.value.0.clone()).unwrap_or_default();
+    let via: Vec<IpAddr> = r
+        .via
+        .as_ref()
+        .map(|v| v.value.0.clone())
+        .unwrap_or_default();
     let via_at = r.via.as_ref().map_or(raw.referenced, |v| v.referenced);
     if r.blackhole && (!via.is_empty() || r.dev.is_some()) {
         cx.error(raw.referenced, "a blackhole route has no `via` or `dev`");
@@ -367,7 +382,9 @@ fn validate_route(
             );
             return None;
         }
-        let on_link = connected.iter().any(|(_, net)| net.contains(gw) && net.addr() != *gw);
+        let on_link = connected
+            .iter()
+            .any(|(_, net)| net.contains(gw) && net.addr() != *gw);
         let link_local = matches!(gw, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
         if !on_link && !link_local && r.dev.is_none() {
             cx.error(
@@ -494,7 +511,9 @@ pub fn normalize(path: &Path) -> PathBuf {
     for c in path.components() {
         match c {
             Component::CurDir => {}
-            Component::ParentDir if matches!(out.components().next_back(), Some(Component::Normal(_))) => {
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
                 out.pop();
             }
             other => out.push(other),

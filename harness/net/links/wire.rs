@@ -51,7 +51,10 @@ impl WireSpec {
         if a.node == b.node {
             cx.error(
                 self.ends.referenced,
-                format!("wire `{}` connects node `{}` to itself", self.name.value, a.node),
+                format!(
+                    "wire `{}` connects node `{}` to itself",
+                    self.name.value, a.node
+                ),
             );
             return None;
         }
