@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 bash ci/setup.sh
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked
+cargo test --locked --no-fail-fast
