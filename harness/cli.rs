@@ -100,6 +100,8 @@ pub enum CalicoCommand {
         #[arg(long = "env")]
         env: Vec<String>,
     },
+    /// A calico node's BGP peers in a lab made by `up`, as `calicoctl node status` shows them.
+    Status { lab: String, node: String },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -137,6 +139,7 @@ pub fn main() -> ExitCode {
                 EXIT_INVALID
             }
         },
+        Command::Calico(CalicoCommand::Status { lab, node }) => calico_status(&lab, &node),
     })
 }
 
@@ -375,6 +378,35 @@ fn exec(lab_name: &str, node: &str, command: &[String]) -> u8 {
         Err(e) => {
             eprintln!("routelab: running {}: {e}", command[0]);
             127
+        }
+    }
+}
+
+fn calico_status(lab_name: &str, node: &str) -> u8 {
+    let state = match lab::state(lab_name) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("routelab: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let Some(daemon) = state.daemons.iter().find(|d| d.node == node) else {
+        eprintln!("routelab: node `{node}` of lab `{lab_name}` runs no BIRD; is it a calico node?");
+        return EXIT_INVALID;
+    };
+    let rows = runtime().block_on(async {
+        let mut client = crate::daemon::BirdClient::connect(&daemon.socket).await?;
+        client.protocols().await
+    });
+    match rows {
+        Ok(rows) => {
+            print!("{}", crate::calico::status::report(&rows));
+            EXIT_OK
+        }
+        Err(e) => {
+            println!("Calico process is not running.");
+            eprintln!("routelab: BIRD on {node}: {e}");
+            EXIT_FAILED
         }
     }
 }

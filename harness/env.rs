@@ -16,12 +16,14 @@ pub fn check(plans: &[Plan]) -> Result<(), Missing> {
                 .into(),
         ));
     }
-    let needs_bird2 = plans
-        .iter()
-        .flat_map(|p| &p.daemons)
-        .any(|d| d.kind == DaemonKind::Bird2);
-    if needs_bird2 {
-        crate::daemon::BirdBinary::bird2().map_err(|e| Missing(e.to_string()))?;
+    for kind in [DaemonKind::Bird2, DaemonKind::CalicoBird] {
+        if plans
+            .iter()
+            .flat_map(|p| &p.daemons)
+            .any(|d| d.kind == kind)
+        {
+            kind.binary().map_err(|e| Missing(e.to_string()))?;
+        }
     }
     Ok(())
 }

@@ -17,12 +17,11 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::daemon::{BirdBinary, BirdClient, BirdProcess, BirdSpec};
+use crate::daemon::{BirdClient, BirdProcess, BirdSpec};
 use crate::net::Netns;
 use crate::net::apply::{self, ApplyError, LabNamespace};
 use crate::net::routes::KernelRoute;
-use crate::plan::{DaemonKind, Plan};
-use crate::scenario::BirdConfig;
+use crate::plan::Plan;
 
 /// Where persistent labs keep their state.
 pub const STATE_ROOT: &str = "/run/routelab";
@@ -177,19 +176,14 @@ impl Lab {
     pub async fn start_daemons(&mut self, plan: &Plan) -> Result<(), LabError> {
         let persistent = matches!(self.mode, Mode::Persistent { .. });
         for d in &plan.daemons {
-            let binary = match d.kind {
-                DaemonKind::Bird2 => BirdBinary::bird2(),
-            }
-            .map_err(|e| LabError::Daemon(e.to_string()))?;
-            let config = match &d.config {
-                BirdConfig::File(path) => path.clone(),
-                BirdConfig::Inline(text) => {
-                    let path = self.runtime_dir.path().join(format!("{}.conf", d.ns));
-                    std::fs::write(&path, text)
-                        .map_err(|e| LabError::Io(format!("writing {}: {e}", path.display())))?;
-                    path
-                }
-            };
+            let binary = d
+                .kind
+                .binary()
+                .map_err(|e| LabError::Daemon(e.to_string()))?;
+            let config = d
+                .config
+                .materialize(self.runtime_dir.path(), &d.ns)
+                .map_err(|e| LabError::Io(format!("writing the BIRD config of {}: {e}", d.ns)))?;
             let socket = self.runtime_dir.path().join(format!("{}.ctl", d.ns));
             let mut spec = BirdSpec::new(binary, config, socket.clone(), d.ns.clone());
             spec.log = Some(self.runtime_dir.path().join(format!("{}.log", d.ns)));

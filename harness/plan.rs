@@ -18,6 +18,8 @@ use crate::scenario::{BirdConfig, Scenario};
 pub enum NamespaceRole {
     Node,
     Segment,
+    /// A Kubernetes pod on a `kind: calico` node.
+    Pod,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -88,6 +90,21 @@ pub struct RoutePlan {
 pub enum DaemonKind {
     /// BIRD 2, for routers, with the user's configuration.
     Bird2,
+    /// BIRD 1.6 as calico-node runs it, with the configuration confd would render.
+    CalicoBird,
+}
+
+impl DaemonKind {
+    /// The BIRD binary this daemon runs, or why it cannot be found and how to install it.
+    pub fn binary(self) -> Result<crate::daemon::BirdBinary, crate::daemon::DaemonError> {
+        match self {
+            DaemonKind::Bird2 => crate::daemon::BirdBinary::bird2(),
+            // Unpacked by ci/install-bird1.sh into the checkout (or $ROUTELAB_BIRD1).
+            DaemonKind::CalicoBird => {
+                crate::daemon::BirdBinary::bird1_6(std::path::Path::new(env!("CARGO_MANIFEST_DIR")))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -176,6 +193,97 @@ pub fn plan(scenario: &Scenario) -> Plan {
                 config: config.clone(),
             });
         }
+        if let Some(calico) = &node.calico {
+            plan_calico_node(calico, &mut plan);
+        }
     }
     plan
+}
+
+/// Felix's and confd's part for one calico node: each pod a namespace with `eth0`, wired
+/// to the node by a `cali…` veth answering ARP for the pod's gateway by proxy ARP; a /32
+/// route per pod on the node; the pod's default route via 169.254.1.1; and BIRD 1.6 with
+/// confd's configuration.
+fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
+    let node = &calico.name;
+    let gateway: IpAddr = crate::calico::node::POD_GATEWAY
+        .parse()
+        .expect("constant parses");
+    for pod in &calico.pods {
+        plan.namespaces.push(NamespacePlan {
+            name: pod.namespace.clone(),
+            role: NamespaceRole::Pod,
+        });
+        for (key, value) in [
+            (
+                format!("net.ipv4.conf.{}.proxy_arp", pod.host_interface),
+                "1",
+            ),
+            // Answer at once rather than after the default random delay.
+            (
+                format!("net.ipv4.neigh.{}.proxy_delay", pod.host_interface),
+                "0",
+            ),
+        ] {
+            plan.sysctls.push(SysctlPlan {
+                ns: node.clone(),
+                key,
+                value: value.into(),
+            });
+        }
+        plan.veths.push(VethPlan {
+            link: pod.namespace.clone(),
+            a: VethEnd {
+                ns: node.clone(),
+                name: pod.host_interface.clone(),
+                mtu: pod.mtu,
+                bridge: None,
+            },
+            b: VethEnd {
+                ns: pod.namespace.clone(),
+                name: "eth0".into(),
+                mtu: pod.mtu,
+                bridge: None,
+            },
+        });
+        plan.addresses.push(AddressPlan {
+            ns: pod.namespace.clone(),
+            interface: "eth0".into(),
+            address: IpNet::from(pod.ip),
+        });
+        plan.routes.push(RoutePlan {
+            ns: node.clone(),
+            to: IpNet::from(pod.ip),
+            via: Vec::new(),
+            dev: Some(pod.host_interface.clone()),
+            blackhole: false,
+            metric: None,
+        });
+        for (to, via) in [
+            (IpNet::from(gateway), None),
+            ("0.0.0.0/0".parse().expect("constant"), Some(gateway)),
+        ] {
+            plan.routes.push(RoutePlan {
+                ns: pod.namespace.clone(),
+                to,
+                via: via.into_iter().collect(),
+                dev: Some("eth0".into()),
+                blackhole: false,
+                metric: None,
+            });
+        }
+    }
+    if calico.bgp {
+        let files = calico
+            .rendered
+            .files()
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
+        plan.daemons.push(DaemonPlan {
+            ns: node.clone(),
+            kind: DaemonKind::CalicoBird,
+            config: BirdConfig::Rendered(files),
+        });
+    }
 }

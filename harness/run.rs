@@ -5,11 +5,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::check;
-use crate::daemon::BirdBinary;
 use crate::lab::{Lab, LabState, Mode};
-use crate::plan::{DaemonKind, Plan};
+use crate::plan::Plan;
 use crate::report::ScenarioReport;
-use crate::scenario::{self, BirdConfig, Diagnostic, Diagnostics, Scenario};
+use crate::scenario::{self, Diagnostic, Diagnostics, Scenario};
 
 /// A scenario that passed validation, with its plan and any warnings.
 #[derive(Debug, Clone)]
@@ -27,10 +26,7 @@ pub fn load(file: &Path) -> Result<Loaded, Diagnostics> {
     let plan = crate::plan::plan(&scenario);
     let mut errors = Diagnostics::default();
     for d in &plan.daemons {
-        let binary = match d.kind {
-            DaemonKind::Bird2 => BirdBinary::bird2(),
-        };
-        let binary = match binary {
+        let binary = match d.kind.binary() {
             Ok(b) => b,
             Err(e) => {
                 warnings.push(file_note(
@@ -41,27 +37,21 @@ pub fn load(file: &Path) -> Result<Loaded, Diagnostics> {
                 break;
             }
         };
-        let result = match &d.config {
-            BirdConfig::File(path) => crate::daemon::check_config(&binary, path),
-            BirdConfig::Inline(text) => {
-                let dir = tempfile::tempdir().map_err(|e| {
-                    Diagnostics(vec![file_note(
-                        file,
-                        format!("creating a temp dir: {e}"),
-                        true,
-                    )])
-                })?;
-                let path = dir.path().join(format!("{}.conf", d.ns));
-                std::fs::write(&path, text).map_err(|e| {
-                    Diagnostics(vec![file_note(
-                        file,
-                        format!("writing {}: {e}", path.display()),
-                        true,
-                    )])
-                })?;
-                crate::daemon::check_config(&binary, &path)
-            }
-        };
+        let dir = tempfile::tempdir().map_err(|e| {
+            Diagnostics(vec![file_note(
+                file,
+                format!("creating a temp dir: {e}"),
+                true,
+            )])
+        })?;
+        let path = d.config.materialize(dir.path(), &d.ns).map_err(|e| {
+            Diagnostics(vec![file_note(
+                file,
+                format!("writing a BIRD config: {e}"),
+                true,
+            )])
+        })?;
+        let result = crate::daemon::check_config(&binary, &path);
         if let Err(e) = result {
             errors.push(file_note(
                 file,

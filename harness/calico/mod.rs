@@ -20,12 +20,14 @@ pub mod cluster;
 pub mod config;
 pub mod filters;
 pub mod ipam;
+pub mod node;
 pub mod peerings;
 pub mod peers;
 pub mod render;
 pub mod resources;
 pub mod selector;
 pub mod services;
+pub mod status;
 
 #[cfg(test)]
 mod ipam_props;

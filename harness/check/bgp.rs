@@ -4,6 +4,7 @@
 //! - bgp: { node: r1, protocol: peer_r2 }                 # Established by default
 //! - bgp: { node: r1, protocol: peer_r2, state: Active }
 //! - bgp: { node: r1, protocol: peer_r2, established: false }   # must never come up
+//! - bgp: { node: n1, protocol: Mesh_10_0_0_2, absent: true }   # no such session at all
 //! ```
 
 use std::fmt;
@@ -26,6 +27,9 @@ pub struct Spec {
     pub state: Option<Spanned<String>>,
     /// `false`: the session must not be Established (checked after the rest converged).
     pub established: Option<bool>,
+    /// BIRD has no protocol of that name at all.
+    #[serde(default)]
+    pub absent: bool,
     pub deadline: Option<Spanned<String>>,
 }
 
@@ -45,15 +49,22 @@ pub struct Bgp {
     /// The wanted state; with `negated`, the state it must not be in.
     pub state: String,
     pub negated: bool,
+    pub absent: bool,
 }
 
 impl Spec {
     pub fn validate(&self, cx: &mut Context, _: &Scenario) -> Option<Bgp> {
         let node = node_ref(cx, &self.node);
-        if let Some(s) = &self.state
-            && self.established.is_some()
-        {
-            cx.error(s.referenced, "give `state` or `established`, not both");
+        let given = [
+            self.state.is_some(),
+            self.established.is_some(),
+            self.absent,
+        ];
+        if given.iter().filter(|g| **g).count() > 1 {
+            cx.error(
+                self.node.referenced,
+                "give one of `state`, `established` or `absent`",
+            );
             return None;
         }
         let state = match &self.state {
@@ -78,12 +89,16 @@ impl Spec {
             protocol: self.protocol.clone(),
             state,
             negated: self.established == Some(false),
+            absent: self.absent,
         })
     }
 }
 
 impl fmt::Display for Bgp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.absent {
+            return write!(f, "bgp {} has no protocol {}", self.node, self.protocol);
+        }
         let is = if self.negated { "is not" } else { "is" };
         write!(f, "bgp {} {} {is} {}", self.node, self.protocol, self.state)
     }
@@ -91,7 +106,7 @@ impl fmt::Display for Bgp {
 
 impl Bgp {
     pub fn is_negative(&self) -> bool {
-        self.negated
+        self.negated || self.absent
     }
 
     pub async fn observe(&self, lab: &Lab) -> Observation {
@@ -102,7 +117,7 @@ impl Bgp {
         match client.protocol(&self.protocol).await {
             Ok(p) => {
                 let state = p.bgp_state.clone().unwrap_or_else(|| p.row.state.clone());
-                let matches = state.eq_ignore_ascii_case(&self.state);
+                let matches = state.eq_ignore_ascii_case(&self.state) && !self.absent;
                 let mut seen = format!("{}: {} ({})", self.protocol, state, p.row.info);
                 if let Some(err) = &p.last_error {
                     seen.push_str(&format!(", last error: {err}"));
@@ -116,7 +131,7 @@ impl Bgp {
                     .map(|rows| rows.into_iter().map(|r| r.name).collect())
                     .unwrap_or_default();
                 Observation::new(
-                    false,
+                    self.absent,
                     format!(
                         "no protocol `{}` in BIRD on {} (it has: {})",
                         self.protocol,

@@ -30,6 +30,7 @@ pub struct Spec {
     pub node: Spanned<String>,
     pub prefix: Spanned<IpNet>,
     pub via: Option<Spanned<OneOrMany<IpAddr>>>,
+    /// Output interface; a trailing `*` matches any name with that prefix (`cali*`).
     pub dev: Option<String>,
     /// The kernel's route protocol: `bird`, `static`, `kernel`, `boot`.
     pub protocol: Option<String>,
@@ -168,11 +169,33 @@ impl Route {
             let got: BTreeSet<IpAddr> = r.nexthops.iter().filter_map(|h| h.via).collect();
             got == *want && r.nexthops.iter().all(|h| h.via.is_some())
         });
-        let dev_ok = self
-            .dev
-            .as_ref()
-            .is_none_or(|d| r.nexthops.iter().all(|h| h.dev.as_deref() == Some(d)));
+        let dev_ok = self.dev.as_ref().is_none_or(|want| {
+            r.nexthops.iter().all(|h| {
+                h.dev
+                    .as_deref()
+                    .is_some_and(|got| interface_matches(want, got))
+            })
+        });
         let proto_ok = self.protocol.as_ref().is_none_or(|p| *p == r.protocol);
         kind_ok && via_ok && dev_ok && proto_ok
+    }
+}
+
+/// `eth0` matches `eth0`; `cali*` matches any name starting with `cali`.
+fn interface_matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => pattern == name,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn interface_patterns() {
+        assert!(super::interface_matches("eth0", "eth0"));
+        assert!(!super::interface_matches("eth0", "eth01"));
+        assert!(super::interface_matches("cali*", "cali0123456789a"));
+        assert!(!super::interface_matches("cali*", "eth0"));
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use futures::TryStreamExt;
 use futures::future::try_join_all;
 use netlink_packet_route::link::{InfoData, InfoVeth, LinkAttribute};
-use netlink_packet_route::route::{RouteProtocol, RouteType};
+use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use super::Netns;
@@ -302,6 +302,10 @@ fn route_message(
     }
     if r.blackhole {
         return Ok(b.kind(RouteType::BlackHole).build());
+    }
+    if r.via.is_empty() {
+        // A route straight onto an interface, as `ip route add X dev Y` makes it.
+        b = b.scope(RouteScope::Link);
     }
     let oif = r.dev.as_deref().map(|d| index_of(&r.ns, d)).transpose()?;
     match r.via.as_slice() {

@@ -5,6 +5,7 @@
 //! addresses) come from the YAML reader and stop at the first one; semantic problems
 //! (dangling node names, duplicate interfaces, gateways off-link) are all collected.
 
+mod calico;
 pub mod diagnostic;
 pub mod raw;
 pub mod validate;
@@ -48,6 +49,8 @@ pub struct Node {
     /// Sysctls to set, the kind's defaults first, then the file's overrides.
     pub sysctls: Vec<(String, String)>,
     pub bird: Option<BirdConfig>,
+    /// What routelab does as calico-node on a `kind: calico` node.
+    pub calico: Option<crate::calico::node::CalicoNode>,
 }
 
 /// A static route in a node's kernel table.
@@ -68,6 +71,48 @@ pub enum BirdConfig {
     File(PathBuf),
     /// Text from the scenario file itself.
     Inline(String),
+    /// Files rendered by routelab (calico-node's confd output): name and text, the main
+    /// configuration first; the others are included by it.
+    #[serde(serialize_with = "files_as_lines")]
+    Rendered(Vec<(String, String)>),
+}
+
+/// Rendered files as a map of name to lines, so a printed or snapshotted plan reads like
+/// the files themselves.
+fn files_as_lines<S: serde::Serializer>(
+    files: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(files.len()))?;
+    for (name, text) in files {
+        map.serialize_entry(name, &text.lines().collect::<Vec<_>>())?;
+    }
+    map.end()
+}
+
+impl BirdConfig {
+    /// Puts the configuration on disk under `dir` for a daemon of node `ns` and returns
+    /// the path BIRD is started with. A file is used where it is.
+    pub fn materialize(&self, dir: &Path, ns: &str) -> std::io::Result<PathBuf> {
+        match self {
+            BirdConfig::File(path) => Ok(path.clone()),
+            BirdConfig::Inline(text) => {
+                let path = dir.join(format!("{ns}.conf"));
+                std::fs::write(&path, text)?;
+                Ok(path)
+            }
+            BirdConfig::Rendered(files) => {
+                let sub = dir.join(ns);
+                std::fs::create_dir_all(&sub)?;
+                for (name, text) in files {
+                    std::fs::write(sub.join(name), text)?;
+                }
+                let main = files.first().map(|(n, _)| n.as_str()).unwrap_or("bird.cfg");
+                Ok(sub.join(main))
+            }
+        }
+    }
 }
 
 /// A network interface of a node, as a link attaches it.

@@ -28,6 +28,69 @@ pub struct RawScenario {
     pub links: Vec<Spanned<RawLink>>,
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectationSpec>>,
+    /// The Calico cluster that `kind: calico` nodes belong to.
+    pub calico: Option<Spanned<RawCalico>>,
+}
+
+/// The cluster's Calico resources, shared by every `kind: calico` node.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalico {
+    /// Manifests as users have them (BGPConfiguration, BGPPeer, BGPFilter, IPPool, Node,
+    /// the operator's Installation), relative to the scenario file.
+    pub resources: Vec<Spanned<String>>,
+    /// calico-node's environment, e.g. `CALICO_ROUTER_ID: hash`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// What a `kind: calico` node adds to (or sets in) its Calico Node resource, and its pods.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalicoNode {
+    /// Labels, as `kubectl label node` sets them.
+    #[serde(default)]
+    pub labels: BTreeMap<String, Scalar>,
+    /// `spec.bgp.asNumber`.
+    pub as_number: Option<u32>,
+    /// `spec.bgp.routeReflectorClusterID`: makes the node a route reflector.
+    pub route_reflector_cluster_id: Option<String>,
+    /// The node's address with its subnet; by default the first IPv4 address of its first
+    /// interface (calico-node's `first-found` autodetection).
+    pub address: Option<Spanned<IpNet>>,
+    /// IPAM blocks pinned to the node; by default nodes sorted by name take consecutive
+    /// blocks of each pool.
+    #[serde(default)]
+    pub blocks: Vec<Spanned<IpNet>>,
+    /// Pods to run: a number (named `pod0`, `pod1`, ...) or a list of names.
+    pub pods: Option<Spanned<Pods>>,
+}
+
+/// `pods: 2` or `pods: [web, db]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Pods {
+    Count(u32),
+    Names(Vec<String>),
+}
+
+/// A YAML scalar read as text: `true` stays `true`, `5` stays `5`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Text(s) => f.write_str(s),
+        }
+    }
 }
 
 /// Scenario-wide defaults.
@@ -46,6 +109,9 @@ pub enum NodeKind {
     Router,
     /// An end host: the kernel defaults, may still run BIRD 2 (e.g. a BGP speaker).
     Host,
+    /// A Kubernetes node running calico-node: forwards like a router, runs BIRD 1.6 with
+    /// the configuration confd renders, and hosts pods as Felix wires them.
+    Calico,
 }
 
 /// One node, i.e. one network namespace.
@@ -63,6 +129,8 @@ pub struct RawNode {
     #[serde(default)]
     pub sysctls: BTreeMap<String, Spanned<SysctlValue>>,
     pub bird: Option<Spanned<RawBird>>,
+    /// For `kind: calico` nodes.
+    pub calico: Option<Spanned<RawCalicoNode>>,
 }
 
 /// A sysctl value as written: YAML may give a number, a boolean or a string.

@@ -233,6 +233,8 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
         nodes.push(node);
     }
 
+    super::calico::validate(&mut cx, &raw, &mut nodes, &links);
+
     let mut scenario = Scenario {
         name,
         file: file.to_path_buf(),
@@ -296,6 +298,19 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         .filter_map(|r| validate_route(cx, name, r, &connected))
         .collect();
     let bird = raw.bird.as_ref().and_then(|b| validate_bird(cx, b));
+    if let Some(b) = &raw.bird
+        && kind == NodeKind::Calico
+    {
+        cx.error(
+            b.referenced,
+            "a `kind: calico` node runs the BIRD that calico-node's confd configures; it takes no `bird`",
+        );
+    }
+    if let Some(c) = &raw.calico
+        && kind != NodeKind::Calico
+    {
+        cx.error(c.referenced, "`calico` settings need `kind: calico`");
+    }
     Node {
         name: name.to_string(),
         kind,
@@ -303,6 +318,7 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         routes,
         sysctls,
         bird,
+        calico: None,
     }
 }
 
@@ -311,7 +327,7 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
 /// everywhere so addresses are usable at once (a lab has no duplicates to detect).
 pub fn default_sysctls(kind: NodeKind) -> &'static [(&'static str, &'static str)] {
     match kind {
-        NodeKind::Router => &[
+        NodeKind::Router | NodeKind::Calico => &[
             ("net.ipv6.conf.all.accept_dad", "0"),
             ("net.ipv6.conf.default.accept_dad", "0"),
             ("net.ipv4.ip_forward", "1"),

@@ -1,0 +1,156 @@
+//! Validation of `kind: calico` nodes: load the cluster's Calico resources, work out each
+//! node's address, blocks and pods, and render its BIRD configuration — all before anything
+//! is built, so a bad manifest is an error with a location, not a half-built lab.
+
+use std::collections::BTreeMap;
+
+use super::raw::{NodeKind, Pods, RawNode, RawScenario};
+use super::validate::{Context, normalize};
+use super::{Link, Node};
+use crate::calico::node::{NodeInput, plan_cluster};
+
+pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: &[Link]) {
+    let calico_nodes: Vec<(&serde_saphyr::Spanned<String>, &RawNode)> = raw
+        .nodes
+        .value
+        .0
+        .iter()
+        .filter(|(_, n)| n.kind.as_ref().is_some_and(|k| k.value == NodeKind::Calico))
+        .map(|(name, n)| (name, n))
+        .collect();
+    let Some(section) = &raw.calico else {
+        if let Some((name, _)) = calico_nodes.first() {
+            cx.error(
+                name.referenced,
+                format!(
+                    "node `{}` is `kind: calico`, so the scenario needs a top-level `calico:` \
+                     section naming the cluster's Calico resources",
+                    name.value
+                ),
+            );
+        }
+        return;
+    };
+    if calico_nodes.is_empty() {
+        cx.warning(
+            section.referenced,
+            "`calico:` is set but no node is `kind: calico`",
+        );
+        return;
+    }
+
+    let mut resources = Vec::new();
+    for file in &section.value.resources {
+        let path = normalize(&cx.dir.join(&file.value));
+        match crate::calico::resources::load_file(&path) {
+            Ok(r) => resources.extend(r),
+            Err(e) => cx.error(file.referenced, format!("Calico resources: {e:#}")),
+        }
+    }
+
+    let mut inputs = Vec::new();
+    for (name, raw_node) in &calico_nodes {
+        let settings = raw_node.calico.as_ref().map(|c| &c.value);
+        let interfaces: Vec<_> = links
+            .iter()
+            .flat_map(Link::interfaces)
+            .filter(|i| i.node == name.value)
+            .collect();
+        // calico-node's default autodetection, `first-found`: the first IPv4 address of
+        // the first interface that has one.
+        let (address, host_mtu) = match settings.and_then(|s| s.address.as_ref()) {
+            Some(a) => {
+                let mtu = interfaces
+                    .iter()
+                    .find(|i| i.addresses.contains(&a.value))
+                    .map(|i| i.mtu);
+                if mtu.is_none() {
+                    cx.error(
+                        a.referenced,
+                        format!(
+                            "node `{}` has no interface with address {}",
+                            name.value, a.value
+                        ),
+                    );
+                }
+                (Some(a.value), mtu.unwrap_or(1500))
+            }
+            None => interfaces
+                .iter()
+                .find_map(|i| {
+                    i.addresses
+                        .iter()
+                        .find(|a| a.addr().is_ipv4())
+                        .map(|a| (Some(*a), i.mtu))
+                })
+                .unwrap_or((None, 1500)),
+        };
+        let Some(address) = address else {
+            cx.error(
+                name.referenced,
+                format!(
+                    "calico node `{}` has no IPv4 address on any interface for calico-node to use",
+                    name.value
+                ),
+            );
+            continue;
+        };
+        let pods: Vec<String> = match settings.and_then(|s| s.pods.as_ref()) {
+            None => Vec::new(),
+            Some(p) => match &p.value {
+                Pods::Count(n) => (0..*n).map(|i| format!("pod{i}")).collect(),
+                Pods::Names(names) => names.clone(),
+            },
+        };
+        if let Some(p) = settings.and_then(|s| s.pods.as_ref()) {
+            let mut seen = std::collections::BTreeSet::new();
+            for pod in &pods {
+                let ns = format!("{}-{pod}", name.value);
+                if !seen.insert(pod.clone()) {
+                    cx.error(p.referenced, format!("pod `{pod}` is listed twice"));
+                } else if cx.node_names.contains(&ns) {
+                    cx.error(
+                        p.referenced,
+                        format!("pod namespace `{ns}` clashes with a node of the same name"),
+                    );
+                }
+            }
+        }
+        inputs.push(NodeInput {
+            name: name.value.clone(),
+            labels: settings
+                .map(|s| {
+                    s.labels
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            as_number: settings.and_then(|s| s.as_number),
+            route_reflector_cluster_id: settings.and_then(|s| s.route_reflector_cluster_id.clone()),
+            address,
+            pinned_blocks: settings
+                .map(|s| s.blocks.iter().map(|b| b.value).collect())
+                .unwrap_or_default(),
+            pods,
+            host_mtu,
+        });
+    }
+    if cx.findings.has_errors() {
+        return;
+    }
+    let env: BTreeMap<String, String> = section.value.env.clone();
+    match plan_cluster(resources, &inputs, &env) {
+        Ok(planned) => {
+            for c in planned {
+                for pod in &c.pods {
+                    cx.node_names.insert(pod.namespace.clone());
+                }
+                if let Some(node) = nodes.iter_mut().find(|n| n.name == c.name) {
+                    node.calico = Some(c);
+                }
+            }
+        }
+        Err(e) => cx.error(section.referenced, format!("{e:#}")),
+    }
+}
