@@ -7,8 +7,10 @@
 //!
 //! Calico's own BIRD is a fork whose kernel protocol understands `krt_tunnel`, through
 //! which confd has BIRD program IPIP routes onto `tunl0`. Vanilla BIRD has no such
-//! attribute, so the rendered filters never set it: IPIP routes are programmed outside
-//! BIRD, by routelab's dataplane, and BIRD only exchanges them.
+//! attribute, so the rendered filters never set it: BIRD only exchanges the routes, and
+//! tunnel routes would be the dataplane's job. routelab's dataplane does not program IPIP
+//! or VXLAN yet (these machines have no `ipip` module); a scenario whose pools ask for
+//! encapsulation gets a warning and runs unencapsulated.
 //!
 //! Modules, one job each: [`resources`] (manifests), [`selector`] (label selectors),
 //! [`cluster`] (the datastore view), [`peerings`] (BGPPeer expansion), [`filters`]

@@ -62,6 +62,9 @@ pub struct CalicoNode {
     pub pods: Vec<Pod>,
     /// Whether the cluster runs BGP at all (the Installation may disable it).
     pub bgp: bool,
+    /// The encapsulation an enabled pool asks for (`IPIP` or `VXLAN`), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encapsulation: Option<&'static str>,
     #[serde(skip)]
     pub rendered: RenderedConfig,
 }
@@ -93,6 +96,17 @@ pub fn auto_mtu(cluster: &Cluster, host_mtu: u32) -> u32 {
         .max()
         .unwrap_or(0);
     host_mtu - overhead
+}
+
+fn encapsulation(cluster: &Cluster) -> Option<&'static str> {
+    let pools = cluster.pools.iter().filter(|p| !p.disabled);
+    let mut kinds = pools.flat_map(|p| {
+        [
+            (p.ipip != Encap::Never).then_some("IPIP"),
+            (p.vxlan != Encap::Never).then_some("VXLAN"),
+        ]
+    });
+    kinds.find_map(|k| k)
 }
 
 /// Adds (or completes) a Node resource for each scenario node, so confd sees the node with
@@ -177,6 +191,7 @@ pub fn plan_cluster(
             blocks: blocks.iter().map(ToString::to_string).collect(),
             pods,
             bgp: cluster.bgp_enabled(),
+            encapsulation: encapsulation(&cluster),
             rendered,
         });
     }

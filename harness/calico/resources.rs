@@ -724,8 +724,13 @@ impl<'de> Visitor<'de> for DocumentVisitor {
 pub fn parse_str(origin: &str, text: &str) -> anyhow::Result<Vec<Resource>> {
     let docs: Vec<Document> =
         serde_saphyr::from_multiple(text).map_err(|e| match e.location() {
-            Some(loc) => anyhow!("{origin}:{}:{}: {e}", loc.line(), loc.column()),
-            None => anyhow!("{origin}: {e}"),
+            Some(loc) => anyhow!(
+                "{origin}:{}:{}: {}",
+                loc.line(),
+                loc.column(),
+                crate::scenario::yaml_message(&e)
+            ),
+            None => anyhow!("{origin}: {}", crate::scenario::yaml_message(&e)),
         })?;
     Ok(docs.into_iter().flat_map(|d| d.0).collect())
 }

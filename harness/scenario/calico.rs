@@ -48,6 +48,19 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
         }
     }
 
+    // The operator's Installation says how calico-node picks each node's address.
+    let autodetection = resources
+        .iter()
+        .filter_map(|r| match r {
+            crate::calico::Resource::Installation(_, spec) => spec
+                .calico_network
+                .as_ref()
+                .and_then(|n| n.node_address_autodetection_v4.clone()),
+            _ => None,
+        })
+        .next_back()
+        .unwrap_or_default();
+
     let mut inputs = Vec::new();
     for (name, raw_node) in &calico_nodes {
         let settings = raw_node.calico.as_ref().map(|c| &c.value);
@@ -56,8 +69,6 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
             .flat_map(Link::interfaces)
             .filter(|i| i.node == name.value)
             .collect();
-        // calico-node's default autodetection, `first-found`: the first IPv4 address of
-        // the first interface that has one.
         let (address, host_mtu) = match settings.and_then(|s| s.address.as_ref()) {
             Some(a) => {
                 let mtu = interfaces
@@ -75,21 +86,20 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
                 }
                 (Some(a.value), mtu.unwrap_or(1500))
             }
-            None => interfaces
-                .iter()
-                .find_map(|i| {
-                    i.addresses
-                        .iter()
-                        .find(|a| a.addr().is_ipv4())
-                        .map(|a| (Some(*a), i.mtu))
-                })
-                .unwrap_or((None, 1500)),
+            None => match autodetect(&autodetection, &interfaces) {
+                Ok(found) => found.map_or((None, 1500), |(a, mtu)| (Some(a), mtu)),
+                Err(e) => {
+                    cx.error(section.referenced, e);
+                    continue;
+                }
+            },
         };
         let Some(address) = address else {
             cx.error(
                 name.referenced,
                 format!(
-                    "calico node `{}` has no IPv4 address on any interface for calico-node to use",
+                    "calico node `{}` has no IPv4 address that calico-node's address autodetection \
+                     would pick; give one with `calico: {{ address: ... }}`",
                     name.value
                 ),
             );
@@ -142,6 +152,16 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
     let env: BTreeMap<String, String> = section.value.env.clone();
     match plan_cluster(resources, &inputs, &env) {
         Ok(planned) => {
+            if let Some(encap) = planned.iter().find_map(|c| c.encapsulation) {
+                cx.warning(
+                    section.referenced,
+                    format!(
+                        "an IP pool uses {encap} encapsulation, which routelab does not program: \
+                         pod traffic between nodes goes unencapsulated (set the pool's \
+                         encapsulation to None / ipipMode and vxlanMode to Never)"
+                    ),
+                );
+            }
             for c in planned {
                 for pod in &c.pods {
                     cx.node_names.insert(pod.namespace.clone());
@@ -153,4 +173,61 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
         }
         Err(e) => cx.error(section.referenced, format!("{e:#}")),
     }
+}
+
+/// calico-node's IPv4 address autodetection over a node's interfaces (in link order):
+/// `firstFound` (the default), `interface` and `skipInterface` (regular expressions on the
+/// interface name), `cidrs` (the first address inside one of them) and `canReach` (the
+/// interface whose subnet holds the target; routing beyond the first hop is not modelled).
+/// `kubernetes: NodeInternalIP` is read as first-found: routelab's nodes have no other
+/// internal IP. Returns the address and its interface's MTU.
+fn autodetect(
+    how: &crate::calico::resources::NodeAddressAutodetection,
+    interfaces: &[&super::Interface],
+) -> Result<Option<(ipnet::IpNet, u32)>, String> {
+    let regex = |pattern: &str, what: &str| {
+        regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| format!("nodeAddressAutodetectionV4.{what}: {e}"))
+    };
+    let only = how
+        .interface
+        .as_deref()
+        .map(|p| regex(p, "interface"))
+        .transpose()?;
+    let skip = how
+        .skip_interface
+        .as_deref()
+        .map(|p| regex(p, "skipInterface"))
+        .transpose()?;
+    let cidrs: Vec<ipnet::IpNet> = how
+        .cidrs
+        .iter()
+        .map(|c| {
+            c.parse()
+                .map_err(|e| format!("nodeAddressAutodetectionV4.cidrs: {c}: {e}"))
+        })
+        .collect::<Result<_, String>>()?;
+    let reach: Option<std::net::IpAddr> = how
+        .can_reach
+        .as_deref()
+        .map(|t| {
+            t.parse()
+                .map_err(|e| format!("nodeAddressAutodetectionV4.canReach: {t}: {e}"))
+        })
+        .transpose()?;
+    for i in interfaces {
+        if only.as_ref().is_some_and(|r| !r.is_match(&i.name))
+            || skip.as_ref().is_some_and(|r| r.is_match(&i.name))
+        {
+            continue;
+        }
+        for a in i.addresses.iter().filter(|a| a.addr().is_ipv4()) {
+            let in_cidrs = cidrs.is_empty() || cidrs.iter().any(|c| c.contains(&a.addr()));
+            let reaches = reach.is_none_or(|t| a.contains(&t));
+            if in_cidrs && reaches {
+                return Ok(Some((*a, i.mtu)));
+            }
+        }
+    }
+    Ok(None)
 }

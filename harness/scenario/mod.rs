@@ -209,10 +209,19 @@ pub fn load_str(file: &Path, text: &str) -> Result<(Scenario, Diagnostics), Diag
 
 /// The YAML reader's message without its own location prefix and snippet, since
 /// [`Diagnostic`] prints the location itself.
-fn yaml_message(e: &serde_saphyr::Error) -> String {
+pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
     let rendered = e.without_snippet().to_string();
     let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
-    // serde-saphyr appends " at line L column C"; drop it.
+    // serde-saphyr puts the location in the text too ("error: line L column C: ..." or
+    // "... at line L column C"); the diagnostic prints it once, in front.
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = match first
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((_, message)) => message,
+        None => first,
+    };
     match first.rfind(" at line ") {
         Some(i) => first[..i].to_string(),
         None => first.to_string(),

@@ -223,3 +223,106 @@ fn normalize_removes_parent_components() {
         Path::new("/s/fixtures/r.conf")
     );
 }
+
+/// A scenario file and a Calico manifest side by side in a temp dir.
+fn load_with_manifest(
+    scenario: &str,
+    manifest: &str,
+) -> Result<(Scenario, Diagnostics), Diagnostics> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("calico.yaml"), manifest).unwrap();
+    let file = dir.path().join("s.yaml");
+    load_str(&file, scenario)
+}
+
+const POOL: &str = "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.42.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never}\n";
+
+const TWO_CALICO_NODES: &str = "calico: { resources: [calico.yaml] }\nnodes:\n  n1:\n    kind: calico\n    calico: { pods: [web, db] }\n  n2: { kind: calico }\nlinks:\n  - wire:\n      name: l\n      ends:\n        - { node: n1, interface: mgmt, addresses: [192.168.0.1/24] }\n        - { node: n2, interface: mgmt, addresses: [192.168.0.2/24] }\n  - wire:\n      name: l2\n      ends:\n        - { node: n1, interface: ens33, addresses: [10.0.0.1/24] }\n        - { node: n2, interface: ens33, addresses: [10.0.0.2/24] }\n";
+
+#[test]
+fn calico_nodes_get_addresses_blocks_and_pods() {
+    let text = format!("{TWO_CALICO_NODES}expect:\n  - ping: {{ from: n1-web, to: 10.42.0.64 }}\n");
+    let (s, _) = load_with_manifest(&text, POOL).unwrap();
+    let c = s.nodes[0].calico.as_ref().unwrap();
+    // first-found: the first interface's address.
+    assert_eq!(c.address.to_string(), "192.168.0.1/24");
+    let pods: Vec<(&str, String)> = c
+        .pods
+        .iter()
+        .map(|p| (p.namespace.as_str(), p.ip.to_string()))
+        .collect();
+    assert_eq!(
+        pods,
+        vec![
+            ("n1-web", "10.42.0.0".into()),
+            ("n1-db", "10.42.0.1".into())
+        ]
+    );
+    assert!(c.rendered.bird.contains("protocol bgp Mesh_192_168_0_2"));
+    assert_eq!(s.nodes[0].kind, NodeKind::Calico);
+    assert!(
+        s.nodes[0]
+            .sysctls
+            .contains(&("net.ipv4.ip_forward".into(), "1".into()))
+    );
+}
+
+#[test]
+fn calico_address_autodetection_follows_the_installation() {
+    let manifest = format!(
+        "{POOL}---\napiVersion: operator.tigera.io/v1\nkind: Installation\nmetadata: {{name: default}}\nspec:\n  calicoNetwork:\n    nodeAddressAutodetectionV4: {{ interface: ens.* }}\n"
+    );
+    let (s, _) = load_with_manifest(TWO_CALICO_NODES, &manifest).unwrap();
+    assert_eq!(
+        s.nodes[1].calico.as_ref().unwrap().address.to_string(),
+        "10.0.0.2/24"
+    );
+    let cidrs = manifest.replace("{ interface: ens.* }", "{ cidrs: [10.0.0.0/8] }");
+    let (s, _) = load_with_manifest(TWO_CALICO_NODES, &cidrs).unwrap();
+    assert_eq!(
+        s.nodes[0].calico.as_ref().unwrap().address.to_string(),
+        "10.0.0.1/24"
+    );
+    let none = manifest.replace("{ interface: ens.* }", "{ interface: wlan.* }");
+    let e = load_with_manifest(TWO_CALICO_NODES, &none).unwrap_err();
+    assert!(e.to_string().contains("autodetection"), "{e}");
+}
+
+#[test]
+fn calico_nodes_need_the_calico_section() {
+    let text = TWO_CALICO_NODES.replace("calico: { resources: [calico.yaml] }\n", "");
+    let e = load_with_manifest(&text, POOL).unwrap_err();
+    let first = e.errors().next().unwrap();
+    assert_eq!((first.line, first.column), (2, 3));
+    assert!(
+        first
+            .message
+            .contains("needs a top-level `calico:` section"),
+        "{e}"
+    );
+}
+
+#[test]
+fn calico_manifest_errors_name_the_manifest_and_the_scenario() {
+    let bad = "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: p}\nspec: {nodeSelector: \"rack == 'a\"}\n";
+    let e = load_with_manifest(TWO_CALICO_NODES, &format!("{POOL}---\n{bad}")).unwrap_err();
+    assert!(e.to_string().contains("BGPPeer p: nodeSelector"), "{e}");
+    let broken = load_with_manifest(TWO_CALICO_NODES, "kind: IPPool\n  bad: [").unwrap_err();
+    let msg = broken.to_string();
+    assert!(
+        msg.contains("s.yaml:1:23: error: Calico resources:"),
+        "{msg}"
+    );
+    assert!(msg.contains("calico.yaml:"), "{msg}");
+}
+
+#[test]
+fn calico_nodes_take_no_bird_and_others_take_no_calico() {
+    let text = TWO_CALICO_NODES.replace(
+        "  n2: { kind: calico }\n",
+        "  n2: { kind: calico, bird: { inline: x } }\n  n3: { calico: { pods: 1 } }\n",
+    );
+    let e = load_with_manifest(&text, POOL).unwrap_err().to_string();
+    assert!(e.contains("takes no `bird`"), "{e}");
+    assert!(e.contains("`calico` settings need `kind: calico`"), "{e}");
+}
