@@ -84,6 +84,13 @@ pub struct RoutePlan {
     pub metric: Option<u32>,
 }
 
+/// An nftables ruleset to load into a namespace once its links exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FirewallPlan {
+    pub ns: String,
+    pub ruleset: String,
+}
+
 /// Which BIRD a daemon runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -124,6 +131,8 @@ pub struct Plan {
     pub veths: Vec<VethPlan>,
     pub addresses: Vec<AddressPlan>,
     pub routes: Vec<RoutePlan>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub firewalls: Vec<FirewallPlan>,
     pub daemons: Vec<DaemonPlan>,
 }
 
@@ -191,6 +200,12 @@ pub fn plan(scenario: &Scenario) -> Plan {
                 ns: node.name.clone(),
                 kind: DaemonKind::Bird2,
                 config: config.clone(),
+            });
+        }
+        if let Some(ruleset) = &node.nftables {
+            plan.firewalls.push(FirewallPlan {
+                ns: node.name.clone(),
+                ruleset: ruleset.clone(),
             });
         }
         if let Some(calico) = &node.calico {

@@ -148,15 +148,55 @@ fn with_scenario_nodes(mut resources: Vec<Resource>, nodes: &[NodeInput]) -> Vec
     resources
 }
 
-/// Computes every calico-node of a scenario.
+/// Legal but almost certainly unintended: a BGPPeer whose selectors match no node (so it
+/// does nothing), or that names a node the cluster does not have.
+pub fn suspicious_peers(cluster: &Cluster) -> Vec<String> {
+    let mut out = Vec::new();
+    let known = || {
+        cluster
+            .nodes
+            .values()
+            .map(|n| {
+                let labels: Vec<String> =
+                    n.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                format!("{} [{}]", n.name, labels.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    for (name, peer) in &cluster.bgp_peers {
+        for (field, selector) in [
+            ("nodeSelector", &peer.node_selector),
+            ("peerSelector", &peer.peer_selector),
+        ] {
+            if !selector.trim().is_empty() && cluster.nodes_matching(selector).is_empty() {
+                out.push(format!(
+                    "BGPPeer {name}: {field} `{selector}` selects no node, so this peering is never \
+                     made (nodes and labels: {})",
+                    known()
+                ));
+            }
+        }
+        if !peer.node.is_empty() && !cluster.nodes.contains_key(&peer.node) {
+            out.push(format!(
+                "BGPPeer {name}: node `{}` is not a node of the cluster",
+                peer.node
+            ));
+        }
+    }
+    out
+}
+
+/// Computes every calico-node of a scenario, with warnings about the resources.
 pub fn plan_cluster(
     resources: Vec<Resource>,
     nodes: &[NodeInput],
     env: &BTreeMap<String, String>,
-) -> anyhow::Result<Vec<CalicoNode>> {
+) -> anyhow::Result<(Vec<CalicoNode>, Vec<String>)> {
     let resources = with_scenario_nodes(resources, nodes);
     let cluster = Cluster::from_resources(&resources)?;
     cluster.validate()?;
+    let warnings = suspicious_peers(&cluster);
     let pins: BTreeMap<String, Vec<IpNet>> = nodes
         .iter()
         .map(|n| (n.name.clone(), n.pinned_blocks.clone()))
@@ -195,7 +235,7 @@ pub fn plan_cluster(
             rendered,
         });
     }
-    Ok(out)
+    Ok((out, warnings))
 }
 
 /// Pod addresses come from the node's first IPv4 block, in order from its first address,
@@ -282,7 +322,7 @@ mod tests {
             input("a", "10.0.0.1/24", &["p0", "p1"]),
             input("b", "10.0.0.2/24", &["p0"]),
         ];
-        let out = plan_cluster(res, &nodes, &BTreeMap::new()).unwrap();
+        let (out, _) = plan_cluster(res, &nodes, &BTreeMap::new()).unwrap();
         assert_eq!(out[0].blocks, vec!["10.42.0.0/26:confirmed"]);
         assert_eq!(out[1].blocks, vec!["10.42.0.64/26:confirmed"]);
         let ips: Vec<String> = out[0].pods.iter().map(|p| p.ip.to_string()).collect();
@@ -309,7 +349,8 @@ mod tests {
         let res = super::super::resources::parse_str("t", POOL).unwrap();
         let mut a = input("a", "10.0.0.1/24", &["p0"]);
         a.pinned_blocks = vec!["10.42.141.0/26".parse().unwrap()];
-        let out = plan_cluster(res.clone(), std::slice::from_ref(&a), &BTreeMap::new()).unwrap();
+        let (out, _) =
+            plan_cluster(res.clone(), std::slice::from_ref(&a), &BTreeMap::new()).unwrap();
         assert_eq!(out[0].pods[0].ip.to_string(), "10.42.141.0");
         a.pinned_blocks = vec!["10.99.0.0/26".parse().unwrap()];
         let err = plan_cluster(res, &[a], &BTreeMap::new()).unwrap_err();
@@ -320,9 +361,29 @@ mod tests {
     fn encapsulation_lowers_the_automatic_mtu() {
         let ipip = POOL.replace("ipipMode: Never", "ipipMode: Always");
         let res = super::super::resources::parse_str("t", &ipip).unwrap();
-        let out =
+        let (out, _) =
             plan_cluster(res, &[input("a", "10.0.0.1/24", &["p0"])], &BTreeMap::new()).unwrap();
         assert_eq!(out[0].pods[0].mtu, 1480);
+        assert_eq!(out[0].encapsulation, Some("IPIP"));
+    }
+
+    #[test]
+    fn a_peer_that_selects_nothing_is_reported() {
+        let peer = "---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: to-r1}\nspec: {nodeSelector: \"rr-id == 'as64512'\", peerIP: 10.0.0.254, asNumber: 64512}\n";
+        let res = super::super::resources::parse_str("t", &format!("{POOL}{peer}")).unwrap();
+        let mut a = input("a", "10.0.0.1/24", &[]);
+        a.labels.insert("as-id".into(), "as64512".into());
+        let (_, warnings) =
+            plan_cluster(res.clone(), std::slice::from_ref(&a), &BTreeMap::new()).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .contains("BGPPeer to-r1: nodeSelector `rr-id == 'as64512'` selects no node")
+        );
+        assert!(warnings[0].contains("a [as-id=as64512]"), "{}", warnings[0]);
+        a.labels.insert("rr-id".into(), "as64512".into());
+        let (_, warnings) = plan_cluster(res, &[a], &BTreeMap::new()).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]

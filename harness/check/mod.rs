@@ -12,6 +12,7 @@
 //! after every positive one has held, since before convergence they would hold trivially.
 
 pub mod bgp;
+pub mod fails;
 pub mod ospf;
 pub mod ping;
 pub mod pmtu;
@@ -37,6 +38,7 @@ pub enum ExpectationSpec {
     Ping(ping::Spec),
     Pmtu(pmtu::Spec),
     Traceroute(traceroute::Spec),
+    Fails(fails::Spec),
 }
 
 /// A validated expectation of one kind.
@@ -49,6 +51,7 @@ pub enum Kind {
     Ping(ping::Ping),
     Pmtu(pmtu::Pmtu),
     Traceroute(traceroute::Traceroute),
+    Fails(fails::Fails),
 }
 
 /// A validated expectation with its deadline and where it was written.
@@ -111,6 +114,7 @@ impl Expectation {
             ExpectationSpec::Traceroute(s) => {
                 (Kind::Traceroute(s.validate(cx, scenario)?), &s.deadline)
             }
+            ExpectationSpec::Fails(s) => (Kind::Fails(s.validate(cx, scenario)?), &s.deadline),
         };
         let deadline = cx.deadline(deadline.as_ref());
         Some(Expectation {
@@ -127,7 +131,7 @@ impl Expectation {
             Kind::Route(r) => r.is_negative(),
             Kind::Ping(p) => p.is_negative(),
             Kind::Bgp(b) => b.is_negative(),
-            Kind::Ospf(_) | Kind::Pmtu(_) | Kind::Traceroute(_) => false,
+            Kind::Ospf(_) | Kind::Pmtu(_) | Kind::Traceroute(_) | Kind::Fails(_) => false,
         }
     }
 
@@ -140,6 +144,7 @@ impl Expectation {
             Kind::Ping(k) => k.observe(lab).await,
             Kind::Pmtu(k) => k.observe(lab).await,
             Kind::Traceroute(k) => k.observe(lab).await,
+            Kind::Fails(k) => k.observe(lab).await,
         }
     }
 }
@@ -153,6 +158,7 @@ impl Kind {
             Kind::Ping(k) => k.to_string(),
             Kind::Pmtu(k) => k.to_string(),
             Kind::Traceroute(k) => k.to_string(),
+            Kind::Fails(k) => k.to_string(),
         }
     }
 }

@@ -260,6 +260,49 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
         }
     }))
     .await?;
+
+    for f in &plan.firewalls {
+        load_nftables(ns(&f.ns)?, &f.ruleset)?;
+    }
+    Ok(())
+}
+
+/// Loads an nftables ruleset with `nft -f -` run inside the namespace. A subprocess, but
+/// only for scenarios that ask for a firewall; nft's own parser reports ruleset errors.
+fn load_nftables(space: &LabNamespace, ruleset: &str) -> Result<(), ApplyError> {
+    use std::io::Write as _;
+    use std::os::unix::process::CommandExt;
+    let fd = space.netns.as_raw_fd();
+    let mut cmd = std::process::Command::new("nft");
+    cmd.args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only setns runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || Netns::enter_in_child(fd));
+    }
+    let label = space.netns.label().to_string();
+    let mut child = cmd.spawn().map_err(|e| {
+        ApplyError::Other(format!(
+            "running nft for `{label}`: {e} (install nftables: apt-get install nftables)"
+        ))
+    })?;
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(ruleset.as_bytes())
+        .map_err(|e| ApplyError::Other(format!("feeding nft for `{label}`: {e}")))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| ApplyError::Other(format!("waiting for nft for `{label}`: {e}")))?;
+    if !out.status.success() {
+        return Err(ApplyError::Other(format!(
+            "nft rejects the ruleset of `{label}`: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
     Ok(())
 }
 

@@ -151,7 +151,10 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
     }
     let env: BTreeMap<String, String> = section.value.env.clone();
     match plan_cluster(resources, &inputs, &env) {
-        Ok(planned) => {
+        Ok((planned, warnings)) => {
+            for w in warnings {
+                cx.warning(section.referenced, w);
+            }
             if let Some(encap) = planned.iter().find_map(|c| c.encapsulation) {
                 cx.warning(
                     section.referenced,

@@ -49,6 +49,8 @@ pub struct Node {
     /// Sysctls to set, the kind's defaults first, then the file's overrides.
     pub sysctls: Vec<(String, String)>,
     pub bird: Option<BirdConfig>,
+    /// An nftables ruleset for the node's namespace.
+    pub nftables: Option<String>,
     /// What routelab does as calico-node on a `kind: calico` node.
     pub calico: Option<crate::calico::node::CalicoNode>,
 }

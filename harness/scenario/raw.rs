@@ -129,6 +129,9 @@ pub struct RawNode {
     #[serde(default)]
     pub sysctls: BTreeMap<String, Spanned<SysctlValue>>,
     pub bird: Option<Spanned<RawBird>>,
+    /// An nftables ruleset loaded in the node's namespace (`nft -f`), e.g. to filter ICMP
+    /// the way a misconfigured firewall does.
+    pub nftables: Option<Spanned<String>>,
     /// For `kind: calico` nodes.
     pub calico: Option<Spanned<RawCalicoNode>>,
 }

@@ -318,6 +318,7 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         routes,
         sysctls,
         bird,
+        nftables: raw.nftables.as_ref().map(|n| n.value.clone()),
         calico: None,
     }
 }

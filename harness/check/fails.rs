@@ -1,0 +1,81 @@
+//! `fails`: an expectation that must *not* hold, for a reason the report shows. Bug
+//! reproductions use it: the scenario passes when routelab diagnoses the bug.
+//!
+//! ```yaml
+//! - fails:
+//!     with: "BGP.next_hop: 10.0.1.2"       # text the failure report must contain
+//!     expect: { route: { node: client, prefix: 203.0.113.0/24, via: 10.0.2.1 } }
+//! ```
+//! It holds once the inner expectation is observed failing with that text in its report,
+//! so it waits for the diagnosis to appear (a route still converging does not count), and
+//! it fails if the inner expectation holds.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::{Expectation, ExpectationSpec, Observation};
+use crate::lab::Lab;
+use crate::scenario::Scenario;
+use crate::scenario::validate::Context;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Text that must appear in the inner expectation's observation.
+    pub with: Spanned<String>,
+    pub expect: Box<Spanned<ExpectationSpec>>,
+    pub deadline: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Fails {
+    pub inner: Box<Expectation>,
+    pub with: String,
+}
+
+impl Spec {
+    pub fn validate(&self, cx: &mut Context, scenario: &Scenario) -> Option<Fails> {
+        if self.with.value.trim().is_empty() {
+            cx.error(
+                self.with.referenced,
+                "`with` needs the text the diagnosis must contain",
+            );
+            return None;
+        }
+        if matches!(self.expect.value, ExpectationSpec::Fails(_)) {
+            cx.error(
+                self.expect.referenced,
+                "`fails` cannot wrap another `fails`",
+            );
+            return None;
+        }
+        let inner = Expectation::validate(&self.expect, cx, scenario)?;
+        Some(Fails {
+            inner: Box::new(inner),
+            with: self.with.value.clone(),
+        })
+    }
+}
+
+impl fmt::Display for Fails {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "fails: {} (with {:?})", self.inner.label, self.with)
+    }
+}
+
+impl Fails {
+    pub async fn observe(&self, lab: &Lab) -> Observation {
+        let seen = Box::pin(self.inner.observe(lab)).await;
+        let holds = !seen.holds && seen.observed.contains(&self.with);
+        let verdict = if seen.holds {
+            "the expectation holds, so the bug did not show"
+        } else if holds {
+            "fails as expected"
+        } else {
+            "fails, but without the expected diagnosis yet"
+        };
+        Observation::new(holds, format!("{verdict}:\n{}", seen.observed))
+    }
+}
