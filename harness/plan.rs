@@ -266,13 +266,16 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
             interface: "eth0".into(),
             address: IpNet::from(pod.ip),
         });
+        // Felix's normal route priority (FelixConfiguration `ipv4NormalRoutePriority`):
+        // confd's aggregation filter exports routes inside a block only when their metric
+        // is below it (live-migration routes), so a pod's /32 stays on its node.
         plan.routes.push(RoutePlan {
             ns: node.clone(),
             to: IpNet::from(pod.ip),
             via: Vec::new(),
             dev: Some(pod.host_interface.clone()),
             blackhole: false,
-            metric: None,
+            metric: Some(1024),
         });
         for (to, via) in [
             (IpNet::from(gateway), None),
