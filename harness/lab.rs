@@ -118,12 +118,19 @@ impl Lab {
     /// error, whatever was built is torn down before returning.
     pub async fn build(plan: &Plan, mode: Mode) -> Result<Lab, LabError> {
         let runtime_dir = match &mode {
-            Mode::Ephemeral => RuntimeDir::Temp(
-                tempfile::Builder::new()
-                    .prefix(&format!("routelab-{}-", plan.scenario))
-                    .tempdir()
-                    .map_err(|e| LabError::Io(format!("creating a runtime directory: {e}")))?,
-            ),
+            Mode::Ephemeral => {
+                remove_stale_runtime_dirs();
+                RuntimeDir::Temp(
+                    tempfile::Builder::new()
+                        .prefix(&format!(
+                            "routelab-{}-{}-",
+                            plan.scenario,
+                            std::process::id()
+                        ))
+                        .tempdir()
+                        .map_err(|e| LabError::Io(format!("creating a runtime directory: {e}")))?,
+                )
+            }
             Mode::Persistent { lab } => {
                 let dir = Path::new(STATE_ROOT).join(lab);
                 if dir.join("lab.json").exists() {
@@ -346,6 +353,30 @@ impl Drop for Lab {
             let _ = std::fs::remove_dir_all(dir);
         }
         // A TempDir removes itself when dropped.
+    }
+}
+
+/// Removes the runtime directories of ephemeral labs whose process is gone: one killed
+/// with SIGKILL cannot remove its own (its namespaces and BIRDs went with it).
+fn remove_stale_runtime_dirs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("routelab-") else {
+            continue;
+        };
+        // routelab-<scenario>-<pid>-<random>
+        let mut parts = rest.rsplitn(3, '-');
+        let (_random, pid) = (parts.next(), parts.next());
+        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            tracing::info!("removing {} left by a killed run", entry.path().display());
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
     }
 }
 

@@ -413,3 +413,59 @@ fn up_exec_down() {
     assert!(!Path::new(&format!("/run/routelab/{lab}")).exists());
     assert!(bird_processes_mentioning(&format!("/run/routelab/{lab}/")).is_empty());
 }
+
+/// SIGKILL gives routelab no chance to clean up: its namespaces still vanish (held by
+/// descriptors), its BIRDs die with it (parent-death signal), and the next run removes the
+/// runtime directory it left.
+#[test]
+fn a_killed_run_leaves_nothing_the_next_run_does_not_remove() {
+    if !privileged("a_killed_run_leaves_nothing_the_next_run_does_not_remove") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("kill-me.yaml");
+    let fixtures = root().join("fixtures/route-reflector");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: kill-me\ndefaults: {{ deadline: 120s }}\nnodes:\n  rr:\n    kind: router\n    bird: {{ config: {}/rr.conf }}\nexpect:\n  - bgp: {{ node: rr, protocol: to_ext }}\n",
+            fixtures.display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_routelab"))
+        .args(["run", scenario.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while bird_processes_mentioning("routelab-kill-me-").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the lab never came up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let started = Instant::now();
+    while !bird_processes_mentioning("routelab-kill-me-").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "BIRD outlived a killed routelab"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        runtime_dirs_of("kill-me").len(),
+        1,
+        "the killed run's directory is there"
+    );
+    let out = routelab(&["run", "scenarios/mtu-chain.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        runtime_dirs_of("kill-me").is_empty(),
+        "the next run did not remove it"
+    );
+}
