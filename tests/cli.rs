@@ -62,6 +62,34 @@ fn runtime_dirs_of(name: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Writes a one-router scenario named `name` whose expectation cannot hold for two
+/// minutes, so a run of it is surely still checking when the test interferes.
+fn long_running_scenario(dir: &Path, name: &str) -> PathBuf {
+    let scenario = dir.join(format!("{name}.yaml"));
+    let fixtures = root().join("fixtures/route-reflector");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: {name}\ndefaults: {{ deadline: 120s }}\nnodes:\n  rr:\n    kind: router\n    bird: {{ config: {}/rr.conf }}\nexpect:\n  - bgp: {{ node: rr, protocol: to_ext }}\n",
+            fixtures.display()
+        ),
+    )
+    .unwrap();
+    scenario
+}
+
+/// Waits until a BIRD of lab `name` runs: then the lab is built and checking has begun.
+fn wait_for_bird_of(name: &str) {
+    let started = Instant::now();
+    while bird_processes_mentioning(&format!("routelab-{name}-")).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the lab never came up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn check_accepts_every_shipped_scenario() {
     let mut args = vec!["check".to_string()];
@@ -268,34 +296,15 @@ fn interrupting_a_run_tears_the_lab_down() {
     if !privileged("interrupting_a_run_tears_the_lab_down") {
         return;
     }
-    // A scenario whose expectations cannot hold for a long time: the run is surely still
-    // checking when interrupted.
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("interrupt-me.yaml");
-    let fixtures = root().join("fixtures/route-reflector");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name: interrupt-me\ndefaults: {{ deadline: 120s }}\nnodes:\n  rr:\n    kind: router\n    bird: {{ config: {}/rr.conf }}\nexpect:\n  - bgp: {{ node: rr, protocol: to_ext }}\n",
-            fixtures.display()
-        ),
-    )
-    .unwrap();
+    let scenario = long_running_scenario(dir.path(), "interrupt-me");
     let child = Command::new(env!("CARGO_BIN_EXE_routelab"))
         .args(["run", scenario.to_str().unwrap()])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait for its BIRD to be up: then the lab is built and checking has begun.
-    let started = Instant::now();
-    while bird_processes_mentioning("routelab-interrupt-me-").is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the lab never came up"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_bird_of("interrupt-me");
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -423,30 +432,14 @@ fn a_killed_run_leaves_nothing_the_next_run_does_not_remove() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("kill-me.yaml");
-    let fixtures = root().join("fixtures/route-reflector");
-    std::fs::write(
-        &scenario,
-        format!(
-            "name: kill-me\ndefaults: {{ deadline: 120s }}\nnodes:\n  rr:\n    kind: router\n    bird: {{ config: {}/rr.conf }}\nexpect:\n  - bgp: {{ node: rr, protocol: to_ext }}\n",
-            fixtures.display()
-        ),
-    )
-    .unwrap();
+    let scenario = long_running_scenario(dir.path(), "kill-me");
     let mut child = Command::new(env!("CARGO_BIN_EXE_routelab"))
         .args(["run", scenario.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while bird_processes_mentioning("routelab-kill-me-").is_empty() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the lab never came up"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_bird_of("kill-me");
     child.kill().unwrap();
     child.wait().unwrap();
     let started = Instant::now();
