@@ -12,6 +12,9 @@
 //! after every positive one has held, since before convergence they would hold trivially.
 
 pub mod bgp;
+pub mod fragments;
+pub mod max_unfragmented;
+pub mod no_fragmentation_up_to;
 pub mod ospf;
 pub mod ping;
 pub mod pmtu;
@@ -37,6 +40,10 @@ pub enum ExpectationSpec {
     Ping(ping::Spec),
     Pmtu(pmtu::Spec),
     Traceroute(traceroute::Spec),
+    #[serde(rename = "max_unfragmented")]
+    MaxUnfragmented(max_unfragmented::Spec),
+    #[serde(rename = "no_fragmentation_up_to")]
+    NoFragmentationUpTo(no_fragmentation_up_to::Spec),
 }
 
 /// A validated expectation of one kind.
@@ -49,6 +56,10 @@ pub enum Kind {
     Ping(ping::Ping),
     Pmtu(pmtu::Pmtu),
     Traceroute(traceroute::Traceroute),
+    #[serde(rename = "max_unfragmented")]
+    MaxUnfragmented(max_unfragmented::MaxUnfragmented),
+    #[serde(rename = "no_fragmentation_up_to")]
+    NoFragmentationUpTo(no_fragmentation_up_to::NoFragmentationUpTo),
 }
 
 /// A validated expectation with its deadline and where it was written.
@@ -111,6 +122,13 @@ impl Expectation {
             ExpectationSpec::Traceroute(s) => {
                 (Kind::Traceroute(s.validate(cx, scenario)?), &s.deadline)
             }
+            ExpectationSpec::MaxUnfragmented(s) => {
+                (Kind::MaxUnfragmented(s.validate(cx, scenario)?), &s.deadline)
+            }
+            ExpectationSpec::NoFragmentationUpTo(s) => (
+                Kind::NoFragmentationUpTo(s.validate(cx, scenario)?),
+                &s.deadline,
+            ),
         };
         let deadline = cx.deadline(deadline.as_ref());
         Some(Expectation {
@@ -127,7 +145,11 @@ impl Expectation {
             Kind::Route(r) => r.is_negative(),
             Kind::Ping(p) => p.is_negative(),
             Kind::Bgp(b) => b.is_negative(),
-            Kind::Ospf(_) | Kind::Pmtu(_) | Kind::Traceroute(_) => false,
+            Kind::Ospf(_)
+            | Kind::Pmtu(_)
+            | Kind::Traceroute(_)
+            | Kind::MaxUnfragmented(_)
+            | Kind::NoFragmentationUpTo(_) => false,
         }
     }
 
@@ -140,6 +162,8 @@ impl Expectation {
             Kind::Ping(k) => k.observe(lab).await,
             Kind::Pmtu(k) => k.observe(lab).await,
             Kind::Traceroute(k) => k.observe(lab).await,
+            Kind::MaxUnfragmented(k) => k.observe(lab).await,
+            Kind::NoFragmentationUpTo(k) => k.observe(lab).await,
         }
     }
 }
@@ -153,6 +177,8 @@ impl Kind {
             Kind::Ping(k) => k.to_string(),
             Kind::Pmtu(k) => k.to_string(),
             Kind::Traceroute(k) => k.to_string(),
+            Kind::MaxUnfragmented(k) => k.to_string(),
+            Kind::NoFragmentationUpTo(k) => k.to_string(),
         }
     }
 }

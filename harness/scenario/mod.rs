@@ -91,19 +91,28 @@ pub enum Link {
         mtu: u32,
         members: Vec<Interface>,
     },
+    /// A ZeroTier-like L2 network carried as UDP over an underlay of its own.
+    Overlay {
+        name: String,
+        #[serde(flatten)]
+        sizes: crate::net::links::overlay::OverlaySizes,
+        members: Vec<Interface>,
+    },
 }
 
 impl Link {
     pub fn name(&self) -> &str {
         match self {
-            Link::Wire { name, .. } | Link::Bridge { name, .. } => name,
+            Link::Wire { name, .. } | Link::Bridge { name, .. } | Link::Overlay { name, .. } => {
+                name
+            }
         }
     }
 
     pub fn interfaces(&self) -> &[Interface] {
         match self {
             Link::Wire { ends, .. } => ends,
-            Link::Bridge { members, .. } => members,
+            Link::Bridge { members, .. } | Link::Overlay { members, .. } => members,
         }
     }
 }

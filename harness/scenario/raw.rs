@@ -113,6 +113,7 @@ pub struct RawBird {
 pub enum RawLink {
     Wire(crate::net::links::wire::WireSpec),
     Bridge(crate::net::links::bridge::BridgeSpec),
+    Overlay(crate::net::links::overlay::OverlaySpec),
 }
 
 /// One node's attachment to a link.

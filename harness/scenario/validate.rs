@@ -209,6 +209,7 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
         .filter_map(|l| match &l.value {
             RawLink::Wire(spec) => spec.validate(&mut cx),
             RawLink::Bridge(spec) => spec.validate(&mut cx),
+            RawLink::Overlay(spec) => spec.validate(&mut cx),
         })
         .collect();
     let mut link_names = BTreeSet::new();

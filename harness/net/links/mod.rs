@@ -3,6 +3,7 @@
 //! `scenario::raw::RawLink` and `scenario::Link`, and a line in [`plan`].
 
 pub mod bridge;
+pub mod overlay;
 pub mod wire;
 
 use crate::plan::Plan;
@@ -13,6 +14,11 @@ pub fn plan(link: &Link, plan: &mut Plan) {
     match link {
         Link::Wire { name, ends } => wire::plan(name, ends, plan),
         Link::Bridge { name, mtu, members } => bridge::plan(name, *mtu, members, plan),
+        Link::Overlay {
+            name,
+            sizes,
+            members,
+        } => overlay::plan(name, *sizes, members, plan),
     }
 }
 

@@ -1,0 +1,206 @@
+//! Shared by `max_unfragmented` and `no_fragmentation_up_to`: does a packet of a given size
+//! cross (there and back) without being fragmented anywhere in the lab?
+//!
+//! A trial reads the IP counters of every namespace of the lab (nodes and the hidden ones
+//! that carry links), sends one echo request without DF, waits for the reply, and reads the
+//! counters again. Any fragment made, any datagram that could not be fragmented, and any
+//! reassembly, in either family (an overlay's outer packets are IPv4 whatever the inner
+//! family), counts as fragmentation, and the namespaces where it happened are named.
+//! The echo reply has the request's size and takes the way back, so the answer covers both
+//! directions.
+//!
+//! While a trial runs no other probe of the lab sends anything
+//! ([`Lab::exclusive_probing`]): expectations are checked concurrently, and another probe's
+//! fragments would otherwise be counted as this one's. Routing daemons keep talking, but
+//! their packets are small.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::lab::Lab;
+use crate::probe::{IpCounters, PingOutcome, PingSpec};
+
+/// What one size came to.
+#[derive(Debug, Clone)]
+pub struct Trial {
+    pub size: u16,
+    /// The ping's result.
+    pub outcome: PingOutcome,
+    /// Namespaces whose fragmentation counters moved, with what moved.
+    pub fragmented_in: Vec<(String, String)>,
+}
+
+impl Trial {
+    /// Answered, and nothing fragmented on the way there or back.
+    pub fn clean(&self) -> bool {
+        self.outcome.is_reply() && self.fragmented_in.is_empty()
+    }
+}
+
+impl fmt::Display for Trial {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} bytes: {}", self.size, self.outcome)?;
+        if self.fragmented_in.is_empty() {
+            if self.outcome.is_reply() {
+                write!(f, ", not fragmented anywhere")?;
+            }
+        } else {
+            for (ns, what) in &self.fragmented_in {
+                write!(f, "\n    fragmentation in {ns}: {what}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The smallest size a trial may send for `dst`'s family (IP and ICMP headers).
+pub fn min_size(dst: IpAddr) -> u16 {
+    if dst.is_ipv4() { 28 } else { 48 }
+}
+
+async fn counters(lab: &Lab) -> Result<Vec<(String, IpCounters)>, String> {
+    let names: Vec<String> = lab.namespace_names().map(str::to_string).collect();
+    let reads = names.into_iter().map(|name| async move {
+        let netns = lab
+            .netns(&name)
+            .ok_or_else(|| format!("namespace `{name}` vanished"))?;
+        let read = tokio::task::spawn_blocking(move || crate::probe::ip_counters(&netns))
+            .await
+            .map_err(|e| format!("reading counters of {name}: {e}"))?
+            .map_err(|e| format!("reading counters of {name}: {e}"))?;
+        Ok::<_, String>((name, read))
+    });
+    futures::future::try_join_all(reads).await
+}
+
+/// Sends one non-DF echo request of `size` bytes and reports where it was fragmented.
+/// The caller holds [`Lab::exclusive_probing`].
+pub async fn trial(
+    lab: &Lab,
+    from: &str,
+    to: IpAddr,
+    src: Option<IpAddr>,
+    size: u16,
+) -> Result<Trial, String> {
+    let netns = lab
+        .netns(from)
+        .ok_or_else(|| format!("no node `{from}` in the lab"))?;
+    let before = counters(lab).await?;
+    let spec = PingSpec {
+        dst: to,
+        src,
+        size: Some(size),
+        dont_fragment: false,
+        ttl: None,
+        timeout: Duration::from_millis(1000),
+        attempts: 2,
+    };
+    let outcome = tokio::task::spawn_blocking(move || crate::probe::ping(&netns, &spec))
+        .await
+        .map_err(|e| format!("ping from {from} panicked: {e}"))?
+        .map_err(|e| format!("ping from {from}: {e}"))?;
+    let after = counters(lab).await?;
+    let mut fragmented_in = Vec::new();
+    for ((name, then), (_, now)) in before.iter().zip(&after) {
+        let d = now.since(then);
+        let mut what = Vec::new();
+        if d.v4.any_fragmentation() {
+            what.push(format!("IPv4 {}", d.v4));
+        }
+        if let Some(v6) = d.v6.filter(|s| s.any_fragmentation()) {
+            what.push(format!("IPv6 {v6}"));
+        }
+        if !what.is_empty() {
+            fragmented_in.push((name.clone(), what.join("; ")));
+        }
+    }
+    Ok(Trial {
+        size,
+        outcome,
+        fragmented_in,
+    })
+}
+
+/// Trials of one search, kept for the report.
+struct Search<'a> {
+    lab: &'a Lab,
+    from: &'a str,
+    to: IpAddr,
+    src: Option<IpAddr>,
+    trials: Vec<Trial>,
+}
+
+impl Search<'_> {
+    async fn clean(&mut self, size: u16) -> Result<bool, String> {
+        let t = trial(self.lab, self.from, self.to, self.src, size).await?;
+        let clean = t.clean();
+        self.trials.push(t);
+        Ok(clean)
+    }
+}
+
+/// The largest size in `lo..=hi` whose trial is clean, by bisection (assuming that a size
+/// that crosses cleanly means every smaller one does too), with the trials that decided it.
+/// `None` when even `lo` is not clean; `hi` when `hi` is. `first` is tried before
+/// bisecting, with the size just above it: when the expected answer is right, two trials
+/// settle it.
+pub async fn largest_clean(
+    lab: &Lab,
+    from: &str,
+    to: IpAddr,
+    src: Option<IpAddr>,
+    (lo, hi): (u16, u16),
+    first: u16,
+) -> Result<(Option<u16>, Vec<Trial>), String> {
+    let mut s = Search {
+        lab,
+        from,
+        to,
+        src,
+        trials: Vec::new(),
+    };
+    // Known so far: every size <= good is clean, every size >= bad is not.
+    let mut good: Option<u16> = None;
+    let mut bad: Option<u16> = None;
+    if (lo..hi).contains(&first) {
+        if s.clean(first).await? {
+            good = Some(first);
+            if s.clean(first + 1).await? {
+                good = Some(first + 1);
+            } else {
+                return Ok((good, s.trials));
+            }
+        } else {
+            bad = Some(first);
+        }
+    }
+    let mut g = match good {
+        Some(g) => g,
+        None if s.clean(lo).await? => lo,
+        None => return Ok((None, s.trials)),
+    };
+    let mut b = match bad {
+        Some(b) => b,
+        None if s.clean(hi).await? => return Ok((Some(hi), s.trials)),
+        None => hi,
+    };
+    while b - g > 1 {
+        let mid = g + (b - g) / 2;
+        if s.clean(mid).await? {
+            g = mid;
+        } else {
+            b = mid;
+        }
+    }
+    Ok((Some(g), s.trials))
+}
+
+/// The trials as indented lines, for an observation.
+pub fn describe(trials: &[Trial]) -> String {
+    trials
+        .iter()
+        .map(|t| format!("  {t}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
