@@ -98,14 +98,23 @@ pub enum Link {
         sizes: crate::net::links::overlay::OverlaySizes,
         members: Vec<Interface>,
     },
+    /// flannel between K3s nodes, over interfaces other links gave them; `interfaces` are
+    /// what it adds to each node (`flannel.1`, the `cni0` stand-in for the pods).
+    Flannel {
+        name: String,
+        backend: crate::net::links::flannel::Backend,
+        members: Vec<crate::net::links::flannel::Member>,
+        interfaces: Vec<Interface>,
+    },
 }
 
 impl Link {
     pub fn name(&self) -> &str {
         match self {
-            Link::Wire { name, .. } | Link::Bridge { name, .. } | Link::Overlay { name, .. } => {
-                name
-            }
+            Link::Wire { name, .. }
+            | Link::Bridge { name, .. }
+            | Link::Overlay { name, .. }
+            | Link::Flannel { name, .. } => name,
         }
     }
 
@@ -113,6 +122,7 @@ impl Link {
         match self {
             Link::Wire { ends, .. } => ends,
             Link::Bridge { members, .. } | Link::Overlay { members, .. } => members,
+            Link::Flannel { interfaces, .. } => interfaces,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! `scenario::raw::RawLink` and `scenario::Link`, and a line in [`plan`].
 
 pub mod bridge;
+pub mod flannel;
 pub mod overlay;
 pub mod wire;
 
@@ -19,6 +20,12 @@ pub fn plan(link: &Link, plan: &mut Plan) {
             sizes,
             members,
         } => overlay::plan(name, *sizes, members, plan),
+        Link::Flannel {
+            name,
+            backend,
+            members,
+            ..
+        } => flannel::plan(name, *backend, members, plan),
     }
 }
 
