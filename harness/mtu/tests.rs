@@ -149,3 +149,24 @@ fn expectation_pairs_come_from_mtu_expectations() {
     assert_eq!(all_pairs(&s).len(), 6);
     assert!(report(&s).contains("path MTU (largest DF packet that crosses):         1380"));
 }
+
+#[test]
+fn wire_presets_set_the_mtu() {
+    let text = r#"
+nodes:
+  a: {}
+  b: {}
+links:
+  - wire:
+      name: uplink
+      preset: pppoe
+      ends:
+        - { node: a, addresses: [10.0.0.1/30] }
+        - { node: b, addresses: [10.0.0.2/30] }
+"#;
+    let p = predict(&load(text), "a", "10.0.0.2".parse().unwrap(), None).unwrap();
+    assert_eq!(p.path_mtu, 1492);
+    let both = text.replace("preset: pppoe", "preset: iepl\n      mtu: 1400");
+    let err = crate::scenario::load_str(Path::new("t.yaml"), &both).unwrap_err();
+    assert!(err.to_string().contains("give one"), "{err}");
+}
