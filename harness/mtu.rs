@@ -122,7 +122,13 @@ impl Prediction {
     pub fn pod_mtus(&self) -> Vec<(&'static str, u32, u32)> {
         POD_ENCAPSULATIONS
             .iter()
-            .map(|(name, overhead)| (*name, *overhead, self.unfragmented.saturating_sub(*overhead)))
+            .map(|(name, overhead)| {
+                (
+                    *name,
+                    *overhead,
+                    self.unfragmented.saturating_sub(*overhead),
+                )
+            })
             .collect()
     }
 }
@@ -271,12 +277,7 @@ fn link_hop(link: &Link, iface: &Interface, next: &str, assumed: bool) -> Hop {
     let ends = iface.mtu.min(peer_mtu);
     let (kind, mtu, unfragmented, mut stack) = match link {
         Link::Wire { .. } => ("wire", ends, ends, vec![]),
-        Link::Bridge { mtu, .. } => (
-            "bridge",
-            ends,
-            ends,
-            vec![format!("L2 segment, MTU {mtu}")],
-        ),
+        Link::Bridge { mtu, .. } => ("bridge", ends, ends, vec![format!("L2 segment, MTU {mtu}")]),
         Link::Overlay { sizes, .. } => {
             let t = sizes.threshold();
             let limit = iface.mtu.min(t);
@@ -295,7 +296,10 @@ fn link_hop(link: &Link, iface: &Interface, next: &str, assumed: bool) -> Hop {
     };
     stack.insert(
         0,
-        format!("{} MTU {}, {next}'s end MTU {peer_mtu}", iface.name, iface.mtu),
+        format!(
+            "{} MTU {}, {next}'s end MTU {peer_mtu}",
+            iface.name, iface.mtu
+        ),
     );
     Hop {
         from: iface.node.clone(),
@@ -317,15 +321,8 @@ enum Candidate<'a> {
     Flannel(&'a Link, &'a flannel::Member, &'a flannel::Member, Backend),
 }
 
-fn step<'a>(
-    scenario: &'a Scenario,
-    at: &str,
-    to: IpAddr,
-    owner: &str,
-) -> Result<Step<'a>, String> {
-    let node = scenario
-        .node(at)
-        .ok_or_else(|| format!("no node `{at}`"))?;
+fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result<Step<'a>, String> {
+    let node = scenario.node(at).ok_or_else(|| format!("no node `{at}`"))?;
     let mut best: Option<(u8, Candidate<'a>)> = None;
     let mut offer = |len: u8, c: Candidate<'a>| {
         // Longer prefixes win; on a tie the earlier candidate (connected first) stays.
@@ -396,10 +393,13 @@ fn step<'a>(
             member: me,
             next: other,
         }),
-        Some(Candidate::Flannel(_, me, other, Backend::HostGw)) => {
-            via_gateway(scenario, at, Some(IpAddr::V4(other.node_ip())), Some(&me.interface))
-                .ok_or_else(|| format!("{at}: {} is not reachable directly", other.node_ip()))
-        }
+        Some(Candidate::Flannel(_, me, other, Backend::HostGw)) => via_gateway(
+            scenario,
+            at,
+            Some(IpAddr::V4(other.node_ip())),
+            Some(&me.interface),
+        )
+        .ok_or_else(|| format!("{at}: {} is not reachable directly", other.node_ip())),
         // Routes a daemon would learn: only a node that runs one can have them.
         None if node.bird.is_some() => shortest_first_step(scenario, at, owner),
         None => Err(format!(

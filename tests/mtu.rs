@@ -37,7 +37,12 @@ fn predictions_match_the_mtu_expectations_of_every_scenario() {
             let p = match routelab::mtu::predict(&scenario, from, to, src) {
                 Ok(p) => p,
                 Err(err) => {
-                    wrong.push(format!("{}:{}: {}: no prediction: {err}", file.display(), e.line, e.label));
+                    wrong.push(format!(
+                        "{}:{}: {}: no prediction: {err}",
+                        file.display(),
+                        e.line,
+                        e.label
+                    ));
                     continue;
                 }
             };

@@ -49,7 +49,10 @@ impl Spec {
         if self.bytes.value < min || self.bytes.value == u16::MAX {
             cx.error(
                 self.bytes.referenced,
-                format!("{} bytes is not a packet size to search for (from {min} up)", self.bytes.value),
+                format!(
+                    "{} bytes is not a packet size to search for (from {min} up)",
+                    self.bytes.value
+                ),
             );
             return None;
         }
@@ -99,7 +102,10 @@ impl MaxUnfragmented {
                 } else {
                     format!("largest unfragmented packet: {found} bytes")
                 };
-                Observation::new(found == self.bytes, format!("{head}\n{}", describe(&trials)))
+                Observation::new(
+                    found == self.bytes,
+                    format!("{head}\n{}", describe(&trials)),
+                )
             }
             Ok((None, trials)) => Observation::new(
                 false,

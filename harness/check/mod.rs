@@ -122,9 +122,10 @@ impl Expectation {
             ExpectationSpec::Traceroute(s) => {
                 (Kind::Traceroute(s.validate(cx, scenario)?), &s.deadline)
             }
-            ExpectationSpec::MaxUnfragmented(s) => {
-                (Kind::MaxUnfragmented(s.validate(cx, scenario)?), &s.deadline)
-            }
+            ExpectationSpec::MaxUnfragmented(s) => (
+                Kind::MaxUnfragmented(s.validate(cx, scenario)?),
+                &s.deadline,
+            ),
             ExpectationSpec::NoFragmentationUpTo(s) => (
                 Kind::NoFragmentationUpTo(s.validate(cx, scenario)?),
                 &s.deadline,

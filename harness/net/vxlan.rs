@@ -170,9 +170,7 @@ async fn fdb_append(mut handle: Handle, index: u32, f: &FdbPlan) -> Result<(), A
         "bridge fdb append {} dev {} dst {} in `{}`",
         f.mac, f.dev, f.dst, f.ns
     );
-    let mut response = handle
-        .request(req)
-        .map_err(netlink_err(what.clone()))?;
+    let mut response = handle.request(req).map_err(netlink_err(what.clone()))?;
     while let Some(message) = futures::StreamExt::next(&mut response).await {
         if let NetlinkPayload::Error(err) = message.payload {
             return Err(ApplyError::Netlink {

@@ -189,7 +189,10 @@ impl FlannelSpec {
             {
                 cx.error(
                     raw.pod_cidr.referenced,
-                    format!("pod CIDR {pod} overlaps {} of node `{}`", other.pod_cidr, other.node),
+                    format!(
+                        "pod CIDR {pod} overlaps {} of node `{}`",
+                        other.pod_cidr, other.node
+                    ),
                 );
                 ok = false;
                 continue;
@@ -208,7 +211,10 @@ impl FlannelSpec {
                 (None, Backend::HostGw) => iface.mtu,
             };
             if backend == Backend::Vxlan && pod_mtu + Backend::Vxlan.overhead() > iface.mtu {
-                let at = self.mtu.as_ref().map_or(self.name.referenced, |m| m.referenced);
+                let at = self
+                    .mtu
+                    .as_ref()
+                    .map_or(self.name.referenced, |m| m.referenced);
                 cx.error(
                     at,
                     format!(

@@ -136,7 +136,10 @@ impl OverlaySpec {
             check_mtu(cx, m.value, m.referenced);
             m.value
         });
-        let overhead = self.overhead.as_ref().map_or(ZEROTIER_OVERHEAD, |o| o.value);
+        let overhead = self
+            .overhead
+            .as_ref()
+            .map_or(ZEROTIER_OVERHEAD, |o| o.value);
         let sizes = OverlaySizes {
             underlay_mtu,
             overhead,
@@ -165,7 +168,7 @@ impl OverlaySpec {
             return None;
         }
         let count = self.members.value.len();
-        if count < 2 || count > MAX_MEMBERS {
+        if !(2..=MAX_MEMBERS).contains(&count) {
             cx.error(
                 self.members.referenced,
                 format!("overlay `{name}` needs 2 to {MAX_MEMBERS} members, not {count}"),
