@@ -122,29 +122,83 @@ pub async fn trial(
     })
 }
 
-/// Trials of one search, kept for the report.
-struct Search<'a> {
-    lab: &'a Lab,
-    from: &'a str,
-    to: IpAddr,
-    src: Option<IpAddr>,
-    trials: Vec<Trial>,
+/// The search for the largest clean size in `lo..=hi`, as a pure state machine: it says
+/// which size to try next ([`Bisection::next`]) and is told how that went
+/// ([`Bisection::record`]). It assumes that a size that crosses cleanly means every smaller
+/// one does too. `first`, the expected answer, is tried before bisecting, then the size just
+/// above it: when the expectation is right, two trials settle it.
+#[derive(Debug, Clone)]
+pub struct Bisection {
+    lo: u16,
+    hi: u16,
+    first: Option<u16>,
+    /// Every size <= good is clean.
+    good: Option<u16>,
+    /// Every size >= bad is not.
+    bad: Option<u16>,
+    /// `lo` was found not clean: there is no answer.
+    nothing: bool,
 }
 
-impl Search<'_> {
-    async fn clean(&mut self, size: u16) -> Result<bool, String> {
-        let t = trial(self.lab, self.from, self.to, self.src, size).await?;
-        let clean = t.clean();
-        self.trials.push(t);
-        Ok(clean)
+impl Bisection {
+    pub fn new(lo: u16, hi: u16, first: u16) -> Bisection {
+        Bisection {
+            lo,
+            hi: hi.max(lo),
+            first: (lo..hi).contains(&first).then_some(first),
+            good: None,
+            bad: None,
+            nothing: false,
+        }
+    }
+
+    /// The next size to try, or `None` when the answer is known.
+    pub fn next(&self) -> Option<u16> {
+        if self.nothing {
+            return None;
+        }
+        if let Some(first) = self.first {
+            return match (self.good, self.bad) {
+                (None, None) => Some(first),
+                (Some(g), None) if g == first => Some(first + 1),
+                _ => self.bisect(),
+            };
+        }
+        self.bisect()
+    }
+
+    fn bisect(&self) -> Option<u16> {
+        let Some(g) = self.good else {
+            return Some(self.lo);
+        };
+        if g >= self.hi {
+            return None;
+        }
+        let Some(b) = self.bad else {
+            return Some(self.hi);
+        };
+        (b - g > 1).then(|| g + (b - g) / 2)
+    }
+
+    /// Records how `size` went.
+    pub fn record(&mut self, size: u16, clean: bool) {
+        if clean {
+            self.good = Some(self.good.map_or(size, |g| g.max(size)));
+        } else if size <= self.lo {
+            self.nothing = true;
+        } else {
+            self.bad = Some(self.bad.map_or(size, |b| b.min(size)));
+        }
+    }
+
+    /// The largest clean size once [`Bisection::next`] says `None`: `None` if even `lo`
+    /// was not clean.
+    pub fn answer(&self) -> Option<u16> {
+        if self.nothing { None } else { self.good }
     }
 }
 
-/// The largest size in `lo..=hi` whose trial is clean, by bisection (assuming that a size
-/// that crosses cleanly means every smaller one does too), with the trials that decided it.
-/// `None` when even `lo` is not clean; `hi` when `hi` is. `first` is tried before
-/// bisecting, with the size just above it: when the expected answer is right, two trials
-/// settle it.
+/// Runs a [`Bisection`] with real trials; returns the answer and the trials made.
 pub async fn largest_clean(
     lab: &Lab,
     from: &str,
@@ -153,47 +207,14 @@ pub async fn largest_clean(
     (lo, hi): (u16, u16),
     first: u16,
 ) -> Result<(Option<u16>, Vec<Trial>), String> {
-    let mut s = Search {
-        lab,
-        from,
-        to,
-        src,
-        trials: Vec::new(),
-    };
-    // Known so far: every size <= good is clean, every size >= bad is not.
-    let mut good: Option<u16> = None;
-    let mut bad: Option<u16> = None;
-    if (lo..hi).contains(&first) {
-        if s.clean(first).await? {
-            good = Some(first);
-            if s.clean(first + 1).await? {
-                good = Some(first + 1);
-            } else {
-                return Ok((good, s.trials));
-            }
-        } else {
-            bad = Some(first);
-        }
+    let mut search = Bisection::new(lo, hi, first);
+    let mut trials = Vec::new();
+    while let Some(size) = search.next() {
+        let t = trial(lab, from, to, src, size).await?;
+        search.record(size, t.clean());
+        trials.push(t);
     }
-    let mut g = match good {
-        Some(g) => g,
-        None if s.clean(lo).await? => lo,
-        None => return Ok((None, s.trials)),
-    };
-    let mut b = match bad {
-        Some(b) => b,
-        None if s.clean(hi).await? => return Ok((Some(hi), s.trials)),
-        None => hi,
-    };
-    while b - g > 1 {
-        let mid = g + (b - g) / 2;
-        if s.clean(mid).await? {
-            g = mid;
-        } else {
-            b = mid;
-        }
-    }
-    Ok((Some(g), s.trials))
+    Ok((search.answer(), trials))
 }
 
 /// The trials as indented lines, for an observation.
@@ -203,4 +224,54 @@ pub fn describe(trials: &[Trial]) -> String {
         .map(|t| format!("  {t}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Bisection;
+
+    /// Runs a search against a path whose largest clean size is `limit` (`None`: nothing
+    /// is clean); returns the answer and the sizes tried.
+    fn run(lo: u16, hi: u16, first: u16, limit: Option<u16>) -> (Option<u16>, Vec<u16>) {
+        let mut b = Bisection::new(lo, hi, first);
+        let mut tried = Vec::new();
+        while let Some(size) = b.next() {
+            assert!(tried.len() < 40, "the search does not end: {tried:?}");
+            tried.push(size);
+            b.record(size, limit.is_some_and(|l| size <= l));
+        }
+        (b.answer(), tried)
+    }
+
+    #[test]
+    fn a_right_expectation_takes_two_trials() {
+        assert_eq!(
+            run(28, 1500, 1380, Some(1380)),
+            (Some(1380), vec![1380, 1381])
+        );
+    }
+
+    #[test]
+    fn a_wrong_expectation_still_finds_the_exact_answer() {
+        for limit in [28, 29, 100, 1379, 1381, 1420, 1499] {
+            for first in [1380, 28, 1499, 1500, 2000] {
+                let (found, tried) = run(28, 1500, first, Some(limit));
+                assert_eq!(
+                    found,
+                    Some(limit),
+                    "limit {limit}, first {first}: {tried:?}"
+                );
+                assert!(tried.len() <= 16, "limit {limit}, first {first}: {tried:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_ends_of_the_range() {
+        // Everything clean: the top of the range is the answer.
+        assert_eq!(run(28, 1500, 1380, Some(9000)).0, Some(1500));
+        // Nothing clean, not even the smallest packet: no answer.
+        assert_eq!(run(28, 1500, 1380, None).0, None);
+        assert_eq!(run(28, 1500, 28, None), (None, vec![28]));
+    }
 }
