@@ -72,6 +72,10 @@ pub enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Predict path MTUs from a scenario file alone, for the endpoints its MTU expectations
+    /// name (or every pair of nodes): path MTU, unfragmented size, the encapsulations hop
+    /// by hop, and the pod MTU each CNI encapsulation leaves. Needs no privileges.
+    Mtu { file: PathBuf },
     /// Mock calico-node: what Calico would run on a node, given your manifests.
     #[command(subcommand)]
     Calico(CalicoCommand),
@@ -120,6 +124,7 @@ pub fn main() -> ExitCode {
         Command::Up { file, lab } => up(&file, lab),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
+        Command::Mtu { file } => mtu(&file),
         Command::Calico(CalicoCommand::Render {
             resources,
             node,
@@ -160,6 +165,20 @@ fn load_all(files: &[PathBuf]) -> Option<Vec<Loaded>> {
         }
     }
     ok.then_some(loaded)
+}
+
+fn mtu(file: &std::path::Path) -> u8 {
+    match crate::scenario::load(file) {
+        Ok((scenario, warnings)) => {
+            eprint!("{warnings}");
+            print!("{}", crate::mtu::report(&scenario));
+            EXIT_OK
+        }
+        Err(d) => {
+            eprint!("{d}");
+            EXIT_INVALID
+        }
+    }
 }
 
 fn check(files: &[PathBuf], print_plan: bool) -> u8 {

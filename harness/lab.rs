@@ -97,6 +97,9 @@ pub struct Lab {
     runtime_dir: RuntimeDir,
     mounted: Vec<PathBuf>,
     detached: bool,
+    /// Probes share it; a measurement that reads fragmentation counters across the whole
+    /// lab holds it alone, so no other probe's packets show up in its counts.
+    counter_gate: tokio::sync::RwLock<()>,
 }
 
 enum RuntimeDir {
@@ -152,6 +155,7 @@ impl Lab {
             runtime_dir,
             mounted: Vec::new(),
             detached: false,
+            counter_gate: tokio::sync::RwLock::new(()),
         };
         // From here on, an early return drops `lab`, which tears down what exists.
         lab.namespaces = apply::create_namespaces(plan).await?;
@@ -277,10 +281,18 @@ impl Lab {
         let netns = self
             .netns(node)
             .ok_or_else(|| format!("no node `{node}` in the lab"))?;
+        let _shared = self.counter_gate.read().await;
         tokio::task::spawn_blocking(move || f(&netns))
             .await
             .map_err(|e| format!("probe on {node} panicked: {e}"))?
             .map_err(|e| format!("probe on {node}: {e}"))
+    }
+
+    /// Holds every other probe of the lab off until the guard is dropped, for measurements
+    /// that compare IP counters of all namespaces before and after their own packets.
+    /// Probe through [`Lab::netns`] while holding it: [`Lab::probe`] would wait for it.
+    pub async fn exclusive_probing(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.counter_gate.write().await
     }
 
     /// Leaves a persistent lab running and forgets it (`routelab up`).

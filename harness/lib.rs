@@ -18,6 +18,7 @@ pub mod cli;
 pub mod daemon;
 pub mod env;
 pub mod lab;
+pub mod mtu;
 pub mod net;
 pub mod plan;
 pub mod probe;

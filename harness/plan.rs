@@ -121,6 +121,72 @@ pub struct DaemonPlan {
     pub config: BirdConfig,
 }
 
+/// What a VXLAN device does with the outer DF bit (`ip link ... type vxlan df ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VxlanDf {
+    /// Outer packets never carry DF: the underlay may fragment them (the kernel default).
+    Unset,
+    /// Outer packets carry the inner packet's DF (IPv6 inner packets: always DF).
+    Inherit,
+}
+
+/// A kernel VXLAN device. It is created from `ns`, whose network namespace keeps its UDP
+/// socket and routes its outer packets, and placed into `into` (another namespace) at
+/// creation when given, so an encapsulation can live outside the node that uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VxlanPlan {
+    /// The link it implements, for messages.
+    pub link: String,
+    pub ns: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub into: Option<String>,
+    pub name: String,
+    pub vni: u32,
+    /// UDP port, for sending and receiving.
+    pub port: u16,
+    /// Outer source address, in `ns`.
+    pub local: std::net::Ipv4Addr,
+    /// Lower device in `ns` that outer packets leave by (caps the MTU at its MTU - 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    pub mtu: u32,
+    /// MAC address, fixed so static FDB and neighbour entries can name it.
+    pub mac: String,
+    /// Learn remote MACs from received packets (a ZeroTier-like switch) or not (flannel).
+    pub learning: bool,
+    pub df: VxlanDf,
+}
+
+/// A forwarding entry on a VXLAN device (`bridge fdb append MAC dev DEV dst DST`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FdbPlan {
+    pub ns: String,
+    pub dev: String,
+    /// `00:00:00:00:00:00` floods broadcast and unknown unicast to `dst`.
+    pub mac: String,
+    pub dst: IpAddr,
+}
+
+/// A permanent neighbour (ARP / NDP) entry (`ip neigh replace IP lladdr MAC dev DEV`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeighbourPlan {
+    pub ns: String,
+    pub dev: String,
+    pub ip: IpAddr,
+    pub mac: String,
+}
+
+/// A route whose gateway is declared on-link (`ip route add TO via GW dev DEV onlink`),
+/// as flannel's VXLAN backend installs them: the gateway needs no subnet of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OnlinkRoutePlan {
+    pub ns: String,
+    pub to: IpNet,
+    pub via: IpAddr,
+    pub dev: String,
+}
+
 /// Everything to create for one scenario, in the order it is created.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -134,6 +200,16 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub firewalls: Vec<FirewallPlan>,
     pub daemons: Vec<DaemonPlan>,
+    /// VXLAN devices (overlays, flannel), created right after the veths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vxlans: Vec<VxlanPlan>,
+    /// Static forwarding entries on VXLAN devices, after the routes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fdb: Vec<FdbPlan>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub neighbours: Vec<NeighbourPlan>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub onlink_routes: Vec<OnlinkRoutePlan>,
 }
 
 impl Plan {

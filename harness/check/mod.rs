@@ -13,6 +13,9 @@
 
 pub mod bgp;
 pub mod fails;
+pub mod fragments;
+pub mod max_unfragmented;
+pub mod no_fragmentation_up_to;
 pub mod ospf;
 pub mod ping;
 pub mod pmtu;
@@ -39,6 +42,10 @@ pub enum ExpectationSpec {
     Pmtu(pmtu::Spec),
     Traceroute(traceroute::Spec),
     Fails(fails::Spec),
+    #[serde(rename = "max_unfragmented")]
+    MaxUnfragmented(max_unfragmented::Spec),
+    #[serde(rename = "no_fragmentation_up_to")]
+    NoFragmentationUpTo(no_fragmentation_up_to::Spec),
 }
 
 /// A validated expectation of one kind.
@@ -52,6 +59,10 @@ pub enum Kind {
     Pmtu(pmtu::Pmtu),
     Traceroute(traceroute::Traceroute),
     Fails(fails::Fails),
+    #[serde(rename = "max_unfragmented")]
+    MaxUnfragmented(max_unfragmented::MaxUnfragmented),
+    #[serde(rename = "no_fragmentation_up_to")]
+    NoFragmentationUpTo(no_fragmentation_up_to::NoFragmentationUpTo),
 }
 
 /// A validated expectation with its deadline and where it was written.
@@ -115,6 +126,14 @@ impl Expectation {
                 (Kind::Traceroute(s.validate(cx, scenario)?), &s.deadline)
             }
             ExpectationSpec::Fails(s) => (Kind::Fails(s.validate(cx, scenario)?), &s.deadline),
+            ExpectationSpec::MaxUnfragmented(s) => (
+                Kind::MaxUnfragmented(s.validate(cx, scenario)?),
+                &s.deadline,
+            ),
+            ExpectationSpec::NoFragmentationUpTo(s) => (
+                Kind::NoFragmentationUpTo(s.validate(cx, scenario)?),
+                &s.deadline,
+            ),
         };
         let deadline = cx.deadline(deadline.as_ref());
         Some(Expectation {
@@ -131,7 +150,12 @@ impl Expectation {
             Kind::Route(r) => r.is_negative(),
             Kind::Ping(p) => p.is_negative(),
             Kind::Bgp(b) => b.is_negative(),
-            Kind::Ospf(_) | Kind::Pmtu(_) | Kind::Traceroute(_) | Kind::Fails(_) => false,
+            Kind::Ospf(_)
+            | Kind::Pmtu(_)
+            | Kind::Traceroute(_)
+            | Kind::MaxUnfragmented(_)
+            | Kind::NoFragmentationUpTo(_)
+            | Kind::Fails(_) => false,
         }
     }
 
@@ -145,6 +169,8 @@ impl Expectation {
             Kind::Pmtu(k) => k.observe(lab).await,
             Kind::Traceroute(k) => k.observe(lab).await,
             Kind::Fails(k) => k.observe(lab).await,
+            Kind::MaxUnfragmented(k) => k.observe(lab).await,
+            Kind::NoFragmentationUpTo(k) => k.observe(lab).await,
         }
     }
 }
@@ -159,6 +185,8 @@ impl Kind {
             Kind::Pmtu(k) => k.to_string(),
             Kind::Traceroute(k) => k.to_string(),
             Kind::Fails(k) => k.to_string(),
+            Kind::MaxUnfragmented(k) => k.to_string(),
+            Kind::NoFragmentationUpTo(k) => k.to_string(),
         }
     }
 }

@@ -175,6 +175,9 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
     }))
     .await?;
 
+    // VXLAN devices land in their namespaces before the interface indexes are read.
+    super::vxlan::create(plan, lab).await?;
+
     for s in deferred {
         write_sysctl(ns(&s.ns)?, &s.key, &s.value, true).map_err(|m| ApplyError::Sysctl {
             ns: s.ns.clone(),
@@ -260,6 +263,9 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
         }
     }))
     .await?;
+
+    // Static FDB and neighbour entries and on-link routes, on the VXLAN devices.
+    super::vxlan::program(plan, lab).await?;
 
     for f in &plan.firewalls {
         load_nftables(ns(&f.ns)?, &f.ruleset)?;

@@ -7,5 +7,6 @@ pub mod links;
 pub mod netlink;
 pub mod netns;
 pub mod routes;
+pub mod vxlan;
 
 pub use netns::Netns;

@@ -138,19 +138,38 @@ pub enum Link {
         mtu: u32,
         members: Vec<Interface>,
     },
+    /// A ZeroTier-like L2 network carried as UDP over an underlay of its own.
+    Overlay {
+        name: String,
+        #[serde(flatten)]
+        sizes: crate::net::links::overlay::OverlaySizes,
+        members: Vec<Interface>,
+    },
+    /// flannel between K3s nodes, over interfaces other links gave them; `interfaces` are
+    /// what it adds to each node (`flannel.1`, the `cni0` stand-in for the pods).
+    Flannel {
+        name: String,
+        backend: crate::net::links::flannel::Backend,
+        members: Vec<crate::net::links::flannel::Member>,
+        interfaces: Vec<Interface>,
+    },
 }
 
 impl Link {
     pub fn name(&self) -> &str {
         match self {
-            Link::Wire { name, .. } | Link::Bridge { name, .. } => name,
+            Link::Wire { name, .. }
+            | Link::Bridge { name, .. }
+            | Link::Overlay { name, .. }
+            | Link::Flannel { name, .. } => name,
         }
     }
 
     pub fn interfaces(&self) -> &[Interface] {
         match self {
             Link::Wire { ends, .. } => ends,
-            Link::Bridge { members, .. } => members,
+            Link::Bridge { members, .. } | Link::Overlay { members, .. } => members,
+            Link::Flannel { interfaces, .. } => interfaces,
         }
     }
 }

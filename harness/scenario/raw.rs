@@ -184,6 +184,8 @@ pub struct RawBird {
 pub enum RawLink {
     Wire(crate::net::links::wire::WireSpec),
     Bridge(crate::net::links::bridge::BridgeSpec),
+    Overlay(crate::net::links::overlay::OverlaySpec),
+    Flannel(crate::net::links::flannel::FlannelSpec),
 }
 
 /// One node's attachment to a link.

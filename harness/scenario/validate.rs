@@ -203,14 +203,17 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
         }
     }
 
-    let links: Vec<Link> = raw
-        .links
-        .iter()
-        .filter_map(|l| match &l.value {
+    let mut links: Vec<Link> = Vec::new();
+    for l in &raw.links {
+        let link = match &l.value {
             RawLink::Wire(spec) => spec.validate(&mut cx),
             RawLink::Bridge(spec) => spec.validate(&mut cx),
-        })
-        .collect();
+            RawLink::Overlay(spec) => spec.validate(&mut cx),
+            // Rides on interfaces of the links before it.
+            RawLink::Flannel(spec) => spec.validate(&mut cx, &links),
+        };
+        links.extend(link);
+    }
     let mut link_names = BTreeSet::new();
     for (raw_link, link) in raw.links.iter().zip(&links) {
         if let Err(e) = valid_name(link.name()) {

@@ -3,6 +3,8 @@
 //! `scenario::raw::RawLink` and `scenario::Link`, and a line in [`plan`].
 
 pub mod bridge;
+pub mod flannel;
+pub mod overlay;
 pub mod wire;
 
 use crate::plan::Plan;
@@ -13,6 +15,17 @@ pub fn plan(link: &Link, plan: &mut Plan) {
     match link {
         Link::Wire { name, ends } => wire::plan(name, ends, plan),
         Link::Bridge { name, mtu, members } => bridge::plan(name, *mtu, members, plan),
+        Link::Overlay {
+            name,
+            sizes,
+            members,
+        } => overlay::plan(name, *sizes, members, plan),
+        Link::Flannel {
+            name,
+            backend,
+            members,
+            ..
+        } => flannel::plan(name, *backend, members, plan),
     }
 }
 

@@ -5,11 +5,14 @@
 //! links:
 //!   - wire:
 //!       name: iepl
-//!       mtu: 1500
+//!       preset: iepl            # or mtu: 1500
 //!       ends:
 //!         - { node: cn, interface: iepl0, addresses: [10.255.0.1/30] }
 //!         - { node: global, interface: iepl0, addresses: [10.255.0.2/30] }
 //! ```
+//!
+//! A `preset` names the kind of line and sets its MTU (an end's own `mtu` still
+//! overrides it); see [`Preset`] for the values.
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
@@ -25,15 +28,64 @@ pub struct WireSpec {
     pub name: Spanned<String>,
     /// MTU of both ends unless an end overrides it; 1500 by default.
     pub mtu: Option<Spanned<u32>>,
+    /// The kind of line, which sets the MTU instead of `mtu`.
+    pub preset: Option<Spanned<Preset>>,
     pub ends: Spanned<Vec<RawEndpoint>>,
+}
+
+/// Kinds of point-to-point line and the MTU each gives an IP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// 1500: Ethernet's payload (IEEE 802.3), what a patch cable or a switch port carries.
+    Ethernet,
+    /// 1500: an International Ethernet Private Line is an Ethernet service end to end; the
+    /// carrier absorbs its own transport overhead (MPLS, SDH), so the customer gets a full
+    /// Ethernet payload, as the seed network's CN-NIC to Global-NIC line runs.
+    Iepl,
+    /// 1492: Ethernet minus PPPoE's 6-byte header and PPP's 2-byte protocol field (RFC
+    /// 2516), the usual broadband uplink.
+    Pppoe,
+    /// 1420: wg-quick's default for a WireGuard interface, 1500 minus WireGuard's 80 bytes
+    /// over an IPv6 outer header (60 over IPv4), so it fits either way.
+    Wireguard,
+    /// 9000: the common jumbo-frame size of data-centre Ethernet.
+    Jumbo,
+}
+
+impl Preset {
+    pub fn mtu(self) -> u32 {
+        match self {
+            Preset::Ethernet | Preset::Iepl => 1500,
+            Preset::Pppoe => 1492,
+            Preset::Wireguard => 1420,
+            Preset::Jumbo => 9000,
+        }
+    }
 }
 
 impl WireSpec {
     pub fn validate(&self, cx: &mut Context) -> Option<Link> {
-        let mtu = self.mtu.as_ref().map_or(super::DEFAULT_MTU, |m| {
-            check_mtu(cx, m.value, m.referenced);
-            m.value
-        });
+        let mtu = match (&self.mtu, &self.preset) {
+            (Some(m), Some(p)) => {
+                cx.error(
+                    p.referenced,
+                    format!(
+                        "wire `{}` has both `mtu: {}` and `preset`, which sets {}; give one",
+                        self.name.value,
+                        m.value,
+                        p.value.mtu()
+                    ),
+                );
+                return None;
+            }
+            (None, Some(p)) => p.value.mtu(),
+            (Some(m), None) => {
+                check_mtu(cx, m.value, m.referenced);
+                m.value
+            }
+            (None, None) => super::DEFAULT_MTU,
+        };
         if self.ends.value.len() != 2 {
             cx.error(
                 self.ends.referenced,
@@ -85,5 +137,19 @@ pub fn plan(name: &str, ends: &[Interface; 2], plan: &mut Plan) {
                 address: *a,
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Preset;
+
+    #[test]
+    fn presets_give_the_documented_mtus() {
+        assert_eq!(Preset::Ethernet.mtu(), 1500);
+        assert_eq!(Preset::Iepl.mtu(), 1500);
+        assert_eq!(Preset::Pppoe.mtu(), 1500 - 8);
+        assert_eq!(Preset::Wireguard.mtu(), 1500 - 80);
+        assert_eq!(Preset::Jumbo.mtu(), 9000);
     }
 }

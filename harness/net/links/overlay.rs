@@ -1,0 +1,357 @@
+//! `overlay`: a ZeroTier-like virtual L2 network with any number of members, carried as UDP
+//! across an underlay that has its own MTU and costs a per-packet overhead.
+//!
+//! ```yaml
+//! links:
+//!   - overlay:
+//!       name: zt-global
+//!       mtu: 1420               # the member interfaces' MTU (ZeroTier's own default: 2800)
+//!       underlay_mtu: 1446      # the carrier path's MTU; 1500 by default, PPPoE is 1492
+//!       overhead: 66            # bytes per packet; ZeroTier's by default, see below
+//!       members:
+//!         - { node: hkg02, interface: zt0, addresses: [100.64.1.102/24] }
+//!         - { node: hkg04, interface: zt0, addresses: [100.64.1.104/24] }
+//! ```
+//!
+//! An inner packet of `S` bytes crosses unfragmented while `S <= underlay_mtu - overhead`
+//! (the *threshold*). Above it, up to the member MTU, the packet still crosses if it may be
+//! fragmented: its outer UDP packet is fragmented in the sender's underlay and reassembled
+//! in the receiver's, which their IP fragmentation counters show (`FragOKs`, `ReasmOKs`).
+//! A packet that may not be fragmented (IPv4 with DF, or any IPv6 packet) is dropped
+//! silently instead: a path-MTU black hole, with no ICMP "fragmentation needed" to tell the
+//! sender. That is what a DF ping finds on the seed network: the interface says 1420, yet
+//! nothing above the threshold gets through.
+//!
+//! ## How it is built
+//!
+//! - A hidden namespace named after the link holds a bridge, `br0`: the underlay network.
+//! - Each member gets a hidden namespace `<link>.<node>`, its underlay host, joined to `br0`
+//!   by a veth (`ul0`, address `198.18.0.N/24`, the benchmarking range: nothing else in the
+//!   lab can clash with it).
+//! - The member interface is a kernel VXLAN device (UDP port 9993, ZeroTier's) created from
+//!   the underlay host and placed into the node: the node sees an ordinary interface with
+//!   the scenario's MTU and addresses, while the UDP socket, the outer routes and the outer
+//!   fragmentation stay in the underlay host. Broadcast and unknown unicast are sent to
+//!   every other member (static all-zero FDB entries), known MACs are learned, as a switch.
+//! - Outer packets inherit the inner DF bit (`df inherit`), which makes the black hole.
+//!
+//! ## The carrier MTU
+//!
+//! The kernel's VXLAN overhead is fixed: 50 bytes for an IPv4 underlay (outer IPv4 20,
+//! UDP 8, VXLAN 8, inner Ethernet 14). To make the threshold what the scenario says,
+//! routelab sets the underlay veths' MTU, the *carrier MTU*, to
+//! `underlay_mtu - overhead + 50` (see [`carrier_mtu`]).
+//!
+//! ZeroTier's overhead, the default, is 66 bytes over IPv4: outer IPv4 20, UDP 8, the
+//! ZeroTier packet header 28 (packet id 8, destination 5, source 5, flags 1, MAC 8, verb 1)
+//! and the `FRAME` verb's network id 8 and ethertype 2. Bridged members send `EXT_FRAME`,
+//! which carries both MACs too: give `overhead: 79` for those.
+//!
+//! ## Fidelity limits
+//!
+//! - Only the sizes are ZeroTier's: the packets on the underlay are VXLAN, not ZeroTier's
+//!   protocol, so they cannot be captured and decoded as ZeroTier.
+//! - ZeroTier also splits packets whose UDP payload exceeds its own physical MTU setting
+//!   (1432 by default) into ZeroTier fragments, whatever the inner DF bit says; routelab
+//!   models IP fragmentation of the outer packet instead, and drops DF packets. Set
+//!   `underlay_mtu` to the limit that binds first on the path being modelled.
+//! - The underlay is one IPv4 broadcast domain: no NAT, relays (ZeroTier's roots), loss or
+//!   latency, and every member reaches every other directly.
+//! - When a packet is too big for the carrier, the kernel also records the threshold as a
+//!   learned path MTU for its destination in the sending member (`ip route show cache`).
+//!   Forwarded packets ignore it (`net.ipv4.ip_forward_use_pmtu` is 0), as do routelab's
+//!   probes, but other sockets of that member may then fragment at the source instead.
+
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::plan::{
+    AddressPlan, BridgePlan, FdbPlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan,
+    VxlanDf, VxlanPlan,
+};
+use crate::scenario::raw::RawEndpoint;
+use crate::scenario::validate::{Context, check_mtu, endpoint};
+use crate::scenario::{Interface, Link};
+
+/// ZeroTier's per-packet overhead over an IPv4 underlay (see the module documentation).
+pub const ZEROTIER_OVERHEAD: u32 = 66;
+/// The kernel VXLAN's per-packet overhead over an IPv4 underlay: outer IPv4 20, UDP 8,
+/// VXLAN 8 and the inner Ethernet header 14.
+pub const VXLAN_OVERHEAD: u32 = 50;
+/// The member interfaces' MTU when the scenario gives none: ZeroTier's default.
+pub const DEFAULT_MEMBER_MTU: u32 = 2800;
+/// ZeroTier's UDP port, used by the VXLAN devices.
+pub const UDP_PORT: u16 = 9993;
+/// VXLAN network identifier of every overlay: each has underlay namespaces of its own, so
+/// they never meet.
+pub const VNI: u32 = 1;
+/// The largest number of members: one underlay /24.
+pub const MAX_MEMBERS: usize = 253;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverlaySpec {
+    pub name: Spanned<String>,
+    /// MTU of every member interface unless a member overrides it; 2800 by default.
+    pub mtu: Option<Spanned<u32>>,
+    /// MTU of the path the overlay's UDP packets take; 1500 by default.
+    pub underlay_mtu: Option<Spanned<u32>>,
+    /// Bytes each packet costs on the underlay, outer IP and UDP headers included;
+    /// ZeroTier's 66 by default.
+    pub overhead: Option<Spanned<u32>>,
+    pub members: Spanned<Vec<RawEndpoint>>,
+}
+
+/// An overlay's sizes, validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct OverlaySizes {
+    pub underlay_mtu: u32,
+    pub overhead: u32,
+}
+
+impl OverlaySizes {
+    /// The largest inner packet that crosses unfragmented: `underlay_mtu - overhead`.
+    pub fn threshold(&self) -> u32 {
+        self.underlay_mtu.saturating_sub(self.overhead)
+    }
+}
+
+/// The MTU routelab gives the underlay veths so that the kernel's VXLAN, with its fixed
+/// 50 bytes, fragments exactly above [`OverlaySizes::threshold`]: an inner packet of `S`
+/// bytes becomes an outer one of `S + 50`, which fits iff `S + 50 <= carrier`.
+pub fn carrier_mtu(sizes: OverlaySizes) -> u32 {
+    sizes.threshold() + VXLAN_OVERHEAD
+}
+
+impl OverlaySpec {
+    pub fn validate(&self, cx: &mut Context) -> Option<Link> {
+        let name = &self.name.value;
+        let mtu = self.mtu.as_ref().map_or(DEFAULT_MEMBER_MTU, |m| {
+            check_mtu(cx, m.value, m.referenced);
+            m.value
+        });
+        let underlay_mtu = self.underlay_mtu.as_ref().map_or(super::DEFAULT_MTU, |m| {
+            check_mtu(cx, m.value, m.referenced);
+            m.value
+        });
+        let overhead = self
+            .overhead
+            .as_ref()
+            .map_or(ZEROTIER_OVERHEAD, |o| o.value);
+        let sizes = OverlaySizes {
+            underlay_mtu,
+            overhead,
+        };
+        // The carrier must itself be a usable IPv4 MTU and carry at least a minimal packet.
+        if sizes.threshold() < 68 {
+            let at = self
+                .overhead
+                .as_ref()
+                .map_or(self.name.referenced, |o| o.referenced);
+            cx.error(
+                at,
+                format!(
+                    "overlay `{name}`: an overhead of {overhead} bytes leaves {} of the \
+                     underlay's {underlay_mtu}; at least 68 must remain",
+                    sizes.threshold()
+                ),
+            );
+            return None;
+        }
+        if carrier_mtu(sizes) > 65535 {
+            cx.error(
+                self.name.referenced,
+                format!("overlay `{name}`: underlay MTU {underlay_mtu} is too large"),
+            );
+            return None;
+        }
+        let count = self.members.value.len();
+        if !(2..=MAX_MEMBERS).contains(&count) {
+            cx.error(
+                self.members.referenced,
+                format!("overlay `{name}` needs 2 to {MAX_MEMBERS} members, not {count}"),
+            );
+            return None;
+        }
+        let members: Vec<Option<Interface>> = self
+            .members
+            .value
+            .iter()
+            .map(|m| endpoint(cx, m, mtu))
+            .collect();
+        let members: Vec<Interface> = members.into_iter().collect::<Option<_>>()?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (m, raw) in members.iter().zip(&self.members.value) {
+            if !seen.insert(m.node.clone()) {
+                cx.error(
+                    raw.node.referenced,
+                    format!("node `{}` is a member of overlay `{name}` twice", m.node),
+                );
+                return None;
+            }
+            let hidden = underlay_namespace(name, &m.node);
+            if cx.node_names.contains(&hidden) {
+                cx.error(
+                    raw.node.referenced,
+                    format!(
+                        "overlay `{name}` needs a hidden namespace `{hidden}`, but a node has \
+                         that name"
+                    ),
+                );
+                return None;
+            }
+            if let Some(v6) = m.addresses.iter().find(|a| a.addr().is_ipv6())
+                && m.mtu > sizes.threshold()
+            {
+                cx.warning(
+                    raw.node.referenced,
+                    format!(
+                        "{v6} on overlay `{name}`: IPv6 packets are never fragmented on the \
+                         way, so those above {} bytes (of the interface's {}) are lost",
+                        sizes.threshold(),
+                        m.mtu
+                    ),
+                );
+            }
+        }
+        Some(Link::Overlay {
+            name: name.clone(),
+            sizes,
+            members,
+        })
+    }
+}
+
+/// The hidden namespace that is `node`'s underlay host on overlay `link`.
+pub fn underlay_namespace(link: &str, node: &str) -> String {
+    format!("{link}.{node}")
+}
+
+/// The underlay address of the member at `index`.
+pub fn underlay_address(index: usize) -> Ipv4Addr {
+    let host = u8::try_from(index + 1).expect("at most MAX_MEMBERS members");
+    Ipv4Addr::new(198, 18, 0, host)
+}
+
+/// A locally administered MAC for the member at `index`, stable across runs and distinct
+/// between overlays (a hash of the link's name), as ZeroTier derives its MACs from the
+/// network id and the member's address.
+pub fn member_mac(link: &str, index: usize) -> String {
+    // FNV-1a, 32 bits: small, stable, no dependency.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in link.bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    let [a, b, c, _] = h.to_be_bytes();
+    let i = u8::try_from(index + 1).expect("at most MAX_MEMBERS members");
+    format!("02:{a:02x}:{b:02x}:{c:02x}:00:{i:02x}")
+}
+
+pub fn plan(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &mut Plan) {
+    let carrier = carrier_mtu(sizes);
+    plan.namespaces.push(NamespacePlan {
+        name: name.to_string(),
+        role: NamespaceRole::Segment,
+    });
+    plan.bridges.push(BridgePlan {
+        ns: name.to_string(),
+        name: "br0".into(),
+        mtu: carrier,
+    });
+    for (index, m) in members.iter().enumerate() {
+        let host = underlay_namespace(name, &m.node);
+        plan.namespaces.push(NamespacePlan {
+            name: host.clone(),
+            role: NamespaceRole::Segment,
+        });
+        plan.veths.push(VethPlan {
+            link: name.to_string(),
+            a: VethEnd {
+                ns: host.clone(),
+                name: "ul0".into(),
+                mtu: carrier,
+                bridge: None,
+            },
+            b: VethEnd {
+                ns: name.to_string(),
+                name: format!("p{index}"),
+                mtu: carrier,
+                bridge: Some("br0".into()),
+            },
+        });
+        plan.addresses.push(AddressPlan {
+            ns: host.clone(),
+            interface: "ul0".into(),
+            address: ipnet::IpNet::new(underlay_address(index).into(), 24)
+                .expect("24 is a valid IPv4 prefix length"),
+        });
+        plan.vxlans.push(VxlanPlan {
+            link: name.to_string(),
+            ns: host,
+            into: Some(m.node.clone()),
+            name: m.name.clone(),
+            vni: VNI,
+            port: UDP_PORT,
+            local: underlay_address(index),
+            dev: None,
+            mtu: m.mtu,
+            mac: member_mac(name, index),
+            learning: true,
+            df: VxlanDf::Inherit,
+        });
+        for (other, _) in members.iter().enumerate().filter(|(o, _)| *o != index) {
+            plan.fdb.push(FdbPlan {
+                ns: m.node.clone(),
+                dev: m.name.clone(),
+                mac: "00:00:00:00:00:00".into(),
+                dst: underlay_address(other).into(),
+            });
+        }
+        for a in &m.addresses {
+            plan.addresses.push(AddressPlan {
+                ns: m.node.clone(),
+                interface: m.name.clone(),
+                address: *a,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carrier_makes_the_threshold_what_the_scenario_says() {
+        let zt = OverlaySizes {
+            underlay_mtu: 1446,
+            overhead: ZEROTIER_OVERHEAD,
+        };
+        assert_eq!(zt.threshold(), 1380);
+        // 1380 inner + 50 VXLAN = 1430 fits; 1381 + 50 does not.
+        assert_eq!(carrier_mtu(zt), 1430);
+        let pppoe = OverlaySizes {
+            underlay_mtu: 1492,
+            overhead: ZEROTIER_OVERHEAD,
+        };
+        assert_eq!(pppoe.threshold(), 1426);
+        // An overhead below the kernel's own makes the carrier wider than the underlay.
+        let thin = OverlaySizes {
+            underlay_mtu: 1500,
+            overhead: 28,
+        };
+        assert_eq!(carrier_mtu(thin), 1522);
+    }
+
+    #[test]
+    fn macs_are_stable_and_distinct() {
+        assert_eq!(member_mac("zt", 0), member_mac("zt", 0));
+        assert_ne!(member_mac("zt", 0), member_mac("zt", 1));
+        assert_ne!(member_mac("zt", 0), member_mac("zt2", 0));
+        assert!(member_mac("zt", 0).starts_with("02:"));
+        assert_eq!(underlay_address(2), Ipv4Addr::new(198, 18, 0, 3));
+    }
+}
