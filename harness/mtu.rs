@@ -141,10 +141,20 @@ pub fn predict(
     to: IpAddr,
     src: Option<IpAddr>,
 ) -> Result<Prediction, String> {
+    // A pod's traffic starts on its node; its veth (the pod MTU) caps the path, as does the
+    // veth of a pod at the far end.
+    let from_pod = scenario.pod(from);
+    let from = from_pod.map_or(from, |(node, _)| node.name.as_str());
+    let pod_caps: Vec<u32> = from_pod
+        .map(|(_, p)| p.mtu)
+        .into_iter()
+        .chain(scenario.pod_with(to).map(|(_, p)| p.mtu))
+        .collect();
     let forward = route(scenario, from, to)?;
-    let src = match src {
-        Some(s) => s,
-        None => source_address(scenario, &forward)?,
+    let src = match (src, from_pod) {
+        (Some(s), _) => s,
+        (None, Some((_, pod))) => pod.ip,
+        (None, None) => source_address(scenario, &forward)?,
     };
     let dst_owner = scenario
         .owner_of(to)
@@ -153,11 +163,15 @@ pub fn predict(
     let back = route(scenario, &dst_owner, src)?;
     let path_mtu = forward
         .mtu()
+        .into_iter()
+        .chain(pod_caps.iter().copied())
+        .min()
         .ok_or_else(|| format!("{to} is on {from} itself"))?;
     let unfragmented = forward
         .unfragmented()
         .into_iter()
         .chain(back.unfragmented())
+        .chain(pod_caps.iter().copied())
         .min()
         .unwrap_or(path_mtu);
     Ok(Prediction {
@@ -401,7 +415,9 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
         )
         .ok_or_else(|| format!("{at}: {} is not reachable directly", other.node_ip())),
         // Routes a daemon would learn: only a node that runs one can have them.
-        None if node.bird.is_some() => shortest_first_step(scenario, at, owner),
+        None if node.bird.is_some() || node.calico.is_some() => {
+            shortest_first_step(scenario, at, owner)
+        }
         None => Err(format!(
             "{at} has no route to {to} (none in the file, and no routing daemon to learn one)"
         )),

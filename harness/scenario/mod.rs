@@ -187,8 +187,33 @@ impl Scenario {
             .filter(move |i| i.node == node)
     }
 
-    /// The node that owns `addr` on one of its interfaces or its loopback, if any.
+    /// A pod by its namespace name, with the calico node it runs on.
+    pub fn pod(&self, namespace: &str) -> Option<(&Node, &crate::calico::node::Pod)> {
+        self.nodes.iter().find_map(|n| {
+            let pod = n
+                .calico
+                .as_ref()?
+                .pods
+                .iter()
+                .find(|p| p.namespace == namespace)?;
+            Some((n, pod))
+        })
+    }
+
+    /// The pod that has `addr`, with its node.
+    pub fn pod_with(&self, addr: IpAddr) -> Option<(&Node, &crate::calico::node::Pod)> {
+        self.nodes.iter().find_map(|n| {
+            let pod = n.calico.as_ref()?.pods.iter().find(|p| p.ip == addr)?;
+            Some((n, pod))
+        })
+    }
+
+    /// The node that owns `addr` on one of its interfaces or its loopback (or runs the pod
+    /// that has it), if any.
     pub fn owner_of(&self, addr: IpAddr) -> Option<&str> {
+        if let Some((node, _)) = self.pod_with(addr) {
+            return Some(&node.name);
+        }
         for link in &self.links {
             for i in link.interfaces() {
                 if i.addresses.iter().any(|a| a.addr() == addr) {
