@@ -12,6 +12,7 @@
 //! after every positive one has held, since before convergence they would hold trivially.
 
 pub mod bgp;
+pub mod calico_peers;
 pub mod fails;
 pub mod ospf;
 pub mod ping;
@@ -39,6 +40,8 @@ pub enum ExpectationSpec {
     Pmtu(pmtu::Spec),
     Traceroute(traceroute::Spec),
     Fails(fails::Spec),
+    #[serde(rename = "calico_peers")]
+    CalicoPeers(calico_peers::Spec),
 }
 
 /// A validated expectation of one kind.
@@ -52,6 +55,8 @@ pub enum Kind {
     Pmtu(pmtu::Pmtu),
     Traceroute(traceroute::Traceroute),
     Fails(fails::Fails),
+    #[serde(rename = "calico_peers")]
+    CalicoPeers(calico_peers::CalicoPeers),
 }
 
 /// A validated expectation with its deadline and where it was written.
@@ -115,6 +120,9 @@ impl Expectation {
                 (Kind::Traceroute(s.validate(cx, scenario)?), &s.deadline)
             }
             ExpectationSpec::Fails(s) => (Kind::Fails(s.validate(cx, scenario)?), &s.deadline),
+            ExpectationSpec::CalicoPeers(s) => {
+                (Kind::CalicoPeers(s.validate(cx, scenario)?), &s.deadline)
+            }
         };
         let deadline = cx.deadline(deadline.as_ref());
         Some(Expectation {
@@ -131,6 +139,7 @@ impl Expectation {
             Kind::Route(r) => r.is_negative(),
             Kind::Ping(p) => p.is_negative(),
             Kind::Bgp(b) => b.is_negative(),
+            Kind::CalicoPeers(c) => c.is_negative(),
             Kind::Ospf(_) | Kind::Pmtu(_) | Kind::Traceroute(_) | Kind::Fails(_) => false,
         }
     }
@@ -145,6 +154,7 @@ impl Expectation {
             Kind::Pmtu(k) => k.observe(lab).await,
             Kind::Traceroute(k) => k.observe(lab).await,
             Kind::Fails(k) => k.observe(lab).await,
+            Kind::CalicoPeers(k) => k.observe(lab).await,
         }
     }
 }
@@ -159,6 +169,7 @@ impl Kind {
             Kind::Pmtu(k) => k.to_string(),
             Kind::Traceroute(k) => k.to_string(),
             Kind::Fails(k) => k.to_string(),
+            Kind::CalicoPeers(k) => k.to_string(),
         }
     }
 }
