@@ -36,26 +36,45 @@ fn peer_address(encoded: &str) -> String {
     }
 }
 
-/// The table for one address family, or calicoctl's "No IPvN peers found."
-pub fn table(family: u8, rows: &[ProtocolRow]) -> String {
-    let peers: Vec<[String; 5]> = rows
-        .iter()
+/// One row of `calicoctl node status`'s table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// `10.0.0.2`, `10.0.0.1:8179`, `fd00::2`.
+    pub address: String,
+    /// `node-to-node mesh`, `node specific` or `global`.
+    pub kind: String,
+    /// BIRD's protocol state: `up`, `start`, `down`.
+    pub state: String,
+    pub since: String,
+    /// BIRD's info column: `Established`, `Active        Socket: Connection refused`.
+    pub info: String,
+}
+
+/// The BGP peers of one address family, in BIRD's protocol order (calicoctl's).
+pub fn peers(family: u8, rows: &[ProtocolRow]) -> Vec<Peer> {
+    rows.iter()
         .filter(|r| r.proto == "BGP")
         .filter_map(|r| {
             let (kind, encoded) = peer_type(&r.name)?;
-            let addr = peer_address(encoded);
-            let is_v4 =
-                !addr.contains(':') || addr.matches(':').count() == 1 && !addr.starts_with('[');
-            ((family == 4) == is_v4).then(|| {
-                [
-                    addr,
-                    kind.to_string(),
-                    r.state.clone(),
-                    r.since.clone(),
-                    r.info.clone(),
-                ]
+            let address = peer_address(encoded);
+            let is_v4 = !address.contains(':')
+                || address.matches(':').count() == 1 && !address.starts_with('[');
+            ((family == 4) == is_v4).then(|| Peer {
+                address,
+                kind: kind.to_string(),
+                state: r.state.clone(),
+                since: r.since.clone(),
+                info: r.info.clone(),
             })
         })
+        .collect()
+}
+
+/// The table for one address family, or calicoctl's "No IPvN peers found."
+pub fn table(family: u8, rows: &[ProtocolRow]) -> String {
+    let peers: Vec<[String; 5]> = peers(family, rows)
+        .into_iter()
+        .map(|p| [p.address, p.kind, p.state, p.since, p.info])
         .collect();
     let mut out = format!("IPv{family} BGP status\n");
     if peers.is_empty() {

@@ -12,6 +12,7 @@
 //! after every positive one has held, since before convergence they would hold trivially.
 
 pub mod bgp;
+pub mod calico_peers;
 pub mod fails;
 pub mod fragments;
 pub mod max_unfragmented;
@@ -46,6 +47,8 @@ pub enum ExpectationSpec {
     MaxUnfragmented(max_unfragmented::Spec),
     #[serde(rename = "no_fragmentation_up_to")]
     NoFragmentationUpTo(no_fragmentation_up_to::Spec),
+    #[serde(rename = "calico_peers")]
+    CalicoPeers(calico_peers::Spec),
 }
 
 /// A validated expectation of one kind.
@@ -63,6 +66,8 @@ pub enum Kind {
     MaxUnfragmented(max_unfragmented::MaxUnfragmented),
     #[serde(rename = "no_fragmentation_up_to")]
     NoFragmentationUpTo(no_fragmentation_up_to::NoFragmentationUpTo),
+    #[serde(rename = "calico_peers")]
+    CalicoPeers(calico_peers::CalicoPeers),
 }
 
 /// A validated expectation with its deadline and where it was written.
@@ -134,6 +139,9 @@ impl Expectation {
                 Kind::NoFragmentationUpTo(s.validate(cx, scenario)?),
                 &s.deadline,
             ),
+            ExpectationSpec::CalicoPeers(s) => {
+                (Kind::CalicoPeers(s.validate(cx, scenario)?), &s.deadline)
+            }
         };
         let deadline = cx.deadline(deadline.as_ref());
         Some(Expectation {
@@ -150,6 +158,7 @@ impl Expectation {
             Kind::Route(r) => r.is_negative(),
             Kind::Ping(p) => p.is_negative(),
             Kind::Bgp(b) => b.is_negative(),
+            Kind::CalicoPeers(c) => c.is_negative(),
             Kind::Ospf(_)
             | Kind::Pmtu(_)
             | Kind::Traceroute(_)
@@ -171,6 +180,7 @@ impl Expectation {
             Kind::Fails(k) => k.observe(lab).await,
             Kind::MaxUnfragmented(k) => k.observe(lab).await,
             Kind::NoFragmentationUpTo(k) => k.observe(lab).await,
+            Kind::CalicoPeers(k) => k.observe(lab).await,
         }
     }
 }
@@ -187,6 +197,7 @@ impl Kind {
             Kind::Fails(k) => k.to_string(),
             Kind::MaxUnfragmented(k) => k.to_string(),
             Kind::NoFragmentationUpTo(k) => k.to_string(),
+            Kind::CalicoPeers(k) => k.to_string(),
         }
     }
 }
