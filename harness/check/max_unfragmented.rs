@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::fragments::{describe, largest_clean, min_size};
-use super::{Observation, node_ref};
+use super::{Observation, probe_origin};
 use crate::lab::Lab;
 use crate::scenario::Scenario;
 use crate::scenario::validate::Context;
@@ -44,7 +44,7 @@ pub struct MaxUnfragmented {
 
 impl Spec {
     pub fn validate(&self, cx: &mut Context, _: &Scenario) -> Option<MaxUnfragmented> {
-        let from = node_ref(cx, &self.from);
+        let from = probe_origin(cx, &self.from, self.to, self.src);
         let min = min_size(self.to);
         if self.bytes.value < min || self.bytes.value == u16::MAX {
             cx.error(
@@ -53,15 +53,6 @@ impl Spec {
                     "{} bytes is not a packet size to search for (from {min} up)",
                     self.bytes.value
                 ),
-            );
-            return None;
-        }
-        if let Some(src) = self.src
-            && src.is_ipv4() != self.to.is_ipv4()
-        {
-            cx.error(
-                self.from.referenced,
-                format!("source {src} and destination {} differ in family", self.to),
             );
             return None;
         }

@@ -254,6 +254,27 @@ pub async fn check_all(lab: &Lab, scenario: &Scenario) -> Vec<Outcome> {
     outcomes.into_iter().map(|(_, o)| o).collect()
 }
 
+/// The sending node of a probe, checking that a given source address is of the
+/// destination's family.
+pub(crate) fn probe_origin(
+    cx: &mut Context,
+    from: &Spanned<String>,
+    to: std::net::IpAddr,
+    src: Option<std::net::IpAddr>,
+) -> Option<String> {
+    let node = node_ref(cx, from);
+    if let Some(src) = src
+        && src.is_ipv4() != to.is_ipv4()
+    {
+        cx.error(
+            from.referenced,
+            format!("source {src} and destination {to} differ in family"),
+        );
+        return None;
+    }
+    node
+}
+
 /// Checks that a name refers to a node; reports it otherwise.
 pub(crate) fn node_ref(cx: &mut Context, node: &Spanned<String>) -> Option<String> {
     cx.known_node(node).then(|| node.value.clone())

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::fragments::{Trial, describe, min_size, trial};
-use super::{Observation, node_ref};
+use super::{Observation, probe_origin};
 use crate::lab::Lab;
 use crate::scenario::Scenario;
 use crate::scenario::validate::Context;
@@ -43,7 +43,7 @@ pub struct NoFragmentationUpTo {
 
 impl Spec {
     pub fn validate(&self, cx: &mut Context, _: &Scenario) -> Option<NoFragmentationUpTo> {
-        let from = node_ref(cx, &self.from);
+        let from = probe_origin(cx, &self.from, self.to, self.src);
         let min = min_size(self.to);
         if self.bytes.value < min {
             cx.error(
@@ -52,15 +52,6 @@ impl Spec {
                     "{} bytes is smaller than the IP and ICMP headers ({min} bytes)",
                     self.bytes.value
                 ),
-            );
-            return None;
-        }
-        if let Some(src) = self.src
-            && src.is_ipv4() != self.to.is_ipv4()
-        {
-            cx.error(
-                self.from.referenced,
-                format!("source {src} and destination {} differ in family", self.to),
             );
             return None;
         }

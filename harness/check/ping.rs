@@ -15,7 +15,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{Observation, node_ref};
+use super::fragments::min_size;
+use super::{Observation, probe_origin};
 use crate::lab::Lab;
 use crate::probe::{PingOutcome, PingSpec};
 use crate::scenario::Scenario;
@@ -54,9 +55,9 @@ pub struct Ping {
 }
 
 impl Spec {
-    pub fn validate(&self, cx: &mut Context, scenario: &Scenario) -> Option<Ping> {
-        let from = node_ref(cx, &self.from);
-        let header = if self.to.value.is_ipv4() { 28 } else { 48 };
+    pub fn validate(&self, cx: &mut Context, _: &Scenario) -> Option<Ping> {
+        let from = probe_origin(cx, &self.from, self.to.value, self.src);
+        let header = min_size(self.to.value);
         if let Some(size) = &self.size
             && size.value < header
         {
@@ -76,16 +77,6 @@ impl Spec {
             );
             return None;
         }
-        if let Some(src) = self.src
-            && src.is_ipv4() != self.to.value.is_ipv4()
-        {
-            cx.error(
-                self.to.referenced,
-                format!("source {src} and destination differ in family"),
-            );
-            return None;
-        }
-        let _ = scenario;
         Some(Ping {
             from: from?,
             to: self.to.value,

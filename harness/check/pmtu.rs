@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{Observation, node_ref};
+use super::{Observation, probe_origin};
 use crate::lab::Lab;
 use crate::probe::PmtuSpec;
 use crate::scenario::Scenario;
@@ -38,7 +38,7 @@ pub struct Pmtu {
 
 impl Spec {
     pub fn validate(&self, cx: &mut Context, _: &Scenario) -> Option<Pmtu> {
-        let from = node_ref(cx, &self.from);
+        let from = probe_origin(cx, &self.from, self.to, self.src);
         let min = if self.to.is_ipv4() { 68 } else { 1280 };
         if self.mtu.value < min {
             cx.error(
