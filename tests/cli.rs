@@ -260,9 +260,6 @@ fn a_run_leaves_the_host_namespace_untouched_and_nothing_behind() {
     if !privileged("a_run_leaves_the_host_namespace_untouched_and_nothing_behind") {
         return;
     }
-    let netns_before = std::fs::read_dir("/run/netns")
-        .map(|d| d.count())
-        .unwrap_or(0);
     let before = host_network_state();
     let out = routelab(&["run", "scenarios/ebgp-pair.yaml"]);
     assert_eq!(
@@ -281,12 +278,17 @@ fn a_run_leaves_the_host_namespace_untouched_and_nothing_behind() {
         bird_processes_mentioning("routelab-ebgp-pair-").is_empty(),
         "BIRD is left running"
     );
-    let netns_after = std::fs::read_dir("/run/netns")
-        .map(|d| d.count())
-        .unwrap_or(0);
-    assert_eq!(
-        netns_before, netns_after,
-        "a named namespace is left in /run/netns"
+    // An ephemeral lab names nothing in /run/netns (other tests' labs may, concurrently).
+    let named: Vec<String> = std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(
+        !named.iter().any(|n| n.contains("ebgp-pair")),
+        "a named namespace of the run is in /run/netns: {named:?}"
     );
 }
 
@@ -450,11 +452,7 @@ fn a_killed_run_leaves_nothing_the_next_run_does_not_remove() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(
-        runtime_dirs_of("kill-me").len(),
-        1,
-        "the killed run's directory is there"
-    );
+    // Its runtime directory is left (a concurrent test's run may already remove it).
     let out = routelab(&["run", "scenarios/mtu-chain.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(
