@@ -460,3 +460,51 @@ fn a_killed_run_leaves_nothing_the_next_run_does_not_remove() {
         "the next run did not remove it"
     );
 }
+
+/// `routelab calico status` on a lab made by `up` prints calicoctl's table, and plain
+/// `birdc` reaches the same BIRD.
+#[test]
+fn calico_status_of_a_lab_that_is_up() {
+    if !privileged("calico_status_of_a_lab_that_is_up") {
+        return;
+    }
+    let lab = format!("c{}", std::process::id());
+    let up = routelab(&["up", "scenarios/calico-mesh.yaml", "--lab", &lab]);
+    let status = routelab(&["calico", "status", &lab, "node1"]);
+    let birdc = Command::new("birdc")
+        .args([
+            "-s",
+            &format!("/run/routelab/{lab}/node1.ctl"),
+            "show",
+            "protocols",
+        ])
+        .output();
+    let not_calico = routelab(&["calico", "status", &lab, "gateway"]);
+    let down = routelab(&["down", "--lab", &lab]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
+    let table = text(&status.stdout);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status.stderr));
+    assert!(
+        table.starts_with("Calico process is running.\n\nIPv4 BGP status\n"),
+        "{table}"
+    );
+    for peer in ["10.0.0.12", "10.0.0.13"] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {peer} ")))
+            .unwrap_or_else(|| panic!("no row for {peer} in:\n{table}"));
+        assert!(row.contains("| node-to-node mesh | up "), "{row}");
+        assert!(row.contains("| Established"), "{row}");
+    }
+    assert!(table.contains("No IPv6 peers found."), "{table}");
+    let birdc = text(&birdc.expect("birdc runs").stdout);
+    assert!(birdc.contains("BIRD 1.6.8 ready."), "{birdc}");
+    assert!(birdc.contains("Mesh_10_0_0_12"), "{birdc}");
+    assert_eq!(
+        not_calico.status.code(),
+        Some(2),
+        "{}",
+        text(&not_calico.stderr)
+    );
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+}
