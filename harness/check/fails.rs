@@ -6,9 +6,9 @@
 //!     with: "BGP.next_hop: 10.0.1.2"       # text the failure report must contain
 //!     expect: { route: { node: client, prefix: 203.0.113.0/24, via: 10.0.2.1 } }
 //! ```
-//! It holds once the inner expectation is observed failing with that text in its report,
-//! so it waits for the diagnosis to appear (a route still converging does not count), and
-//! it fails if the inner expectation holds.
+//! It is checked with the negative expectations, once every positive one has held, and
+//! holds when the inner expectation is observed failing with that text in its report; it
+//! fails if the inner expectation holds, or if the diagnosis never appears.
 
 use std::fmt;
 

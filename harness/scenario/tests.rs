@@ -176,11 +176,11 @@ fn traceroute_accepts_alternatives_per_hop() {
 #[test]
 fn negative_expectations_are_recognised() {
     let text = format!(
-        "{TWO_NODES}expect:\n  - ping: {{ from: a, to: 10.0.0.9, succeeds: false }}\n  - route: {{ node: a, prefix: 10.0.0.0/8, absent: true }}\n  - ping: {{ from: a, to: 10.0.0.9 }}\n"
+        "{TWO_NODES}expect:\n  - ping: {{ from: a, to: 10.0.0.9, succeeds: false }}\n  - route: {{ node: a, prefix: 10.0.0.0/8, absent: true }}\n  - ping: {{ from: a, to: 10.0.0.9 }}\n  - fails: {{ with: no reply, expect: {{ ping: {{ from: a, to: 10.0.0.9 }} }} }}\n"
     );
     let (s, _) = load(&text).unwrap();
     let negative: Vec<bool> = s.expectations.iter().map(|e| e.is_negative()).collect();
-    assert_eq!(negative, vec![true, true, false]);
+    assert_eq!(negative, vec![true, true, false, true]);
 }
 
 #[test]
