@@ -129,6 +129,12 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// A BIRD 2 router with an eBGP session to `peer` (expected to be AS `peer_as`) over the
 /// veth, announcing `prefix` and installing what it learns into the kernel.
+/// Starts `bin` in `ns` on `config`, with its control socket `<name>.ctl` in `dir`.
+fn start(ns: &Netns, bin: &BirdBinary, dir: &Path, name: &str, config: PathBuf) -> BirdProcess {
+    let socket = dir.join(format!("{name}.ctl"));
+    BirdProcess::start(ns, &BirdSpec::new(bin.clone(), config, socket, name)).unwrap()
+}
+
 fn bgp2_config(me: Ipv4Addr, my_as: u32, peer: Ipv4Addr, peer_as: u32, prefix: &str) -> String {
     format!(
         r#"router id {me};
@@ -195,16 +201,8 @@ fn ebgp_session_establishes_and_routes_reach_the_kernel() {
         );
         check_config(&bin, &ca).unwrap();
         check_config(&bin, &cb).unwrap();
-        let ra = BirdProcess::start(
-            &p.a,
-            &BirdSpec::new(bin.clone(), ca, dir.path().join("a.ctl"), "a"),
-        )
-        .unwrap();
-        let rb = BirdProcess::start(
-            &p.b,
-            &BirdSpec::new(bin.clone(), cb, dir.path().join("b.ctl"), "b"),
-        )
-        .unwrap();
+        let ra = start(&p.a, &bin, dir.path(), "a", ca);
+        let rb = start(&p.b, &bin, dir.path(), "b", cb);
 
         let mut client = ra.client().await.unwrap();
         assert_eq!(client.flavour(), Some(Flavour::Bird2));
@@ -299,16 +297,8 @@ fn a_wrong_neighbor_as_shows_the_last_error() {
             "b.conf",
             &bgp2_config(B_ADDR, 65002, A_ADDR, 65099, "198.51.100.0/24"),
         );
-        let ra = BirdProcess::start(
-            &p.a,
-            &BirdSpec::new(bin.clone(), ca, dir.path().join("a.ctl"), "a"),
-        )
-        .unwrap();
-        let rb = BirdProcess::start(
-            &p.b,
-            &BirdSpec::new(bin.clone(), cb, dir.path().join("b.ctl"), "b"),
-        )
-        .unwrap();
+        let ra = start(&p.a, &bin, dir.path(), "a", ca);
+        let rb = start(&p.b, &bin, dir.path(), "b", cb);
 
         let mut client = rb.client().await.unwrap();
         let detail =
@@ -355,16 +345,8 @@ protocol ospf v2 o1 {{
         let p = pair().await;
         let ca = write(dir.path(), "a.conf", &config(A_ADDR, "va"));
         let cb = write(dir.path(), "b.conf", &config(B_ADDR, "vb"));
-        let ra = BirdProcess::start(
-            &p.a,
-            &BirdSpec::new(bin.clone(), ca, dir.path().join("a.ctl"), "a"),
-        )
-        .unwrap();
-        let _rb = BirdProcess::start(
-            &p.b,
-            &BirdSpec::new(bin.clone(), cb, dir.path().join("b.ctl"), "b"),
-        )
-        .unwrap();
+        let ra = start(&p.a, &bin, dir.path(), "a", ca);
+        let _rb = start(&p.b, &bin, dir.path(), "b", cb);
         let mut client = ra.client().await.unwrap();
         let deadline = Instant::now() + CONVERGE;
         let neighbor = loop {
@@ -658,16 +640,8 @@ protocol ospf o1 {{
         let ca = write(dir.path(), "a.conf", &c2);
         let cb = write(dir.path(), "b.conf", &c16);
         check_config(&bird1, &cb).unwrap();
-        let _ra = BirdProcess::start(
-            &p.a,
-            &BirdSpec::new(bin.clone(), ca, dir.path().join("a.ctl"), "a"),
-        )
-        .unwrap();
-        let rb = BirdProcess::start(
-            &p.b,
-            &BirdSpec::new(bird1.clone(), cb, dir.path().join("b.ctl"), "b"),
-        )
-        .unwrap();
+        let _ra = start(&p.a, &bin, dir.path(), "a", ca);
+        let rb = start(&p.b, &bird1, dir.path(), "b", cb);
         let mut client = rb.client().await.unwrap();
         assert_eq!(client.flavour(), Some(Flavour::Bird1_6));
         let detail = wait_protocol(
