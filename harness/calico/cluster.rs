@@ -441,11 +441,13 @@ impl Cluster {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::calico::resources::parse_str;
 
-    const NODES: &str = "
+    /// Two nodes, `a` a route reflector labelled `rr`, `b` a plain node: the fixture the
+    /// calico module's tests build on.
+    pub(crate) const NODES: &str = "
 kind: Node
 apiVersion: projectcalico.org/v3
 metadata: {name: a, labels: {rr: 'true'}}

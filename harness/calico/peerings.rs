@@ -286,19 +286,8 @@ impl Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::calico::cluster::tests::NODES;
     use crate::calico::resources::parse_str;
-
-    const NODES: &str = "
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: a, labels: {rr: 'true'}}
-spec: {bgp: {ipv4Address: 10.0.0.1/24, routeReflectorClusterID: 1.1.1.1}}
----
-kind: Node
-apiVersion: projectcalico.org/v3
-metadata: {name: b}
-spec: {bgp: {ipv4Address: 10.0.0.2/24}}
-";
 
     #[test]
     fn peer_selector_peerings_get_reversed() {
