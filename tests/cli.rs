@@ -90,6 +90,18 @@ fn wait_for_bird_of(name: &str) {
     }
 }
 
+/// Asserts that no BIRD and no runtime directory of lab `name` is left after `event`.
+fn assert_nothing_left_of(name: &str, event: &str) {
+    assert!(
+        bird_processes_mentioning(&format!("routelab-{name}-")).is_empty(),
+        "BIRD survived {event}"
+    );
+    assert!(
+        runtime_dirs_of(name).is_empty(),
+        "runtime directory survived {event}"
+    );
+}
+
 #[test]
 fn check_accepts_every_shipped_scenario() {
     let mut args = vec!["check".to_string()];
@@ -222,7 +234,7 @@ fn broken_route_reflector_fails_with_a_diagnosis() {
     assert_eq!(outcomes.iter().filter(|o| o["holds"] == false).count(), 2);
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<failure").count(), 2, "{xml}");
-    assert!(runtime_dirs_of("rr-missing-next-hop-self").is_empty());
+    assert_nothing_left_of("rr-missing-next-hop-self", "a run that failed");
 }
 
 /// `ip` output of everything a lab could conceivably disturb in the host namespace.
@@ -270,14 +282,7 @@ fn a_run_leaves_the_host_namespace_untouched_and_nothing_behind() {
         text(&out.stderr)
     );
     assert_eq!(host_network_state(), before, "the host namespace changed");
-    assert!(
-        runtime_dirs_of("ebgp-pair").is_empty(),
-        "a runtime directory is left"
-    );
-    assert!(
-        bird_processes_mentioning("routelab-ebgp-pair-").is_empty(),
-        "BIRD is left running"
-    );
+    assert_nothing_left_of("ebgp-pair", "a run that passed");
     // An ephemeral lab names nothing in /run/netns (other tests' labs may, concurrently).
     let named: Vec<String> = std::fs::read_dir("/run/netns")
         .map(|d| {
@@ -315,14 +320,7 @@ fn interrupting_a_run_tears_the_lab_down() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("interrupted"));
-    assert!(
-        bird_processes_mentioning("routelab-interrupt-me-").is_empty(),
-        "BIRD survived Ctrl-C"
-    );
-    assert!(
-        runtime_dirs_of("interrupt-me").is_empty(),
-        "runtime directory survived Ctrl-C"
-    );
+    assert_nothing_left_of("interrupt-me", "Ctrl-C");
 }
 
 /// A panic while a lab is up unwinds through its teardown.
@@ -349,14 +347,7 @@ fn a_panic_tears_the_lab_down() {
     })
     .join();
     assert!(result.is_err(), "the thread should have panicked");
-    assert!(
-        bird_processes_mentioning("routelab-route-reflector-").is_empty(),
-        "BIRD survived a panic"
-    );
-    assert!(
-        runtime_dirs_of("route-reflector").is_empty(),
-        "runtime directory survived a panic"
-    );
+    assert_nothing_left_of("route-reflector", "a panic");
 }
 
 /// `up` leaves a lab that `ip netns`, `birdc` and `routelab exec` can use; `down` removes it.
