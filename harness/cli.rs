@@ -259,10 +259,7 @@ fn run(files: &[PathBuf], junit: Option<PathBuf>, json: Option<PathBuf>) -> u8 {
     {
         eprintln!("routelab: writing {}: {e}", path.display());
     }
-    if reports
-        .iter()
-        .any(|r| r.error.as_deref().is_some_and(is_environment_error))
-    {
+    if reports.iter().any(|r| r.environment_problem) {
         return EXIT_ENVIRONMENT;
     }
     if reports.iter().all(ScenarioReport::ok) {
@@ -270,12 +267,6 @@ fn run(files: &[PathBuf], junit: Option<PathBuf>, json: Option<PathBuf>) -> u8 {
     } else {
         EXIT_FAILED
     }
-}
-
-fn is_environment_error(message: &str) -> bool {
-    message.contains("not installed")
-        || message.contains("Operation not supported")
-        || message.contains("Unknown device type")
 }
 
 fn up(file: &PathBuf, lab_name: Option<String>) -> u8 {
@@ -299,7 +290,11 @@ fn up(file: &PathBuf, lab_name: Option<String>) -> u8 {
     match (report.error, state) {
         (Some(e), _) => {
             eprintln!("routelab: lab `{lab_name}` not up: {e}");
-            EXIT_ENVIRONMENT
+            if report.environment_problem {
+                EXIT_ENVIRONMENT
+            } else {
+                EXIT_FAILED
+            }
         }
         (None, Some(state)) => {
             println!("lab `{lab_name}` is up:");

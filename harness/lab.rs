@@ -44,6 +44,9 @@ pub enum LabError {
     Apply(#[from] ApplyError),
     #[error("{0}")]
     Daemon(String),
+    /// A daemon's binary is not installed (the message says how to install it).
+    #[error("{0}")]
+    Missing(String),
     #[error("{0}")]
     Io(String),
 }
@@ -54,8 +57,8 @@ impl LabError {
     pub fn is_environment(&self) -> bool {
         match self {
             LabError::Apply(e) => e.is_missing_kernel_feature(),
-            LabError::Daemon(m) => m.contains("not installed") || m.contains("not found"),
-            LabError::Io(_) => false,
+            LabError::Missing(_) => true,
+            LabError::Daemon(_) | LabError::Io(_) => false,
         }
     }
 }
@@ -190,7 +193,7 @@ impl Lab {
             let binary = d
                 .kind
                 .binary()
-                .map_err(|e| LabError::Daemon(e.to_string()))?;
+                .map_err(|e| LabError::Missing(e.to_string()))?;
             let config = d
                 .config
                 .materialize(self.runtime_dir.path(), &d.ns)

@@ -30,6 +30,9 @@ pub struct ScenarioReport {
     pub outcomes: Vec<Outcome>,
     /// Set when the lab could not be built or started; then there are no outcomes.
     pub error: Option<String>,
+    /// That error is the machine's (a missing kernel feature or binary), not the input's.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub environment_problem: bool,
 }
 
 impl ScenarioReport {

@@ -93,6 +93,7 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         converge: Duration::ZERO,
         outcomes: Vec::new(),
         error: None,
+        environment_problem: false,
     };
     let persistent = matches!(mode, Mode::Persistent { .. });
     let started = Instant::now();
@@ -100,6 +101,7 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         Ok(lab) => lab,
         Err(e) => {
             report.error = Some(format!("building the network: {e}"));
+            report.environment_problem = e.is_environment();
             return (report, None);
         }
     };
@@ -107,6 +109,7 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
     let started = Instant::now();
     if let Err(e) = lab.start_daemons(&loaded.plan).await {
         report.error = Some(format!("starting daemons: {e}"));
+        report.environment_problem = e.is_environment();
         return (report, None);
     }
     report.daemons = started.elapsed();

@@ -40,10 +40,16 @@ pub enum ApplyError {
 }
 
 impl ApplyError {
-    /// A missing kernel feature (e.g. no veth or bridge module) rather than bad input.
+    /// A missing kernel feature (e.g. no veth, bridge or vxlan support) rather than bad
+    /// input: the kernel answers an unknown link kind with EOPNOTSUPP.
     pub fn is_missing_kernel_feature(&self) -> bool {
-        let text = self.to_string();
-        text.contains("Operation not supported") || text.contains("Unknown device type")
+        match self {
+            ApplyError::Netlink {
+                source: rtnetlink::Error::NetlinkError(msg),
+                ..
+            } => msg.raw_code().abs() == libc::EOPNOTSUPP,
+            _ => false,
+        }
     }
 }
 
@@ -438,5 +444,26 @@ fn write_sysctl(
             Err("no such sysctl in this kernel (or the interface it names does not exist)".into())
         }
         Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn netlink_error(errno: i32) -> ApplyError {
+        let mut msg = rtnetlink::packet_core::ErrorMessage::default();
+        msg.code = std::num::NonZeroI32::new(-errno);
+        ApplyError::Netlink {
+            what: "creating link zt0".into(),
+            source: rtnetlink::Error::NetlinkError(msg),
+        }
+    }
+
+    #[test]
+    fn only_an_unsupported_operation_is_a_missing_kernel_feature() {
+        assert!(netlink_error(libc::EOPNOTSUPP).is_missing_kernel_feature());
+        assert!(!netlink_error(libc::EEXIST).is_missing_kernel_feature());
+        assert!(!ApplyError::Other("x".into()).is_missing_kernel_feature());
     }
 }
