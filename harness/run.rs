@@ -5,8 +5,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::check;
+use crate::daemon::BirdBinary;
 use crate::lab::{Lab, LabState, Mode};
-use crate::plan::Plan;
+use crate::plan::{DaemonKind, Plan};
 use crate::report::ScenarioReport;
 use crate::scenario::{self, Diagnostic, Diagnostics, Scenario};
 
@@ -25,25 +26,33 @@ pub fn load(file: &Path) -> Result<Loaded, Diagnostics> {
     let (scenario, mut warnings) = scenario::load(file)?;
     let plan = crate::plan::plan(&scenario);
     let mut errors = Diagnostics::default();
+    let dir = tempfile::tempdir().map_err(|e| {
+        Diagnostics(vec![file_note(
+            file,
+            format!("creating a temp dir: {e}"),
+            true,
+        )])
+    })?;
+    // Each kind of BIRD is looked up (and its version run) once, not per daemon.
+    let mut binaries: Vec<(DaemonKind, Option<BirdBinary>)> = Vec::new();
     for d in &plan.daemons {
-        let binary = match d.kind.binary() {
-            Ok(b) => b,
-            Err(e) => {
+        if !binaries.iter().any(|(k, _)| *k == d.kind) {
+            let found = d.kind.binary().map_err(|e| {
                 warnings.push(file_note(
                     file,
                     format!("BIRD configs not parsed: {e}"),
                     false,
                 ));
-                break;
-            }
+            });
+            binaries.push((d.kind, found.ok()));
+        }
+        let Some(binary) = binaries
+            .iter()
+            .find(|(k, _)| *k == d.kind)
+            .and_then(|(_, b)| b.as_ref())
+        else {
+            continue;
         };
-        let dir = tempfile::tempdir().map_err(|e| {
-            Diagnostics(vec![file_note(
-                file,
-                format!("creating a temp dir: {e}"),
-                true,
-            )])
-        })?;
         let path = d.config.materialize(dir.path(), &d.ns).map_err(|e| {
             Diagnostics(vec![file_note(
                 file,
@@ -51,7 +60,7 @@ pub fn load(file: &Path) -> Result<Loaded, Diagnostics> {
                 true,
             )])
         })?;
-        let result = crate::daemon::check_config(&binary, &path);
+        let result = crate::daemon::check_config(binary, &path);
         if let Err(e) = result {
             errors.push(file_note(
                 file,
