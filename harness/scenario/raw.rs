@@ -83,6 +83,16 @@ pub enum Scalar {
     Text(String),
 }
 
+impl Scalar {
+    /// The text a sysctl file takes: booleans as 1 and 0.
+    pub fn as_sysctl(&self) -> String {
+        match self {
+            Scalar::Bool(b) => u8::from(*b).to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for Scalar {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -127,32 +137,13 @@ pub struct RawNode {
     /// Extra sysctls under `/proc/sys`, in dotted form (`net.ipv4.ip_forward: 1`);
     /// they override the kind's defaults.
     #[serde(default)]
-    pub sysctls: BTreeMap<String, Spanned<SysctlValue>>,
+    pub sysctls: BTreeMap<String, Spanned<Scalar>>,
     pub bird: Option<Spanned<RawBird>>,
     /// An nftables ruleset loaded in the node's namespace (`nft -f`), e.g. to filter ICMP
     /// the way a misconfigured firewall does.
     pub nftables: Option<Spanned<String>>,
     /// For `kind: calico` nodes.
     pub calico: Option<Spanned<RawCalicoNode>>,
-}
-
-/// A sysctl value as written: YAML may give a number, a boolean or a string.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-pub enum SysctlValue {
-    Int(i64),
-    Bool(bool),
-    Text(String),
-}
-
-impl fmt::Display for SysctlValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SysctlValue::Int(i) => write!(f, "{i}"),
-            SysctlValue::Bool(b) => write!(f, "{}", u8::from(*b)),
-            SysctlValue::Text(s) => f.write_str(s),
-        }
-    }
 }
 
 /// A static route in the node's kernel table.

@@ -326,3 +326,23 @@ fn calico_nodes_take_no_bird_and_others_take_no_calico() {
     assert!(e.contains("takes no `bird`"), "{e}");
     assert!(e.contains("`calico` settings need `kind: calico`"), "{e}");
 }
+
+#[test]
+fn sysctl_values_are_written_as_the_kernel_reads_them() {
+    let text = "nodes:\n  a:\n    kind: router\n    sysctls: { net.ipv4.ip_forward: false, net.ipv4.conf.all.rp_filter: 2, net.ipv4.ip_local_port_range: \"1024 65000\" }\n";
+    let (s, _) = load(text).unwrap();
+    let get = |k: &str| {
+        s.nodes[0]
+            .sysctls
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        get("net.ipv4.ip_forward"),
+        Some("0"),
+        "overrides the router default"
+    );
+    assert_eq!(get("net.ipv4.conf.all.rp_filter"), Some("2"));
+    assert_eq!(get("net.ipv4.ip_local_port_range"), Some("1024 65000"));
+}

@@ -285,7 +285,7 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
             continue;
         }
         sysctls.retain(|(k, _)| k != key);
-        sysctls.push((key.clone(), value.value.to_string()));
+        sysctls.push((key.clone(), value.value.as_sysctl()));
     }
 
     let loopback = raw.loopback.iter().map(|a| a.value).collect();
