@@ -104,17 +104,18 @@ fn assert_nothing_left_of(name: &str, event: &str) {
 
 #[test]
 fn check_accepts_every_shipped_scenario() {
+    let files = routelab::scenario::files_in(&root().join("scenarios")).unwrap();
     let mut args = vec!["check".to_string()];
-    for e in std::fs::read_dir(root().join("scenarios"))
-        .unwrap()
-        .flatten()
-    {
-        args.push(format!("scenarios/{}", e.file_name().to_string_lossy()));
-    }
+    args.extend(files.iter().map(|f| f.to_string_lossy().into_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = routelab(&args);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains(": ok: scenario"));
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        stdout.matches(": ok: scenario").count(),
+        files.len(),
+        "{stdout}"
+    );
 }
 
 /// Every `tests/bad-input/NAME.yaml` must be rejected by `routelab check` with exit 2 and

@@ -11,13 +11,7 @@ use routelab::check::Kind;
 #[test]
 fn predictions_match_the_mtu_expectations_of_every_scenario() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
+    let files = routelab::scenario::files_in(&root.join("scenarios")).unwrap();
     let mut compared = 0;
     let mut wrong = Vec::new();
     for file in &files {

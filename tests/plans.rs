@@ -6,13 +6,7 @@ use std::path::Path;
 #[test]
 fn plans_of_shipped_scenarios() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(root.join("scenarios"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
+    let files = routelab::scenario::files_in(&root.join("scenarios")).unwrap();
     assert!(!files.is_empty(), "no scenarios found");
     for file in files {
         let (scenario, _) = routelab::scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));

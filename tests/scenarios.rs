@@ -12,14 +12,7 @@ use routelab::lab::Mode;
 
 fn scenario_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
+    routelab::scenario::files_in(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
 }
 
 fn run_scenario(file: &Path) -> Result<(), Failed> {

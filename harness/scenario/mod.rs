@@ -228,6 +228,16 @@ impl Scenario {
     }
 }
 
+/// The scenario files (`*.yaml`) of a directory, sorted by name.
+pub fn files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.retain(|p| p.extension().is_some_and(|x| x == "yaml"));
+    files.sort();
+    Ok(files)
+}
+
 /// Reads and validates a scenario file. Warnings come back with the scenario; any error
 /// means no scenario.
 pub fn load(file: &Path) -> Result<(Scenario, Diagnostics), Diagnostics> {
