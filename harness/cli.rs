@@ -195,6 +195,9 @@ fn check(files: &[PathBuf], print_plan: bool) -> u8 {
             s.links.len(),
             s.expectations.len()
         );
+        for why in crate::env::missing_kernel_features(&l.plan) {
+            println!("  note: `routelab run` will skip it on this machine: {why}");
+        }
         if print_plan {
             match serde_saphyr::to_string(&l.plan) {
                 Ok(text) => println!("{text}"),
@@ -262,6 +265,11 @@ fn run(files: &[PathBuf], junit: Option<PathBuf>, json: Option<PathBuf>) -> u8 {
     if reports.iter().any(|r| r.environment_problem) {
         return EXIT_ENVIRONMENT;
     }
+    // Skips alone fail nothing, but a run in which nothing ran proves nothing either.
+    if reports.iter().all(|r| r.skipped.is_some()) {
+        eprintln!("routelab: nothing was run: this machine lacks what the scenarios need");
+        return EXIT_ENVIRONMENT;
+    }
     if reports.iter().all(ScenarioReport::ok) {
         EXIT_OK
     } else {
@@ -287,6 +295,10 @@ fn up(file: &PathBuf, lab_name: Option<String>) -> u8 {
         return EXIT_INTERRUPTED;
     };
     print!("{}", report.to_text());
+    if let Some(why) = &report.skipped {
+        eprintln!("routelab: lab `{lab_name}` not up: {why}");
+        return EXIT_ENVIRONMENT;
+    }
     match (report.error, state) {
         (Some(e), _) => {
             eprintln!("routelab: lab `{lab_name}` not up: {e}");

@@ -192,6 +192,13 @@ fn source_address(scenario: &Scenario, route: &Route) -> Result<IpAddr, String> 
         .hops
         .first()
         .ok_or_else(|| format!("{} is on {} itself", route.to, route.from))?;
+    if first.interface == crate::calico::node::IPIP_DEVICE
+        && let Some(address) = scenario
+            .node(&route.from)
+            .and_then(|n| n.calico.as_ref()?.ipip.as_ref()?.address)
+    {
+        return Ok(address);
+    }
     scenario
         .interfaces_of(&route.from)
         .filter(|i| i.name == first.interface)
@@ -221,6 +228,8 @@ enum Step<'a> {
         member: &'a flannel::Member,
         next: &'a flannel::Member,
     },
+    /// Into Calico's `tunl0` (of MTU `mtu`), encapsulated to the node with address `via`.
+    CalicoIpip { via: IpAddr, mtu: u32 },
 }
 
 /// The one-way path from node `from` to address `to`.
@@ -271,6 +280,7 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Strin
                     assumed: false,
                 }
             }
+            Step::CalicoIpip { via, mtu } => ipip_hop(scenario, &at, via, mtu)?,
         };
         at = hop.to.clone();
         hops.push(hop);
@@ -279,6 +289,38 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Strin
         from: from.to_string(),
         to,
         hops,
+    })
+}
+
+/// Bytes an IPIP outer header adds.
+const IPIP_OVERHEAD: u32 = 20;
+
+/// A hop through Calico's `tunl0` from `at` to the node with address `via`. The outer
+/// packet copies the inner one's DF, so the underlay's path MTU also caps DF packets.
+fn ipip_hop(scenario: &Scenario, at: &str, via: IpAddr, mtu: u32) -> Result<Hop, String> {
+    let underneath = route(scenario, at, via)?;
+    let next = scenario
+        .owner_of(via)
+        .ok_or_else(|| format!("no node has {via}"))?
+        .to_string();
+    let room = |size: Option<u32>| size.unwrap_or(u32::MAX).saturating_sub(IPIP_OVERHEAD);
+    let tunnel = crate::calico::node::IPIP_DEVICE;
+    Ok(Hop {
+        from: at.to_string(),
+        to: next,
+        interface: tunnel.into(),
+        link: format!("calico {tunnel} (ipip)"),
+        mtu: mtu.min(room(underneath.mtu())),
+        unfragmented: mtu.min(room(underneath.unfragmented())),
+        stack: vec![
+            format!("inner packet ≤ {mtu} ({tunnel} MTU)"),
+            format!(
+                "IPIP {IPIP_OVERHEAD} bytes to {via}, DF copied: ≤ underlay {} - {IPIP_OVERHEAD}",
+                underneath.unfragmented().unwrap_or(u32::MAX)
+            ),
+        ],
+        underneath: Some(Box::new(underneath)),
+        assumed: false,
     })
 }
 
@@ -333,6 +375,8 @@ enum Candidate<'a> {
     Connected(&'a Link, &'a Interface),
     Static(&'a crate::scenario::StaticRoute),
     Flannel(&'a Link, &'a flannel::Member, &'a flannel::Member, Backend),
+    /// A block of another calico node, which Felix routes to that node's address.
+    CalicoIpip(&'a crate::calico::node::IpipRoute, u32),
 }
 
 fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result<Step<'a>, String> {
@@ -357,6 +401,11 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
     }
     for r in node.routes.iter().filter(|r| r.to.contains(&to)) {
         offer(r.to.prefix_len(), Candidate::Static(r));
+    }
+    if let Some(ipip) = node.calico.as_ref().and_then(|c| c.ipip.as_ref()) {
+        for r in ipip.routes.iter().filter(|r| r.block.contains(&to)) {
+            offer(r.block.prefix_len(), Candidate::CalicoIpip(r, ipip.mtu));
+        }
     }
     for link in &scenario.links {
         let Link::Flannel {
@@ -407,6 +456,11 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
             member: me,
             next: other,
         }),
+        Some(Candidate::CalicoIpip(r, mtu)) if r.encapsulated => {
+            Ok(Step::CalicoIpip { via: r.via, mtu })
+        }
+        Some(Candidate::CalicoIpip(r, _)) => via_gateway(scenario, at, Some(r.via), None)
+            .ok_or_else(|| format!("{at}: {} is not reachable directly", r.via)),
         Some(Candidate::Flannel(_, me, other, Backend::HostGw)) => via_gateway(
             scenario,
             at,

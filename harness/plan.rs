@@ -187,6 +187,15 @@ pub struct OnlinkRoutePlan {
     pub dev: String,
 }
 
+/// An IPIP device as Felix sets up `tunl0`: no fixed endpoints, so it takes every IPIP
+/// packet for the namespace and sends to whatever gateway a route through it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpipTunnelPlan {
+    pub ns: String,
+    pub name: String,
+    pub mtu: u32,
+}
+
 /// Everything to create for one scenario, in the order it is created.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Plan {
@@ -210,11 +219,32 @@ pub struct Plan {
     pub neighbours: Vec<NeighbourPlan>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub onlink_routes: Vec<OnlinkRoutePlan>,
+    /// IPIP devices, created right after the VXLAN devices. They need the kernel's `ipip`
+    /// support, which [`Plan::kernel_features`] reports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipip_tunnels: Vec<IpipTunnelPlan>,
+}
+
+/// A kernel feature a plan needs that not every kernel has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KernelFeature {
+    /// IP-in-IP tunnels (`CONFIG_NET_IPIP`), for Calico's `tunl0`.
+    Ipip,
 }
 
 impl Plan {
     pub fn namespace(&self, name: &str) -> Option<&NamespacePlan> {
         self.namespaces.iter().find(|n| n.name == name)
+    }
+
+    /// The optional kernel features the plan uses (veth, bridge and VXLAN are taken as
+    /// given; every kernel routelab runs on has them).
+    pub fn kernel_features(&self) -> Vec<KernelFeature> {
+        let mut out = Vec::new();
+        if !self.ipip_tunnels.is_empty() {
+            out.push(KernelFeature::Ipip);
+        }
+        out
     }
 
     /// Paths the plan reads from the scenario's directory, relative to `base` where
@@ -367,6 +397,9 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
             });
         }
     }
+    if let Some(ipip) = &calico.ipip {
+        plan_ipip(node, ipip, plan);
+    }
     if calico.bgp {
         let files = calico
             .rendered
@@ -378,6 +411,54 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
             ns: node.clone(),
             kind: DaemonKind::CalicoBird,
             config: BirdConfig::Rendered(files),
+        });
+    }
+}
+
+/// Felix's IPIP part: `tunl0` with the tunnel address, each remote block routed to its
+/// node (`onlink` through `tunl0`, or plainly for a CrossSubnet neighbour on the same
+/// subnet), and the node's own blocks blackholed.
+fn plan_ipip(node: &str, ipip: &crate::calico::node::IpipDataplane, plan: &mut Plan) {
+    let tunnel = crate::calico::node::IPIP_DEVICE;
+    plan.ipip_tunnels.push(IpipTunnelPlan {
+        ns: node.to_string(),
+        name: tunnel.into(),
+        mtu: ipip.mtu,
+    });
+    if let Some(address) = ipip.address {
+        plan.addresses.push(AddressPlan {
+            ns: node.to_string(),
+            interface: tunnel.into(),
+            address: IpNet::from(address),
+        });
+    }
+    for r in &ipip.routes {
+        if r.encapsulated {
+            plan.onlink_routes.push(OnlinkRoutePlan {
+                ns: node.to_string(),
+                to: r.block,
+                via: r.via,
+                dev: tunnel.into(),
+            });
+        } else {
+            plan.routes.push(RoutePlan {
+                ns: node.to_string(),
+                to: r.block,
+                via: vec![r.via],
+                dev: None,
+                blackhole: false,
+                metric: None,
+            });
+        }
+    }
+    for block in &ipip.blackholes {
+        plan.routes.push(RoutePlan {
+            ns: node.to_string(),
+            to: *block,
+            via: Vec::new(),
+            dev: None,
+            blackhole: true,
+            metric: None,
         });
     }
 }

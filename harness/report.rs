@@ -33,6 +33,10 @@ pub struct ScenarioReport {
     /// That error is the machine's (a missing kernel feature or binary), not the input's.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub environment_problem: bool,
+    /// Set when the scenario was not run because the kernel lacks a feature it needs
+    /// (the reason); then nothing was built and there are no outcomes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 impl ScenarioReport {
@@ -44,6 +48,7 @@ impl ScenarioReport {
         self.outcomes.len() - self.passed()
     }
 
+    /// Nothing failed. A skipped scenario is ok: it asserted nothing, and says so.
     pub fn ok(&self) -> bool {
         self.error.is_none() && self.failed() == 0
     }
@@ -55,6 +60,10 @@ impl ScenarioReport {
         let _ = writeln!(out, "scenario {} ({})", self.scenario, self.file.display());
         if let Some(e) = &self.error {
             let _ = writeln!(out, "  ERROR {e}");
+            return out;
+        }
+        if let Some(why) = &self.skipped {
+            let _ = writeln!(out, "  SKIP  not run: {why}");
             return out;
         }
         let _ = writeln!(
@@ -109,7 +118,13 @@ pub fn summary_line(reports: &[ScenarioReport]) -> String {
     let passed: usize = reports.iter().map(ScenarioReport::passed).sum();
     let failed: usize = reports.iter().map(ScenarioReport::failed).sum::<usize>()
         + reports.iter().filter(|r| r.error.is_some()).count();
-    format!("expectations: {passed} passed, {failed} failed")
+    let skipped = reports.iter().filter(|r| r.skipped.is_some()).count();
+    let mut line = format!("expectations: {passed} passed, {failed} failed");
+    if skipped > 0 {
+        let s = if skipped == 1 { "" } else { "s" };
+        line.push_str(&format!("; {skipped} scenario{s} skipped"));
+    }
+    line
 }
 
 /// Writes every report as one JSON document.
@@ -128,6 +143,11 @@ pub fn write_junit(path: &Path, reports: &[ScenarioReport]) -> std::io::Result<(
         if let Some(e) = &r.error {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
             status.set_message(e.clone());
+            suite.add_test_case(TestCase::new("build and start", status));
+        }
+        if let Some(why) = &r.skipped {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(why.clone());
             suite.add_test_case(TestCase::new("build and start", status));
         }
         for o in &r.outcomes {

@@ -91,6 +91,8 @@ fn file_note(file: &Path, message: String, error: bool) -> Diagnostic {
 
 /// Builds the lab, starts its daemons and checks every expectation. An ephemeral lab is
 /// torn down before this returns; a persistent one is left running and its state returned.
+/// A scenario that needs a kernel feature this machine lacks is skipped, with the reason in
+/// the report, before anything is built.
 ///
 /// Call from a thread that outlives the lab (see [`Lab::start_daemons`]).
 pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<LabState>) {
@@ -103,7 +105,13 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         outcomes: Vec::new(),
         error: None,
         environment_problem: false,
+        skipped: None,
     };
+    let missing = crate::env::missing_kernel_features(&loaded.plan);
+    if !missing.is_empty() {
+        report.skipped = Some(missing.join("; "));
+        return (report, None);
+    }
     let persistent = matches!(mode, Mode::Persistent { .. });
     let started = Instant::now();
     let mut lab = match Lab::build(&loaded.plan, mode).await {

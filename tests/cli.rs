@@ -500,3 +500,47 @@ fn calico_status_of_a_lab_that_is_up() {
     );
     assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
 }
+
+/// calico-ipip needs the kernel's IPIP support. Where the kernel has it (loaded), the
+/// scenario runs and must pass; where it has not, it is skipped with the reason, nothing
+/// is built, the run of it alone exits 3, and beside a scenario that runs it fails nothing.
+#[test]
+fn a_scenario_needing_a_kernel_feature_runs_or_is_skipped_with_the_reason() {
+    if !privileged("a_scenario_needing_a_kernel_feature_runs_or_is_skipped_with_the_reason") {
+        return;
+    }
+    let before = host_network_state();
+    let out = routelab(&["run", "scenarios/calico-ipip.yaml"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    if Path::new("/sys/module/ipip").exists() {
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        assert!(!stdout.contains("SKIP"), "{stdout}");
+    } else {
+        assert_eq!(out.status.code(), Some(3), "{stdout}{stderr}");
+        assert!(
+            stdout.contains("SKIP  not run: this kernel") && stdout.contains("no ipip support"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("1 scenario skipped"), "{stdout}");
+        assert!(stderr.contains("nothing was run"), "{stderr}");
+        let dir = tempfile::tempdir().unwrap();
+        let junit = dir.path().join("junit.xml");
+        let out = routelab(&[
+            "run",
+            "scenarios/calico-ipip.yaml",
+            "scenarios/mtu-chain.yaml",
+            "--junit",
+            junit.to_str().unwrap(),
+        ]);
+        let stdout = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+        assert!(stdout.contains("0 failed; 1 scenario skipped"), "{stdout}");
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        assert!(
+            xml.contains("<skipped message=\"this kernel"),
+            "the skip and its reason are in the JUnit report:\n{xml}"
+        );
+    }
+    assert_eq!(host_network_state(), before, "the host namespace changed");
+    assert_nothing_left_of("calico-ipip", "a skipped or passed run");
+}

@@ -3,11 +3,12 @@
 //! One libtest test per file, named after it, run in parallel (each lab lives in its own
 //! namespaces, so scenarios cannot see each other). `cargo test --test scenarios -- NAME`
 //! runs one. Without root the tests are skipped with the reason printed, except under
-//! `CI=true`, where that is a failure.
+//! `CI=true`, where that is a failure. A scenario that needs a kernel feature the machine
+//! lacks (IPIP for Calico's `tunl0`) is reported as ignored, with the reason.
 
 use std::path::{Path, PathBuf};
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use routelab::lab::Mode;
 
 fn scenario_files() -> Vec<PathBuf> {
@@ -15,7 +16,7 @@ fn scenario_files() -> Vec<PathBuf> {
     routelab::scenario::files_in(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
 }
 
-fn run_scenario(file: &Path) -> Result<(), Failed> {
+fn run_scenario(file: &Path) -> Result<Completion, Failed> {
     let loaded = routelab::run::load(file).map_err(|d| Failed::from(d.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -24,8 +25,11 @@ fn run_scenario(file: &Path) -> Result<(), Failed> {
     // This thread lives until the lab is torn down, as BIRD's parent-death signal needs.
     let (report, _) = runtime.block_on(routelab::run::execute(&loaded, Mode::Ephemeral));
     println!("{}", report.to_text());
-    if report.ok() {
-        Ok(())
+    if let Some(why) = report.skipped {
+        // A kernel feature this machine lacks: skipped with the reason, also under CI.
+        Ok(Completion::ignored_with(why))
+    } else if report.ok() {
+        Ok(Completion::Completed)
     } else {
         Err(Failed::from(report.to_text()))
     }
@@ -43,7 +47,7 @@ fn main() {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let skip = !privileged && !in_ci;
-            Trial::test(name, move || {
+            Trial::ignorable_test(name, move || {
                 if !privileged {
                     return Err(Failed::from(
                         "needs root to create network namespaces, and CI=true makes a skip a failure",

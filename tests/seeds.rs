@@ -41,3 +41,22 @@ fn the_corrected_as_per_rack_cluster_checks_clean() {
     assert!(!stderr.contains("warning"), "{stderr}");
     assert!(String::from_utf8_lossy(&out.stdout).contains(": ok: scenario `calico-as-per-rack`"));
 }
+
+/// Seed 004 with IPIP Always: routelab programs tunl0, so no warning about encapsulation;
+/// where the kernel has no IPIP loaded, `check` says that `run` will skip it, and why.
+#[test]
+fn the_ipip_cluster_checks_clean_and_notes_a_missing_ipip() {
+    let out = check("scenarios/calico-ipip.yaml");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let noted = stdout.contains("note: `routelab run` will skip it on this machine");
+    assert_eq!(
+        noted,
+        !Path::new("/sys/module/ipip").exists(),
+        "the note must appear exactly when the kernel lacks IPIP:\n{stdout}"
+    );
+}

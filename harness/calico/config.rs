@@ -81,15 +81,16 @@ fn sort_as_keys(v: &mut [String]) {
     v.sort_by_key(|c| key_form(c));
 }
 
-/// Which pools BIRD programs the cluster routes of, from `programClusterRoutes`.
+/// Which pools BIRD programs the cluster routes of, from `programClusterRoutes`; Felix
+/// programs the others (and always VXLAN's).
 #[derive(Debug, Clone, Copy)]
-struct ClusterRoutePolicy {
+pub(crate) struct ClusterRoutePolicy {
     ipip: bool,
     no_encap: bool,
 }
 
 impl ClusterRoutePolicy {
-    fn from(cfg: Option<&BgpConfigurationSpec>) -> Self {
+    pub(crate) fn from(cfg: Option<&BgpConfigurationSpec>) -> Self {
         match cfg.and_then(|c| c.program_cluster_routes.as_deref()) {
             Some("Disabled") => Self {
                 ipip: false,
@@ -110,7 +111,8 @@ impl ClusterRoutePolicy {
         }
     }
 
-    fn programs(self, pool: &Pool) -> bool {
+    /// Whether BIRD (rather than Felix) installs the kernel routes of `pool`'s blocks.
+    pub(crate) fn programs(self, pool: &Pool) -> bool {
         if pool.vxlan.in_use() {
             false
         } else if pool.ipip.in_use() {

@@ -6,11 +6,11 @@
 //! `bird_ipam.cfg`, and their IPv6 twins. They run in vanilla BIRD 1.6.8.
 //!
 //! Calico's own BIRD is a fork whose kernel protocol understands `krt_tunnel`, through
-//! which confd has BIRD program IPIP routes onto `tunl0`. Vanilla BIRD has no such
-//! attribute, so the rendered filters never set it: BIRD only exchanges the routes, and
-//! tunnel routes would be the dataplane's job. routelab's dataplane does not program IPIP
-//! or VXLAN yet (these machines have no `ipip` module); a scenario whose pools ask for
-//! encapsulation gets a warning and runs unencapsulated.
+//! which confd can have BIRD program IPIP routes onto `tunl0`. Vanilla BIRD has no such
+//! attribute, so the rendered filters never set it. By default current confd leaves IPIP
+//! pools' routes to Felix anyway, and routelab, as Felix, programs `tunl0` and those
+//! routes itself ([`node::IpipDataplane`]). VXLAN is not programmed: a scenario whose
+//! pools ask for it gets a warning and runs unencapsulated.
 //!
 //! Modules, one job each: [`resources`] (manifests), [`selector`] (label selectors),
 //! [`cluster`] (the datastore view), [`peerings`] (BGPPeer expansion), [`filters`]

@@ -13,8 +13,9 @@ use ipnet::IpNet;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::cluster::{Cluster, Encap};
-use super::ipam::{self, BlockAffinity};
+use super::cluster::{Cluster, Encap, Pool};
+use super::config::ClusterRoutePolicy;
+use super::ipam::{self, AffinityState, BlockAffinity};
 use super::resources::{AsNumber, NodeBgpSpec, NodeSpec, ObjectMeta, Resource};
 use super::{RenderedConfig, render};
 
@@ -62,11 +63,51 @@ pub struct CalicoNode {
     pub pods: Vec<Pod>,
     /// Whether the cluster runs BGP at all (the Installation may disable it).
     pub bgp: bool,
-    /// The encapsulation an enabled pool asks for (`IPIP` or `VXLAN`), if any.
+    /// What of the pools' encapsulation routelab does not reproduce, if anything.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub encapsulation: Option<&'static str>,
+    pub unprogrammed_encapsulation: Option<String>,
+    /// Felix's IPIP dataplane, when an enabled IPv4 pool uses IPIP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipip: Option<IpipDataplane>,
     #[serde(skip)]
     pub rendered: RenderedConfig,
+}
+
+/// The name of the IPIP device Felix uses: the kernel's fallback tunnel, which receives
+/// every IPIP packet no other tunnel claims.
+pub const IPIP_DEVICE: &str = "tunl0";
+
+/// What Felix programs on a node when an IPv4 pool uses IPIP: `tunl0`, and the routes to
+/// the blocks of the pools' other nodes.
+///
+/// Calico's confd has BIRD leave these pools' routes to Felix ("Cluster routes are
+/// handled by Felix") unless `programClusterRoutes` says otherwise, and Felix derives them
+/// from the IPAM block affinities and the Node resources, not from BGP. (Older Calico had
+/// its BIRD fork install the same routes from BGP through `krt_tunnel`.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpipDataplane {
+    /// `tunl0`'s address: Calico's IPAM gives the tunnel the first free address of the
+    /// node's block before any pod gets one. None when no IPIP pool gives the node a block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    /// `tunl0`'s MTU, the same as the pods' (Felix's IPIP MTU follows the pod MTU).
+    pub mtu: u32,
+    /// Routes to other nodes' blocks in IPIP pools. Empty when BIRD programs them instead.
+    pub routes: Vec<IpipRoute>,
+    /// This node's own blocks in IPIP pools, blackholed (Felix installs these too, since
+    /// BIRD's kernel filter rejects the pools).
+    pub blackholes: Vec<IpNet>,
+}
+
+/// One route Felix installs for a remote block of an IPIP pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpipRoute {
+    pub block: IpNet,
+    /// The owning node's address.
+    pub via: IpAddr,
+    /// `via … dev tunl0 onlink` when true; a plain route through the host interface when
+    /// false (CrossSubnet, the node being on the same subnet).
+    pub encapsulated: bool,
 }
 
 /// Felix's interface name for a pod: `cali` and 11 hex digits of a hash of its identity,
@@ -98,15 +139,29 @@ pub fn auto_mtu(cluster: &Cluster, host_mtu: u32) -> u32 {
     host_mtu - overhead
 }
 
-fn encapsulation(cluster: &Cluster) -> Option<&'static str> {
-    let pools = cluster.pools.iter().filter(|p| !p.disabled);
-    let mut kinds = pools.flat_map(|p| {
-        [
-            (p.ipip != Encap::Never).then_some("IPIP"),
-            (p.vxlan != Encap::Never).then_some("VXLAN"),
-        ]
-    });
-    kinds.find_map(|k| k)
+/// The encapsulation an enabled pool asks for that routelab does not program, phrased as
+/// a warning: VXLAN (Felix's `vxlan.calico`), and IPIP routes that `programClusterRoutes`
+/// gives to BIRD (Calico's fork sets `krt_tunnel` on them; vanilla BIRD cannot).
+fn unprogrammed_encapsulation(cluster: &Cluster) -> Option<String> {
+    let enabled = || cluster.pools.iter().filter(|p| !p.disabled);
+    if let Some(p) = enabled().find(|p| p.vxlan.in_use()) {
+        return Some(format!(
+            "IP pool {} uses VXLAN encapsulation, which routelab does not program: pod traffic \
+             between nodes goes unencapsulated (set the pool's vxlanMode to Never)",
+            p.name
+        ));
+    }
+    let policy = ClusterRoutePolicy::from(cluster.bgp_default.as_ref());
+    if let Some(p) = ipip_pools(cluster).find(|p| policy.programs(p)) {
+        return Some(format!(
+            "programClusterRoutes has BIRD install the routes of IPIP pool {}, through the \
+             `krt_tunnel` attribute only Calico's BIRD has: in routelab's vanilla BIRD they go \
+             through the host interface, unencapsulated (leave programClusterRoutes unset so \
+             that Felix programs them, as routelab does)",
+            p.name
+        ));
+    }
+    None
 }
 
 /// Adds (or completes) a Node resource for each scenario node, so confd sees the node with
@@ -222,7 +277,9 @@ pub fn plan_cluster(
         let mtu = cluster
             .mtu()
             .unwrap_or_else(|| auto_mtu(&cluster, n.host_mtu));
-        let pods = pods_of(n, &blocks, mtu)?;
+        let ipip = ipip_dataplane(&cluster, &affinities, n, mtu);
+        let reserved = ipip.as_ref().and_then(|d| d.address);
+        let pods = pods_of(n, &blocks, mtu, reserved)?;
         let rendered = render(&resources, &n.name, &blocks, env)
             .with_context(|| format!("rendering calico-node's BIRD config for {}", n.name))?;
         out.push(CalicoNode {
@@ -231,16 +288,83 @@ pub fn plan_cluster(
             blocks: blocks.iter().map(ToString::to_string).collect(),
             pods,
             bgp: cluster.bgp_enabled(),
-            encapsulation: encapsulation(&cluster),
+            unprogrammed_encapsulation: unprogrammed_encapsulation(&cluster),
+            ipip,
             rendered,
         });
     }
     Ok((out, warnings))
 }
 
+/// The IPv4 pools that use IPIP (Always or CrossSubnet) and are enabled.
+fn ipip_pools(cluster: &Cluster) -> impl Iterator<Item = &Pool> {
+    cluster
+        .pools
+        .iter()
+        .filter(|p| !p.disabled && p.cidr.addr().is_ipv4() && p.ipip.in_use() && !p.vxlan.in_use())
+}
+
+/// Felix's IPIP part for node `n`, or None when no pool uses IPIP. Blocks pending
+/// confirmation are not routed (they are not the node's yet).
+fn ipip_dataplane(
+    cluster: &Cluster,
+    affinities: &BTreeMap<String, Vec<BlockAffinity>>,
+    n: &NodeInput,
+    mtu: u32,
+) -> Option<IpipDataplane> {
+    ipip_pools(cluster).next()?;
+    let live = |b: &&BlockAffinity| b.state != AffinityState::Pending;
+    let pool_of = |block: &IpNet| ipip_pools(cluster).find(|p| p.cidr.contains(block));
+    let own: Vec<IpNet> = affinities
+        .get(&n.name)
+        .into_iter()
+        .flatten()
+        .filter(live)
+        .filter(|b| pool_of(&b.cidr).is_some())
+        .map(|b| b.cidr)
+        .collect();
+    let felix_routes = !ClusterRoutePolicy::from(cluster.bgp_default.as_ref())
+        .programs(ipip_pools(cluster).next()?);
+    let mut routes = Vec::new();
+    for (node, blocks) in affinities.iter().filter(|(name, _)| **name != n.name) {
+        let Some(via) = cluster
+            .nodes
+            .get(node)
+            .and_then(|info| info.ipv4.parse::<IpAddr>().ok())
+        else {
+            continue;
+        };
+        for block in blocks.iter().filter(live) {
+            let Some(pool) = pool_of(&block.cidr) else {
+                continue;
+            };
+            let encapsulated = match pool.ipip {
+                Encap::CrossSubnet => !n.address.contains(&via),
+                _ => true,
+            };
+            routes.push(IpipRoute {
+                block: block.cidr,
+                via,
+                encapsulated,
+            });
+        }
+    }
+    Some(IpipDataplane {
+        address: own.first().map(IpNet::network),
+        mtu,
+        routes: if felix_routes { routes } else { Vec::new() },
+        blackholes: if felix_routes { own } else { Vec::new() },
+    })
+}
+
 /// Pod addresses come from the node's first IPv4 block, in order from its first address,
-/// as Calico's IPAM hands them out.
-fn pods_of(n: &NodeInput, blocks: &[BlockAffinity], mtu: u32) -> anyhow::Result<Vec<Pod>> {
+/// as Calico's IPAM hands them out, skipping `reserved` (the IPIP tunnel's).
+fn pods_of(
+    n: &NodeInput,
+    blocks: &[BlockAffinity],
+    mtu: u32,
+    reserved: Option<IpAddr>,
+) -> anyhow::Result<Vec<Pod>> {
     if n.pods.is_empty() {
         return Ok(Vec::new());
     }
@@ -250,7 +374,10 @@ fn pods_of(n: &NodeInput, blocks: &[BlockAffinity], mtu: u32) -> anyhow::Result<
             n.name
         );
     };
-    let mut hosts = block.cidr.hosts_including_ends();
+    let mut hosts = block
+        .cidr
+        .hosts_including_ends()
+        .filter(move |ip| Some(*ip) != reserved);
     n.pods
         .iter()
         .map(|pod| {
@@ -357,14 +484,116 @@ mod tests {
         assert!(err.to_string().contains("in no enabled IP pool"), "{err}");
     }
 
+    fn plan_with_pool(mode: &str, extra: &str, nodes: &[NodeInput]) -> Vec<CalicoNode> {
+        let modes = "ipipMode: Never, vxlanMode: Never";
+        let text = format!("{}{extra}", POOL.replace(modes, mode));
+        let res = super::super::resources::parse_str("t", &text).unwrap();
+        plan_cluster(res, nodes, &BTreeMap::new()).unwrap().0
+    }
+
+    fn three_nodes() -> [NodeInput; 3] {
+        [
+            input("a", "10.0.0.1/24", &["p0"]),
+            input("b", "10.0.0.2/24", &[]),
+            input("c", "10.1.0.3/24", &[]),
+        ]
+    }
+
+    fn routes(node: &CalicoNode) -> Vec<(String, String, bool)> {
+        let ipip = node
+            .ipip
+            .as_ref()
+            .expect("an IPIP pool gives the node a tunl0");
+        ipip.routes
+            .iter()
+            .map(|r| (r.block.to_string(), r.via.to_string(), r.encapsulated))
+            .collect()
+    }
+
     #[test]
-    fn encapsulation_lowers_the_automatic_mtu() {
-        let ipip = POOL.replace("ipipMode: Never", "ipipMode: Always");
-        let res = super::super::resources::parse_str("t", &ipip).unwrap();
-        let (out, _) =
-            plan_cluster(res, &[input("a", "10.0.0.1/24", &["p0"])], &BTreeMap::new()).unwrap();
-        assert_eq!(out[0].pods[0].mtu, 1480);
-        assert_eq!(out[0].encapsulation, Some("IPIP"));
+    fn ipip_takes_the_first_address_and_lowers_the_automatic_mtu() {
+        let out = plan_with_pool("ipipMode: Always", "", &three_nodes());
+        let a = &out[0];
+        assert_eq!(a.pods[0].mtu, 1480, "IPIP costs 20 bytes");
+        let ipip = a.ipip.as_ref().unwrap();
+        assert_eq!(ipip.mtu, 1480, "tunl0 has the pods' MTU");
+        assert_eq!(ipip.address, Some("10.42.0.0".parse().unwrap()));
+        assert_eq!(
+            a.pods[0].ip.to_string(),
+            "10.42.0.1",
+            "the tunnel address is not handed to a pod"
+        );
+        assert_eq!(
+            ipip.blackholes,
+            vec!["10.42.0.0/26".parse::<IpNet>().unwrap()]
+        );
+        assert_eq!(a.unprogrammed_encapsulation, None);
+        // BIRD leaves the pool's routes to Felix.
+        assert!(
+            a.rendered
+                .bird_ipam
+                .contains("if (net ~ 10.42.0.0/16) then { reject; } # Cluster routes"),
+            "{}",
+            a.rendered.bird_ipam
+        );
+    }
+
+    #[test]
+    fn ipip_always_routes_every_remote_block_through_the_tunnel() {
+        let out = plan_with_pool("ipipMode: Always", "", &three_nodes());
+        assert_eq!(
+            routes(&out[0]),
+            vec![
+                ("10.42.0.64/26".into(), "10.0.0.2".into(), true),
+                ("10.42.0.128/26".into(), "10.1.0.3".into(), true),
+            ]
+        );
+        assert_eq!(
+            routes(&out[2]),
+            vec![
+                ("10.42.0.0/26".into(), "10.0.0.1".into(), true),
+                ("10.42.0.64/26".into(), "10.0.0.2".into(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn ipip_cross_subnet_encapsulates_only_off_the_subnet() {
+        let out = plan_with_pool("ipipMode: CrossSubnet", "", &three_nodes());
+        assert_eq!(
+            routes(&out[0]),
+            vec![
+                ("10.42.0.64/26".into(), "10.0.0.2".into(), false),
+                ("10.42.0.128/26".into(), "10.1.0.3".into(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn ipip_routes_given_to_bird_are_not_programmed_and_are_warned_about() {
+        let cfg = "---\napiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {programClusterRoutes: Enabled}\n";
+        let out = plan_with_pool("ipipMode: Always", cfg, &three_nodes());
+        let ipip = out[0].ipip.as_ref().unwrap();
+        assert!(ipip.routes.is_empty() && ipip.blackholes.is_empty());
+        assert_eq!(ipip.address, Some("10.42.0.0".parse().unwrap()));
+        let warning = out[0].unprogrammed_encapsulation.as_deref().unwrap();
+        assert!(warning.contains("krt_tunnel"), "{warning}");
+    }
+
+    #[test]
+    fn vxlan_is_warned_about_and_gets_no_tunl0() {
+        let out = plan_with_pool("vxlanMode: Always", "", &three_nodes());
+        assert!(out[0].ipip.is_none());
+        assert_eq!(out[0].pods[0].mtu, 1450);
+        let warning = out[0].unprogrammed_encapsulation.as_deref().unwrap();
+        assert!(warning.contains("VXLAN"), "{warning}");
+    }
+
+    #[test]
+    fn without_encapsulation_there_is_no_tunnel() {
+        let out = plan_with_pool("ipipMode: Never", "", &three_nodes());
+        assert!(out.iter().all(|n| n.ipip.is_none()));
+        assert_eq!(out[0].pods[0].ip.to_string(), "10.42.0.0");
     }
 
     #[test]

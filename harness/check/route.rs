@@ -5,6 +5,7 @@
 //! - route: { node: r1, prefix: 10.2.0.0/24, via: 10.1.0.2, protocol: bird }
 //! - route: { node: kubemaster, prefix: 10.42.141.0/26, blackhole: true }
 //! - route: { node: h1, prefix: 10.9.0.0/24, absent: true }
+//! - route: { node: node-2, prefix: 172.20.84.128/26, via: 192.168.2.25, dev: tunl0, onlink: true }
 //! ```
 //! `via` is the exact set of gateways (an ECMP route lists them all; order does not
 //! matter). Without `via`, any unicast route for the prefix will do.
@@ -36,6 +37,9 @@ pub struct Spec {
     pub protocol: Option<String>,
     #[serde(default)]
     pub blackhole: bool,
+    /// Every next hop carries the `onlink` flag (its gateway needs no subnet on the device).
+    #[serde(default)]
+    pub onlink: bool,
     #[serde(default)]
     pub absent: bool,
     pub deadline: Option<Spanned<String>>,
@@ -49,6 +53,7 @@ pub struct Route {
     pub dev: Option<String>,
     pub protocol: Option<String>,
     pub blackhole: bool,
+    pub onlink: bool,
     pub absent: bool,
 }
 
@@ -70,17 +75,19 @@ impl Spec {
             .via
             .as_ref()
             .map(|v| v.value.0.iter().copied().collect::<BTreeSet<_>>());
-        if self.absent && (self.via.is_some() || self.blackhole || self.protocol.is_some()) {
+        if self.absent
+            && (self.via.is_some() || self.blackhole || self.onlink || self.protocol.is_some())
+        {
             cx.error(
                 self.prefix.referenced,
-                "`absent: true` cannot be combined with `via`, `blackhole` or `protocol`",
+                "`absent: true` cannot be combined with `via`, `blackhole`, `onlink` or `protocol`",
             );
             return None;
         }
-        if self.blackhole && (self.via.is_some() || self.dev.is_some()) {
+        if self.blackhole && (self.via.is_some() || self.dev.is_some() || self.onlink) {
             cx.error(
                 self.prefix.referenced,
-                "a blackhole route has no `via` or `dev`",
+                "a blackhole route has no `via`, `dev` or `onlink`",
             );
             return None;
         }
@@ -100,6 +107,7 @@ impl Spec {
             dev: self.dev.clone(),
             protocol: self.protocol.clone(),
             blackhole: self.blackhole,
+            onlink: self.onlink,
             absent: self.absent,
         })
     }
@@ -120,6 +128,9 @@ impl fmt::Display for Route {
         }
         if let Some(dev) = &self.dev {
             write!(f, " dev {dev}")?;
+        }
+        if self.onlink {
+            write!(f, " onlink")?;
         }
         if let Some(p) = &self.protocol {
             write!(f, " proto {p}")?;
@@ -176,8 +187,9 @@ impl Route {
                     .is_some_and(|got| interface_matches(want, got))
             })
         });
+        let onlink_ok = !self.onlink || r.nexthops.iter().all(|h| h.onlink);
         let proto_ok = self.protocol.as_ref().is_none_or(|p| *p == r.protocol);
-        kind_ok && via_ok && dev_ok && proto_ok
+        kind_ok && via_ok && dev_ok && onlink_ok && proto_ok
     }
 }
 
@@ -191,6 +203,45 @@ fn interface_matches(pattern: &str, name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::net::routes::{KernelRoute, NextHop};
+
+    fn tunnel_route(onlink: bool) -> KernelRoute {
+        KernelRoute {
+            to: "172.20.84.128/26".parse().unwrap(),
+            kind: RouteKind::Unicast,
+            protocol: "static".into(),
+            metric: None,
+            nexthops: vec![NextHop {
+                via: Some("192.168.2.25".parse().unwrap()),
+                dev: Some("tunl0".into()),
+                onlink,
+            }],
+        }
+    }
+
+    #[test]
+    fn onlink_is_required_only_when_asked_for() {
+        let want = |onlink| Route {
+            node: "node-2".into(),
+            prefix: "172.20.84.128/26".parse().unwrap(),
+            via: Some(["192.168.2.25".parse().unwrap()].into()),
+            dev: Some("tunl0".into()),
+            protocol: None,
+            blackhole: false,
+            onlink,
+            absent: false,
+        };
+        assert!(want(true).matches(&tunnel_route(true)));
+        assert!(!want(true).matches(&tunnel_route(false)));
+        assert!(want(false).matches(&tunnel_route(false)));
+        assert!(want(false).matches(&tunnel_route(true)));
+        assert_eq!(
+            want(true).to_string(),
+            "route node-2 172.20.84.128/26 via 192.168.2.25 dev tunl0 onlink"
+        );
+    }
+
     #[test]
     fn interface_patterns() {
         assert!(super::interface_matches("eth0", "eth0"));

@@ -170,3 +170,43 @@ links:
     let err = crate::scenario::load_str(Path::new("t.yaml"), &both).unwrap_err();
     assert!(err.to_string().contains("give one"), "{err}");
 }
+
+#[test]
+fn calico_ipip_is_capped_by_tunl0_and_by_the_underlay_less_twenty() {
+    let dir = tempfile::tempdir().unwrap();
+    // The pod (and tunl0) MTU set to 1440 by hand, over a 1400-byte wire: too big.
+    std::fs::write(
+        dir.path().join("calico.yaml"),
+        "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\n\
+         spec: {cidr: 10.42.0.0/16, blockSize: 26, ipipMode: Always}\n---\n\
+         apiVersion: operator.tigera.io/v1\nkind: Installation\nmetadata: {name: default}\n\
+         spec: {calicoNetwork: {mtu: 1440}}\n",
+    )
+    .unwrap();
+    let text = "calico: { resources: [calico.yaml] }\n\
+        nodes:\n  n1: { kind: calico, calico: { pods: 1 } }\n  n2: { kind: calico, calico: { pods: 1 } }\n\
+        links:\n  - wire:\n      name: lan\n      mtu: 1400\n      ends:\n\
+        \x20       - { node: n1, interface: eth0, addresses: [192.168.0.1/24] }\n\
+        \x20       - { node: n2, interface: eth0, addresses: [192.168.0.2/24] }\n";
+    let s = crate::scenario::load_str(&dir.path().join("s.yaml"), text)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .0;
+    let ipip = s.nodes[0].calico.as_ref().unwrap().ipip.as_ref().unwrap();
+    assert_eq!(ipip.mtu, 1440);
+    // n1's tunnel address is its block's first address; its pod has the next one.
+    assert_eq!(ipip.address, Some("10.42.0.0".parse().unwrap()));
+    let p = predict(&s, "n1", "10.42.0.65".parse().unwrap(), None).unwrap();
+    assert_eq!(
+        p.src,
+        "10.42.0.0".parse::<IpAddr>().unwrap(),
+        "tunl0's address"
+    );
+    assert_eq!(p.forward.hops.len(), 1);
+    assert_eq!(p.forward.hops[0].interface, "tunl0");
+    assert_eq!(p.forward.hops[0].to, "n2");
+    assert!(p.forward.hops[0].underneath.is_some());
+    assert_eq!((p.path_mtu, p.unfragmented), (1380, 1380), "1400 - 20");
+    // From a pod the same: its veth's 1440 is not the narrowest.
+    let p = predict(&s, "n1-pod0", "10.42.0.65".parse().unwrap(), None).unwrap();
+    assert_eq!((p.path_mtu, p.unfragmented), (1380, 1380));
+}

@@ -97,7 +97,8 @@ pub async fn create_namespaces(plan: &Plan) -> Result<BTreeMap<String, LabNamesp
     Ok(out)
 }
 
-/// Builds everything but the daemons: sysctls, bridges, veths, addresses, routes.
+/// Builds everything but the daemons: sysctls, bridges, veths, VXLAN and IPIP devices,
+/// addresses, routes.
 pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
     let ns = |name: &str| -> Result<&LabNamespace, ApplyError> {
         lab.get(name)
@@ -183,6 +184,7 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
 
     // VXLAN devices land in their namespaces before the interface indexes are read.
     super::vxlan::create(plan, lab).await?;
+    super::ipip::create(plan, lab).await?;
 
     for s in deferred {
         write_sysctl(ns(&s.ns)?, &s.key, &s.value, true).map_err(|m| ApplyError::Sysctl {
@@ -270,7 +272,8 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
     }))
     .await?;
 
-    // Static FDB and neighbour entries and on-link routes, on the VXLAN devices.
+    // Static FDB and neighbour entries on the VXLAN devices, and on-link routes (through
+    // flannel.1 or tunl0).
     super::vxlan::program(plan, lab).await?;
 
     for f in &plan.firewalls {

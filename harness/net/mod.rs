@@ -3,6 +3,7 @@
 //! namespace.
 
 pub mod apply;
+pub mod ipip;
 pub mod links;
 pub mod netlink;
 pub mod netns;

@@ -155,15 +155,11 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
             for w in warnings {
                 cx.warning(section.referenced, w);
             }
-            if let Some(encap) = planned.iter().find_map(|c| c.encapsulation) {
-                cx.warning(
-                    section.referenced,
-                    format!(
-                        "an IP pool uses {encap} encapsulation, which routelab does not program: \
-                         pod traffic between nodes goes unencapsulated (set the pool's \
-                         encapsulation to None / ipipMode and vxlanMode to Never)"
-                    ),
-                );
+            if let Some(w) = planned
+                .iter()
+                .find_map(|c| c.unprogrammed_encapsulation.clone())
+            {
+                cx.warning(section.referenced, w);
             }
             for c in planned {
                 for pod in &c.pods {

@@ -208,8 +208,8 @@ impl Scenario {
         })
     }
 
-    /// The node that owns `addr` on one of its interfaces or its loopback (or runs the pod
-    /// that has it), if any.
+    /// The node that owns `addr` on one of its interfaces, its loopback or its `tunl0` (or
+    /// runs the pod that has it), if any.
     pub fn owner_of(&self, addr: IpAddr) -> Option<&str> {
         if let Some((node, _)) = self.pod_with(addr) {
             return Some(&node.name);
@@ -223,7 +223,13 @@ impl Scenario {
         }
         self.nodes
             .iter()
-            .find(|n| n.loopback.iter().any(|a| a.addr() == addr))
+            .find(|n| {
+                n.loopback.iter().any(|a| a.addr() == addr)
+                    || n.calico
+                        .as_ref()
+                        .and_then(|c| c.ipip.as_ref()?.address)
+                        .is_some_and(|a| a == addr)
+            })
             .map(|n| n.name.as_str())
     }
 }
