@@ -25,6 +25,8 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub mod scenario;
+#[cfg(test)]
+mod testnet;
 
 /// For tests that need root: prints why the test is skipped, or panics under CI, where a
 /// skip for lack of privileges would hide the whole point of the suite.

@@ -3,21 +3,18 @@
 //! fail under CI).
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::os::fd::AsRawFd;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
-use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteProtocol};
-use rtnetlink::{Handle, LinkUnspec, LinkVeth, RouteMessageBuilder};
+use ipnet::IpNet;
 use tempfile::TempDir;
 
 use super::*;
-use crate::net::{Netns, netlink};
+use crate::lab::Lab;
+use crate::net::Netns;
+use crate::testnet::{A_ADDR, B_ADDR, pair};
 
-const A_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-const B_ADDR: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
 /// How long BGP and OSPF get to come up. Sessions here take a few seconds.
 const CONVERGE: Duration = Duration::from_secs(30);
 
@@ -41,84 +38,15 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// Two namespaces joined by a veth: `va` (10.0.0.1/30) in `a`, `vb` (10.0.0.2/30) in `b`,
-/// everything up. The handles stay bound to their namespaces.
-struct Pair {
-    a: Netns,
-    b: Netns,
-    ha: Handle,
-    hb: Handle,
-}
-
-async fn pair() -> Pair {
-    let a = Netns::create("a").unwrap();
-    let b = Netns::create("b").unwrap();
-    let ha = netlink::connect(&a).unwrap();
-    let hb = netlink::connect(&b).unwrap();
-    ha.link()
-        .add(LinkVeth::new("va", "vb").build())
-        .execute()
-        .await
-        .unwrap();
-    let vb = index(&ha, "vb").await;
-    ha.link()
-        .set(
-            LinkUnspec::new_with_index(vb)
-                .setns_by_fd(b.as_raw_fd())
-                .build(),
-        )
-        .execute()
-        .await
-        .unwrap();
-    for (h, name, addr) in [(&ha, "va", A_ADDR), (&hb, "vb", B_ADDR)] {
-        let idx = index(h, name).await;
-        h.address()
-            .add(idx, IpAddr::V4(addr), 30)
-            .execute()
-            .await
-            .unwrap();
-        for link in [idx, index(h, "lo").await] {
-            h.link()
-                .set(LinkUnspec::new_with_index(link).up().build())
-                .execute()
-                .await
-                .unwrap();
-        }
-    }
-    Pair { a, b, ha, hb }
-}
-
-async fn index(h: &Handle, name: &str) -> u32 {
-    h.link()
-        .get()
-        .match_name(name)
-        .execute()
-        .try_next()
+/// IPv4 prefixes BIRD installed in the kernel's main table of `node`.
+async fn bird_routes(lab: &Lab, node: &str) -> Vec<IpNet> {
+    lab.routes(node, false)
         .await
         .unwrap()
-        .unwrap_or_else(|| panic!("no link {name}"))
-        .header
-        .index
-}
-
-/// IPv4 prefixes BIRD installed in the kernel's main table.
-async fn bird_routes(h: &Handle) -> Vec<(Ipv4Addr, u8)> {
-    let mut routes = h
-        .route()
-        .get(RouteMessageBuilder::<Ipv4Addr>::new().build())
-        .execute();
-    let mut out = Vec::new();
-    while let Some(route) = routes.try_next().await.unwrap() {
-        if route.header.protocol != RouteProtocol::Bird {
-            continue;
-        }
-        for attr in &route.attributes {
-            if let RouteAttribute::Destination(RouteAddress::Inet(dst)) = attr {
-                out.push((*dst, route.header.destination_prefix_length));
-            }
-        }
-    }
-    out
+        .into_iter()
+        .filter(|r| r.protocol == "bird")
+        .map(|r| r.to)
+        .collect()
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -188,7 +116,7 @@ fn ebgp_session_establishes_and_routes_reach_the_kernel() {
     let bin = bird2();
     let dir = TempDir::new().unwrap();
     runtime().block_on(async {
-        let p = pair().await;
+        let p = pair().await.unwrap();
         let ca = write(
             dir.path(),
             "a.conf",
@@ -232,19 +160,19 @@ fn ebgp_session_establishes_and_routes_reach_the_kernel() {
         );
 
         // Each learns the other's prefix over BGP and installs it in its kernel table.
-        for (h, node, wanted) in [
-            (&p.hb, "b", (Ipv4Addr::new(192, 0, 2, 0), 24)),
-            (&p.ha, "a", (Ipv4Addr::new(198, 51, 100, 0), 24)),
+        for (node, wanted) in [
+            ("b", "192.0.2.0/24".parse::<IpNet>().unwrap()),
+            ("a", "198.51.100.0/24".parse().unwrap()),
         ] {
             let deadline = Instant::now() + CONVERGE;
             loop {
-                let routes = bird_routes(h).await;
+                let routes = bird_routes(&p.lab, node).await;
                 if routes.contains(&wanted) {
                     break;
                 }
                 assert!(
                     Instant::now() < deadline,
-                    "{wanted:?} not in {node}'s kernel table; BIRD routes there: {routes:?}"
+                    "{wanted} not in {node}'s kernel table; BIRD routes there: {routes:?}"
                 );
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -285,7 +213,7 @@ fn a_wrong_neighbor_as_shows_the_last_error() {
     let bin = bird2();
     let dir = TempDir::new().unwrap();
     runtime().block_on(async {
-        let p = pair().await;
+        let p = pair().await.unwrap();
         // b expects a to be AS 65099, but a is 65001.
         let ca = write(
             dir.path(),
@@ -342,7 +270,7 @@ protocol ospf v2 o1 {{
         )
     };
     runtime().block_on(async {
-        let p = pair().await;
+        let p = pair().await.unwrap();
         let ca = write(dir.path(), "a.conf", &config(A_ADDR, "va"));
         let cb = write(dir.path(), "b.conf", &config(B_ADDR, "vb"));
         let ra = start(&p.a, &bin, dir.path(), "a", ca);
@@ -636,7 +564,7 @@ protocol ospf o1 {{
         bgp2_config(A_ADDR, 65001, B_ADDR, 65002, "192.0.2.0/24")
     );
     runtime().block_on(async {
-        let p = pair().await;
+        let p = pair().await.unwrap();
         let ca = write(dir.path(), "a.conf", &c2);
         let cb = write(dir.path(), "b.conf", &c16);
         check_config(&bird1, &cb).unwrap();

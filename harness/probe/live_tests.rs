@@ -1,14 +1,14 @@
 //! The probes against real topologies: real namespaces, veths, forwarding and ICMP.
 //!
-//! Each test builds its own `h1 - r - h2` chain (see [`testnet`]), so tests run in parallel
-//! without sharing kernel state such as cached path MTUs or ICMP rate-limit buckets.
+//! Each test builds its own `h1 - r - h2` chain (see [`testnet::chain`]), so tests run in
+//! parallel without sharing kernel state such as cached path MTUs or ICMP rate-limit buckets.
 
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::testnet::{self, *};
 use super::*;
 use crate::net::netns::can_create_namespaces;
+use crate::testnet::{self, *};
 
 /// Skips (or, under CI, fails) a test that cannot create namespaces.
 fn root(test: &str) -> bool {
@@ -319,10 +319,9 @@ async fn mtu_1420_through_a_black_hole() {
     if !root("mtu_1420_through_a_black_hole") {
         return;
     }
-    let net = testnet::chain(1420).await.unwrap();
     // r still drops what does not fit, but its ICMP errors never leave.
-    testnet::nft(
-        &net.r,
+    let net = testnet::chain_with_firewall_on_r(
+        1420,
         "table inet black_hole {
             chain output {
                 type filter hook output priority filter; policy accept;
@@ -331,6 +330,7 @@ async fn mtu_1420_through_a_black_hole() {
             }
         }",
     )
+    .await
     .unwrap();
     let quiet = PingSpec {
         timeout: Duration::from_millis(300),

@@ -18,8 +18,6 @@ mod traceroute;
 
 #[cfg(test)]
 mod live_tests;
-#[cfg(test)]
-mod testnet;
 
 pub use counters::{IpCounters, IpStats, ip_counters};
 pub use ping::{DEFAULT_SIZE_V4, DEFAULT_SIZE_V6, PingOutcome, PingSpec, ping};
