@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs the scenario tests inside a QEMU virtual machine booted from Debian's kernel, which
+# has the modules this machine's kernel may lack (ipip, for scenarios/calico-ipip.yaml).
+# Where the host kernel has everything, plain `cargo test --test scenarios` is enough; this
+# is for machines like the CI runners, whose kernel has no IPIP, to run those scenarios
+# instead of skipping them.
+#
+#   sudo ci/vm-test.sh              # every scenario, CI=true, in the VM
+#   sudo ci/vm-test.sh calico-ipip  # a filter, as for cargo test
+#
+# The guest sees this machine's root file system read-only (virtme-ng), so it uses the
+# toolchain, BIRD and the build from here; its writes to the checkout and /root go to an
+# overlay and are gone when it stops. Nothing of the host's network is touched. KVM is used
+# where the CPU offers it, otherwise emulation (TCG), several times slower.
+#
+# Installs, when missing: qemu-system-x86, busybox-static and Debian's kernel image
+# (linux-image-amd64, into /boot and /lib/modules) with apt, virtme-ng with pip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "vm-test: needs root (the guest runs the scenarios as root)" >&2
+    exit 3
+fi
+
+bash ci/setup.sh
+missing=()
+command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+command -v busybox >/dev/null || missing+=(busybox-static)
+kernel=$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sort -V | tail -n 1 || true)
+[[ -n $kernel ]] || missing+=(linux-image-amd64)
+if ((${#missing[@]})); then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+    kernel=$(ls /boot/vmlinuz-*-amd64 | sort -V | tail -n 1)
+fi
+command -v vng >/dev/null || python3 -m pip install --quiet virtme-ng
+
+# Built here, so the guest only runs what is already compiled.
+cargo test --locked --test scenarios --no-run
+
+out=$(mktemp -d /tmp/routelab-vm-XXXXXX)
+trap 'rm -rf "$out"' EXIT
+cat >"$out/guest.sh" <<EOF
+#!/bin/bash
+export PATH=$HOME/.cargo/bin:\$PATH HOME=$HOME CI=true
+cd "$repo"
+modprobe ipip || echo "vm-test: the guest kernel cannot load ipip either" >&2
+echo "guest kernel \$(uname -r); ipip \$([[ -d /sys/module/ipip ]] && echo loaded || echo missing)"
+cargo test --locked --offline --test scenarios -- $*
+echo \$? >"$out/status"
+EOF
+chmod +x "$out/guest.sh"
+
+vm() {
+    vng --run "$kernel" --user root --memory 4G --cpus "$(nproc)" \
+        --overlay-rwdir "$repo" --overlay-rwdir "$HOME" --rwdir "$out" "$@"
+}
+# KVM only where the CPU exposes virtualisation to this machine (nested KVM without it
+# aborts or hangs at boot); otherwise emulation.
+accel=()
+if ! [[ -c /dev/kvm ]] || ! grep -qE '\b(vmx|svm)\b' /proc/cpuinfo; then
+    echo "vm-test: no usable KVM here; emulating (slower)" >&2
+    accel=(--disable-kvm)
+fi
+vm "${accel[@]}" --exec "$out/guest.sh"
+status=$(cat "$out/status" 2>/dev/null || echo 3)
+exit "$status"
