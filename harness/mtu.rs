@@ -34,6 +34,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
+use crate::calico::node::{TunnelKind, TunnelRoute};
 use crate::check::Kind;
 use crate::net::links::flannel::{self, Backend};
 use crate::net::links::overlay::VXLAN_OVERHEAD;
@@ -192,10 +193,15 @@ fn source_address(scenario: &Scenario, route: &Route) -> Result<IpAddr, String> 
         .hops
         .first()
         .ok_or_else(|| format!("{} is on {} itself", route.to, route.from))?;
-    if first.interface == crate::calico::node::IPIP_DEVICE
-        && let Some(address) = scenario
-            .node(&route.from)
-            .and_then(|n| n.calico.as_ref()?.ipip.as_ref()?.address)
+    if let Some(address) = scenario
+        .node(&route.from)
+        .and_then(|n| n.calico.as_ref())
+        .and_then(|c| {
+            c.tunnels
+                .iter()
+                .find(|t| t.kind.device() == first.interface)
+        })
+        .and_then(|t| t.address)
     {
         return Ok(address);
     }
@@ -228,8 +234,13 @@ enum Step<'a> {
         member: &'a flannel::Member,
         next: &'a flannel::Member,
     },
-    /// Into Calico's `tunl0` (of MTU `mtu`), encapsulated to the node with address `via`.
-    CalicoIpip { via: IpAddr, mtu: u32 },
+    /// Into a Calico tunnel device (of MTU `mtu`), encapsulated to the node with address
+    /// `via`.
+    CalicoTunnel {
+        kind: TunnelKind,
+        via: IpAddr,
+        mtu: u32,
+    },
 }
 
 /// The one-way path from node `from` to address `to`.
@@ -280,7 +291,7 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Strin
                     assumed: false,
                 }
             }
-            Step::CalicoIpip { via, mtu } => ipip_hop(scenario, &at, via, mtu)?,
+            Step::CalicoTunnel { kind, via, mtu } => tunnel_hop(scenario, &at, kind, via, mtu)?,
         };
         at = hop.to.clone();
         hops.push(hop);
@@ -292,30 +303,39 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Strin
     })
 }
 
-/// Bytes an IPIP outer header adds.
-const IPIP_OVERHEAD: u32 = 20;
-
-/// A hop through Calico's `tunl0` from `at` to the node with address `via`. The outer
-/// packet copies the inner one's DF, so the underlay's path MTU also caps DF packets.
-fn ipip_hop(scenario: &Scenario, at: &str, via: IpAddr, mtu: u32) -> Result<Hop, String> {
+/// A hop through a Calico tunnel device from `at` to the node with address `via`. IPIP's
+/// outer packet copies the inner one's DF, so the underlay's path MTU also caps DF packets;
+/// VXLAN's outer packets never carry DF, so the underlay fragments them instead.
+fn tunnel_hop(
+    scenario: &Scenario,
+    at: &str,
+    kind: TunnelKind,
+    via: IpAddr,
+    mtu: u32,
+) -> Result<Hop, String> {
     let underneath = route(scenario, at, via)?;
     let next = scenario
         .owner_of(via)
         .ok_or_else(|| format!("no node has {via}"))?
         .to_string();
-    let room = |size: Option<u32>| size.unwrap_or(u32::MAX).saturating_sub(IPIP_OVERHEAD);
-    let tunnel = crate::calico::node::IPIP_DEVICE;
+    let overhead = kind.overhead();
+    let room = |size: Option<u32>| size.unwrap_or(u32::MAX).saturating_sub(overhead);
+    let device = kind.device();
+    let (df_mtu, how) = match kind {
+        TunnelKind::Ipip => (mtu.min(room(underneath.mtu())), "IPIP, DF copied"),
+        TunnelKind::Vxlan => (mtu, "VXLAN, never DF"),
+    };
     Ok(Hop {
         from: at.to_string(),
         to: next,
-        interface: tunnel.into(),
-        link: format!("calico {tunnel} (ipip)"),
-        mtu: mtu.min(room(underneath.mtu())),
+        interface: device.into(),
+        link: format!("calico {device}"),
+        mtu: df_mtu,
         unfragmented: mtu.min(room(underneath.unfragmented())),
         stack: vec![
-            format!("inner packet ≤ {mtu} ({tunnel} MTU)"),
+            format!("inner packet ≤ {mtu} ({device} MTU)"),
             format!(
-                "IPIP {IPIP_OVERHEAD} bytes to {via}, DF copied: ≤ underlay {} - {IPIP_OVERHEAD}",
+                "{how}, {overhead} bytes to {via}: unfragmented ≤ underlay {} - {overhead}",
                 underneath.unfragmented().unwrap_or(u32::MAX)
             ),
         ],
@@ -376,7 +396,7 @@ enum Candidate<'a> {
     Static(&'a crate::scenario::StaticRoute),
     Flannel(&'a Link, &'a flannel::Member, &'a flannel::Member, Backend),
     /// A block of another calico node, which Felix routes to that node's address.
-    CalicoIpip(&'a crate::calico::node::IpipRoute, u32),
+    CalicoTunnel(&'a TunnelRoute, TunnelKind, u32),
 }
 
 fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result<Step<'a>, String> {
@@ -402,9 +422,12 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
     for r in node.routes.iter().filter(|r| r.to.contains(&to)) {
         offer(r.to.prefix_len(), Candidate::Static(r));
     }
-    if let Some(ipip) = node.calico.as_ref().and_then(|c| c.ipip.as_ref()) {
-        for r in ipip.routes.iter().filter(|r| r.block.contains(&to)) {
-            offer(r.block.prefix_len(), Candidate::CalicoIpip(r, ipip.mtu));
+    for tunnel in node.calico.iter().flat_map(|c| &c.tunnels) {
+        for r in tunnel.routes.iter().filter(|r| r.block.contains(&to)) {
+            offer(
+                r.block.prefix_len(),
+                Candidate::CalicoTunnel(r, tunnel.kind, tunnel.mtu),
+            );
         }
     }
     for link in &scenario.links {
@@ -456,11 +479,13 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
             member: me,
             next: other,
         }),
-        Some(Candidate::CalicoIpip(r, mtu)) if r.encapsulated => {
-            Ok(Step::CalicoIpip { via: r.via, mtu })
-        }
-        Some(Candidate::CalicoIpip(r, _)) => via_gateway(scenario, at, Some(r.via), None)
-            .ok_or_else(|| format!("{at}: {} is not reachable directly", r.via)),
+        Some(Candidate::CalicoTunnel(r, kind, mtu)) if r.encapsulated => Ok(Step::CalicoTunnel {
+            kind,
+            via: r.node_ip,
+            mtu,
+        }),
+        Some(Candidate::CalicoTunnel(r, ..)) => via_gateway(scenario, at, Some(r.node_ip), None)
+            .ok_or_else(|| format!("{at}: {} is not reachable directly", r.node_ip)),
         Some(Candidate::Flannel(_, me, other, Backend::HostGw)) => via_gateway(
             scenario,
             at,

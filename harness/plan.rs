@@ -397,8 +397,8 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
             });
         }
     }
-    if let Some(ipip) = &calico.ipip {
-        plan_ipip(node, ipip, plan);
+    for tunnel in &calico.tunnels {
+        plan_tunnel(node, calico, tunnel, plan);
     }
     if calico.bgp {
         let files = calico
@@ -415,43 +415,93 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
     }
 }
 
-/// Felix's IPIP part: `tunl0` with the tunnel address, each remote block routed to its
-/// node (`onlink` through `tunl0`, or plainly for a CrossSubnet neighbour on the same
-/// subnet), and the node's own blocks blackholed.
-fn plan_ipip(node: &str, ipip: &crate::calico::node::IpipDataplane, plan: &mut Plan) {
-    let tunnel = crate::calico::node::IPIP_DEVICE;
-    plan.ipip_tunnels.push(IpipTunnelPlan {
-        ns: node.to_string(),
-        name: tunnel.into(),
-        mtu: ipip.mtu,
-    });
-    if let Some(address) = ipip.address {
+/// Felix's part for one encapsulation: the device with the tunnel address; each remote
+/// block routed `onlink` through the device (IPIP: to the node's IP; VXLAN: to its VTEP,
+/// with static ARP and FDB entries for it), or plainly via the node's IP for a CrossSubnet
+/// neighbour on the same subnet; the node's own blocks blackholed.
+fn plan_tunnel(
+    node: &str,
+    calico: &crate::calico::node::CalicoNode,
+    tunnel: &crate::calico::node::TunnelDataplane,
+    plan: &mut Plan,
+) {
+    use crate::calico::node::{self, TunnelKind};
+    let device = tunnel.kind.device();
+    match tunnel.kind {
+        TunnelKind::Ipip => plan.ipip_tunnels.push(IpipTunnelPlan {
+            ns: node.to_string(),
+            name: device.into(),
+            mtu: tunnel.mtu,
+        }),
+        TunnelKind::Vxlan => {
+            let IpAddr::V4(local) = calico.address.addr() else {
+                unreachable!("calico nodes have IPv4 addresses (validated)");
+            };
+            plan.vxlans.push(VxlanPlan {
+                link: format!("calico {node}"),
+                ns: node.to_string(),
+                into: None,
+                name: device.into(),
+                vni: node::VXLAN_VNI,
+                port: node::VXLAN_PORT,
+                local,
+                dev: None,
+                mtu: tunnel.mtu,
+                mac: tunnel.mac.clone().unwrap_or_default(),
+                learning: false,
+                df: VxlanDf::Unset,
+            });
+        }
+    }
+    if let Some(address) = tunnel.address {
         plan.addresses.push(AddressPlan {
             ns: node.to_string(),
-            interface: tunnel.into(),
+            interface: device.into(),
             address: IpNet::from(address),
         });
     }
-    for r in &ipip.routes {
-        if r.encapsulated {
-            plan.onlink_routes.push(OnlinkRoutePlan {
-                ns: node.to_string(),
-                to: r.block,
-                via: r.via,
-                dev: tunnel.into(),
-            });
-        } else {
+    let mut vteps_done = Vec::new();
+    for r in &tunnel.routes {
+        if !r.encapsulated {
             plan.routes.push(RoutePlan {
                 ns: node.to_string(),
                 to: r.block,
-                via: vec![r.via],
+                via: vec![r.node_ip],
                 dev: None,
                 blackhole: false,
                 metric: None,
             });
+            continue;
         }
+        let via = match &r.vtep {
+            Some(vtep) => {
+                if !vteps_done.contains(&vtep.address) {
+                    vteps_done.push(vtep.address);
+                    plan.neighbours.push(NeighbourPlan {
+                        ns: node.to_string(),
+                        dev: device.into(),
+                        ip: vtep.address,
+                        mac: vtep.mac.clone(),
+                    });
+                    plan.fdb.push(FdbPlan {
+                        ns: node.to_string(),
+                        dev: device.into(),
+                        mac: vtep.mac.clone(),
+                        dst: r.node_ip,
+                    });
+                }
+                vtep.address
+            }
+            None => r.node_ip,
+        };
+        plan.onlink_routes.push(OnlinkRoutePlan {
+            ns: node.to_string(),
+            to: r.block,
+            via,
+            dev: device.into(),
+        });
     }
-    for block in &ipip.blackholes {
+    for block in &tunnel.blackholes {
         plan.routes.push(RoutePlan {
             ns: node.to_string(),
             to: *block,

@@ -7,10 +7,9 @@
 //!
 //! Calico's own BIRD is a fork whose kernel protocol understands `krt_tunnel`, through
 //! which confd can have BIRD program IPIP routes onto `tunl0`. Vanilla BIRD has no such
-//! attribute, so the rendered filters never set it. By default current confd leaves IPIP
-//! pools' routes to Felix anyway, and routelab, as Felix, programs `tunl0` and those
-//! routes itself ([`node::IpipDataplane`]). VXLAN is not programmed: a scenario whose
-//! pools ask for it gets a warning and runs unencapsulated.
+//! attribute, so the rendered filters never set it. By default current confd leaves the
+//! routes of IPIP and VXLAN pools to Felix anyway, and routelab, as Felix, programs the
+//! devices and those routes itself ([`node::TunnelDataplane`]).
 //!
 //! Modules, one job each: [`resources`] (manifests), [`selector`] (label selectors),
 //! [`cluster`] (the datastore view), [`peerings`] (BGPPeer expansion), [`filters`]

@@ -66,48 +66,111 @@ pub struct CalicoNode {
     /// What of the pools' encapsulation routelab does not reproduce, if anything.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unprogrammed_encapsulation: Option<String>,
-    /// Felix's IPIP dataplane, when an enabled IPv4 pool uses IPIP.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipip: Option<IpipDataplane>,
+    /// Felix's tunnels, one per encapsulation an enabled IPv4 pool uses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tunnels: Vec<TunnelDataplane>,
     #[serde(skip)]
     pub rendered: RenderedConfig,
 }
 
-/// The name of the IPIP device Felix uses: the kernel's fallback tunnel, which receives
-/// every IPIP packet no other tunnel claims.
-pub const IPIP_DEVICE: &str = "tunl0";
+/// An encapsulation Felix programs for pod traffic between nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelKind {
+    /// IP in IP through `tunl0`, the kernel's fallback tunnel, which receives every IPIP
+    /// packet no other tunnel claims.
+    Ipip,
+    /// VXLAN through `vxlan.calico` (VNI 4096, UDP port 4789), with static ARP and FDB
+    /// entries for every other node's VTEP.
+    Vxlan,
+}
 
-/// What Felix programs on a node when an IPv4 pool uses IPIP: `tunl0`, and the routes to
-/// the blocks of the pools' other nodes.
+impl TunnelKind {
+    /// The device Felix creates.
+    pub fn device(self) -> &'static str {
+        match self {
+            TunnelKind::Ipip => "tunl0",
+            TunnelKind::Vxlan => "vxlan.calico",
+        }
+    }
+
+    /// Bytes the outer headers add to each packet.
+    pub fn overhead(self) -> u32 {
+        match self {
+            TunnelKind::Ipip => 20,
+            TunnelKind::Vxlan => 50,
+        }
+    }
+
+    /// How `pool` uses this encapsulation (VXLAN wins when a pool names both).
+    fn mode(self, pool: &Pool) -> Encap {
+        match self {
+            TunnelKind::Ipip if pool.vxlan.in_use() => Encap::Never,
+            TunnelKind::Ipip => pool.ipip,
+            TunnelKind::Vxlan => pool.vxlan,
+        }
+    }
+}
+
+/// The VXLAN network identifier and UDP port of `vxlan.calico` (Felix's defaults).
+pub const VXLAN_VNI: u32 = 4096;
+pub const VXLAN_PORT: u16 = 4789;
+
+/// What Felix programs on a node for one encapsulation its IPv4 pools use: the device, and
+/// the routes to the blocks of the pools' other nodes.
 ///
 /// Calico's confd has BIRD leave these pools' routes to Felix ("Cluster routes are
-/// handled by Felix") unless `programClusterRoutes` says otherwise, and Felix derives them
-/// from the IPAM block affinities and the Node resources, not from BGP. (Older Calico had
-/// its BIRD fork install the same routes from BGP through `krt_tunnel`.)
+/// handled by Felix"; for IPIP unless `programClusterRoutes` says otherwise), and Felix
+/// derives them from the IPAM block affinities and the Node resources, not from BGP.
+/// (Older Calico had its BIRD fork install IPIP routes from BGP through `krt_tunnel`.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IpipDataplane {
-    /// `tunl0`'s address: Calico's IPAM gives the tunnel the first free address of the
-    /// node's block before any pod gets one. None when no IPIP pool gives the node a block.
+pub struct TunnelDataplane {
+    pub kind: TunnelKind,
+    /// The device's address: Calico's IPAM gives the tunnel the first free address of the
+    /// node's block before any pod gets one. None when no such pool gives the node a block.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address: Option<IpAddr>,
-    /// `tunl0`'s MTU, the same as the pods' (Felix's IPIP MTU follows the pod MTU).
+    /// The device's MTU, the same as the pods' (Felix's tunnel MTU follows the pod MTU).
     pub mtu: u32,
-    /// Routes to other nodes' blocks in IPIP pools. Empty when BIRD programs them instead.
-    pub routes: Vec<IpipRoute>,
-    /// This node's own blocks in IPIP pools, blackholed (Felix installs these too, since
+    /// VXLAN: this node's VTEP MAC address.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
+    /// Routes to other nodes' blocks. Empty when BIRD programs them instead.
+    pub routes: Vec<TunnelRoute>,
+    /// This node's own blocks in these pools, blackholed (Felix installs these too, since
     /// BIRD's kernel filter rejects the pools).
     pub blackholes: Vec<IpNet>,
 }
 
-/// One route Felix installs for a remote block of an IPIP pool.
+/// One route Felix installs for a remote block.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IpipRoute {
+pub struct TunnelRoute {
     pub block: IpNet,
     /// The owning node's address.
-    pub via: IpAddr,
-    /// `via … dev tunl0 onlink` when true; a plain route through the host interface when
+    pub node_ip: IpAddr,
+    /// Through the tunnel when true; a plain route via `node_ip` on the host interface when
     /// false (CrossSubnet, the node being on the same subnet).
     pub encapsulated: bool,
+    /// VXLAN: the owning node's VTEP, the route's gateway on `vxlan.calico`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vtep: Option<Vtep>,
+}
+
+/// A remote VXLAN tunnel endpoint as Felix learns it from the Node resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vtep {
+    pub address: IpAddr,
+    pub mac: String,
+}
+
+/// A VTEP MAC for `node`: Felix picks one at random and publishes it in the Node resource;
+/// one derived from the name keeps plans stable. Locally administered, unicast.
+pub fn vtep_mac(node: &str) -> String {
+    let d = Sha256::digest(format!("vtep.{node}").as_bytes());
+    format!(
+        "66:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        d[0], d[1], d[2], d[3], d[4]
+    )
 }
 
 /// Felix's interface name for a pod: `cali` and 11 hex digits of a hash of its identity,
@@ -139,29 +202,18 @@ pub fn auto_mtu(cluster: &Cluster, host_mtu: u32) -> u32 {
     host_mtu - overhead
 }
 
-/// The encapsulation an enabled pool asks for that routelab does not program, phrased as
-/// a warning: VXLAN (Felix's `vxlan.calico`), and IPIP routes that `programClusterRoutes`
-/// gives to BIRD (Calico's fork sets `krt_tunnel` on them; vanilla BIRD cannot).
+/// IPIP routes that `programClusterRoutes` gives to BIRD, phrased as a warning: Calico's
+/// BIRD fork sets `krt_tunnel` on them; vanilla BIRD cannot.
 fn unprogrammed_encapsulation(cluster: &Cluster) -> Option<String> {
-    let enabled = || cluster.pools.iter().filter(|p| !p.disabled);
-    if let Some(p) = enabled().find(|p| p.vxlan.in_use()) {
-        return Some(format!(
-            "IP pool {} uses VXLAN encapsulation, which routelab does not program: pod traffic \
-             between nodes goes unencapsulated (set the pool's vxlanMode to Never)",
-            p.name
-        ));
-    }
     let policy = ClusterRoutePolicy::from(cluster.bgp_default.as_ref());
-    if let Some(p) = ipip_pools(cluster).find(|p| policy.programs(p)) {
-        return Some(format!(
-            "programClusterRoutes has BIRD install the routes of IPIP pool {}, through the \
-             `krt_tunnel` attribute only Calico's BIRD has: in routelab's vanilla BIRD they go \
-             through the host interface, unencapsulated (leave programClusterRoutes unset so \
-             that Felix programs them, as routelab does)",
-            p.name
-        ));
-    }
-    None
+    let p = tunnel_pools(cluster, TunnelKind::Ipip).find(|p| policy.programs(p))?;
+    Some(format!(
+        "programClusterRoutes has BIRD install the routes of IPIP pool {}, through the \
+         `krt_tunnel` attribute only Calico's BIRD has: in routelab's vanilla BIRD they go \
+         through the host interface, unencapsulated (leave programClusterRoutes unset so \
+         that Felix programs them, as routelab does)",
+        p.name
+    ))
 }
 
 /// Adds (or completes) a Node resource for each scenario node, so confd sees the node with
@@ -277,9 +329,12 @@ pub fn plan_cluster(
         let mtu = cluster
             .mtu()
             .unwrap_or_else(|| auto_mtu(&cluster, n.host_mtu));
-        let ipip = ipip_dataplane(&cluster, &affinities, n, mtu);
-        let reserved = ipip.as_ref().and_then(|d| d.address);
-        let pods = pods_of(n, &blocks, mtu, reserved)?;
+        let tunnels: Vec<TunnelDataplane> = [TunnelKind::Vxlan, TunnelKind::Ipip]
+            .into_iter()
+            .filter_map(|kind| tunnel_dataplane(kind, &cluster, &affinities, n, mtu))
+            .collect();
+        let reserved: Vec<IpAddr> = tunnels.iter().filter_map(|t| t.address).collect();
+        let pods = pods_of(n, &blocks, mtu, &reserved)?;
         let rendered = render(&resources, &n.name, &blocks, env)
             .with_context(|| format!("rendering calico-node's BIRD config for {}", n.name))?;
         out.push(CalicoNode {
@@ -289,81 +344,95 @@ pub fn plan_cluster(
             pods,
             bgp: cluster.bgp_enabled(),
             unprogrammed_encapsulation: unprogrammed_encapsulation(&cluster),
-            ipip,
+            tunnels,
             rendered,
         });
     }
     Ok((out, warnings))
 }
 
-/// The IPv4 pools that use IPIP (Always or CrossSubnet) and are enabled.
-fn ipip_pools(cluster: &Cluster) -> impl Iterator<Item = &Pool> {
+/// The enabled IPv4 pools that use `kind` (Always or CrossSubnet).
+fn tunnel_pools(cluster: &Cluster, kind: TunnelKind) -> impl Iterator<Item = &Pool> {
     cluster
         .pools
         .iter()
-        .filter(|p| !p.disabled && p.cidr.addr().is_ipv4() && p.ipip.in_use() && !p.vxlan.in_use())
+        .filter(move |p| !p.disabled && p.cidr.addr().is_ipv4() && kind.mode(p).in_use())
 }
 
-/// Felix's IPIP part for node `n`, or None when no pool uses IPIP. Blocks pending
+/// Felix's part for `kind` on node `n`, or None when no pool uses it. Blocks pending
 /// confirmation are not routed (they are not the node's yet).
-fn ipip_dataplane(
+fn tunnel_dataplane(
+    kind: TunnelKind,
     cluster: &Cluster,
     affinities: &BTreeMap<String, Vec<BlockAffinity>>,
     n: &NodeInput,
     mtu: u32,
-) -> Option<IpipDataplane> {
-    ipip_pools(cluster).next()?;
-    let live = |b: &&BlockAffinity| b.state != AffinityState::Pending;
-    let pool_of = |block: &IpNet| ipip_pools(cluster).find(|p| p.cidr.contains(block));
-    let own: Vec<IpNet> = affinities
-        .get(&n.name)
-        .into_iter()
-        .flatten()
-        .filter(live)
-        .filter(|b| pool_of(&b.cidr).is_some())
-        .map(|b| b.cidr)
-        .collect();
-    let felix_routes = !ClusterRoutePolicy::from(cluster.bgp_default.as_ref())
-        .programs(ipip_pools(cluster).next()?);
+) -> Option<TunnelDataplane> {
+    let first_pool = tunnel_pools(cluster, kind).next()?;
+    let pool_of = |block: &IpNet| tunnel_pools(cluster, kind).find(|p| p.cidr.contains(block));
+    // A node's blocks in these pools; the first one's first address is its tunnel's.
+    let blocks_of = |node: &str| -> Vec<IpNet> {
+        affinities
+            .get(node)
+            .into_iter()
+            .flatten()
+            .filter(|b| b.state != AffinityState::Pending && pool_of(&b.cidr).is_some())
+            .map(|b| b.cidr)
+            .collect()
+    };
+    let own = blocks_of(&n.name);
+    let felix_routes = kind == TunnelKind::Vxlan
+        || !ClusterRoutePolicy::from(cluster.bgp_default.as_ref()).programs(first_pool);
     let mut routes = Vec::new();
-    for (node, blocks) in affinities.iter().filter(|(name, _)| **name != n.name) {
-        let Some(via) = cluster
+    for node in affinities.keys().filter(|name| **name != n.name) {
+        let Some(node_ip) = cluster
             .nodes
             .get(node)
             .and_then(|info| info.ipv4.parse::<IpAddr>().ok())
         else {
             continue;
         };
-        for block in blocks.iter().filter(live) {
-            let Some(pool) = pool_of(&block.cidr) else {
+        let blocks = blocks_of(node);
+        let vtep = (kind == TunnelKind::Vxlan)
+            .then(|| blocks.first())
+            .flatten()
+            .map(|b| Vtep {
+                address: b.network(),
+                mac: vtep_mac(node),
+            });
+        for block in blocks.iter().copied() {
+            let Some(pool) = pool_of(&block) else {
                 continue;
             };
-            let encapsulated = match pool.ipip {
-                Encap::CrossSubnet => !n.address.contains(&via),
+            let encapsulated = match kind.mode(pool) {
+                Encap::CrossSubnet => !n.address.contains(&node_ip),
                 _ => true,
             };
-            routes.push(IpipRoute {
-                block: block.cidr,
-                via,
+            routes.push(TunnelRoute {
+                block,
+                node_ip,
                 encapsulated,
+                vtep: vtep.clone(),
             });
         }
     }
-    Some(IpipDataplane {
+    Some(TunnelDataplane {
+        kind,
         address: own.first().map(IpNet::network),
         mtu,
+        mac: (kind == TunnelKind::Vxlan).then(|| vtep_mac(&n.name)),
         routes: if felix_routes { routes } else { Vec::new() },
         blackholes: if felix_routes { own } else { Vec::new() },
     })
 }
 
 /// Pod addresses come from the node's first IPv4 block, in order from its first address,
-/// as Calico's IPAM hands them out, skipping `reserved` (the IPIP tunnel's).
+/// as Calico's IPAM hands them out, skipping `reserved` (the tunnels').
 fn pods_of(
     n: &NodeInput,
     blocks: &[BlockAffinity],
     mtu: u32,
-    reserved: Option<IpAddr>,
+    reserved: &[IpAddr],
 ) -> anyhow::Result<Vec<Pod>> {
     if n.pods.is_empty() {
         return Ok(Vec::new());
@@ -377,7 +446,7 @@ fn pods_of(
     let mut hosts = block
         .cidr
         .hosts_including_ends()
-        .filter(move |ip| Some(*ip) != reserved);
+        .filter(|ip| !reserved.contains(ip));
     n.pods
         .iter()
         .map(|pod| {
@@ -499,14 +568,16 @@ mod tests {
         ]
     }
 
+    fn tunnel(node: &CalicoNode, kind: TunnelKind) -> &TunnelDataplane {
+        let found = node.tunnels.iter().find(|t| t.kind == kind);
+        found.unwrap_or_else(|| panic!("no {kind:?} tunnel on {}", node.name))
+    }
+
     fn routes(node: &CalicoNode) -> Vec<(String, String, bool)> {
-        let ipip = node
-            .ipip
-            .as_ref()
-            .expect("an IPIP pool gives the node a tunl0");
-        ipip.routes
+        tunnel(node, TunnelKind::Ipip)
+            .routes
             .iter()
-            .map(|r| (r.block.to_string(), r.via.to_string(), r.encapsulated))
+            .map(|r| (r.block.to_string(), r.node_ip.to_string(), r.encapsulated))
             .collect()
     }
 
@@ -515,8 +586,10 @@ mod tests {
         let out = plan_with_pool("ipipMode: Always", "", &three_nodes());
         let a = &out[0];
         assert_eq!(a.pods[0].mtu, 1480, "IPIP costs 20 bytes");
-        let ipip = a.ipip.as_ref().unwrap();
+        let ipip = tunnel(a, TunnelKind::Ipip);
         assert_eq!(ipip.mtu, 1480, "tunl0 has the pods' MTU");
+        assert_eq!(ipip.mac, None);
+        assert!(ipip.routes.iter().all(|r| r.vtep.is_none()));
         assert_eq!(ipip.address, Some("10.42.0.0".parse().unwrap()));
         assert_eq!(
             a.pods[0].ip.to_string(),
@@ -573,7 +646,7 @@ mod tests {
     fn ipip_routes_given_to_bird_are_not_programmed_and_are_warned_about() {
         let cfg = "---\napiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {programClusterRoutes: Enabled}\n";
         let out = plan_with_pool("ipipMode: Always", cfg, &three_nodes());
-        let ipip = out[0].ipip.as_ref().unwrap();
+        let ipip = tunnel(&out[0], TunnelKind::Ipip);
         assert!(ipip.routes.is_empty() && ipip.blackholes.is_empty());
         assert_eq!(ipip.address, Some("10.42.0.0".parse().unwrap()));
         let warning = out[0].unprogrammed_encapsulation.as_deref().unwrap();
@@ -581,18 +654,86 @@ mod tests {
     }
 
     #[test]
-    fn vxlan_is_warned_about_and_gets_no_tunl0() {
+    fn vxlan_routes_each_remote_block_to_the_owners_vtep() {
         let out = plan_with_pool("vxlanMode: Always", "", &three_nodes());
-        assert!(out[0].ipip.is_none());
-        assert_eq!(out[0].pods[0].mtu, 1450);
-        let warning = out[0].unprogrammed_encapsulation.as_deref().unwrap();
-        assert!(warning.contains("VXLAN"), "{warning}");
+        let a = &out[0];
+        assert_eq!(a.tunnels.len(), 1, "VXLAN only, no tunl0");
+        let vxlan = tunnel(a, TunnelKind::Vxlan);
+        assert_eq!(
+            (a.pods[0].mtu, vxlan.mtu),
+            (1450, 1450),
+            "VXLAN costs 50 bytes"
+        );
+        assert_eq!(vxlan.address, Some("10.42.0.0".parse().unwrap()));
+        assert_eq!(a.pods[0].ip.to_string(), "10.42.0.1");
+        assert_eq!(vxlan.mac.as_deref(), Some(vtep_mac("a").as_str()));
+        let got: Vec<(String, String, String, String, bool)> = vxlan
+            .routes
+            .iter()
+            .map(|r| {
+                let vtep = r.vtep.as_ref().expect("a VXLAN route names a VTEP");
+                (
+                    r.block.to_string(),
+                    vtep.address.to_string(),
+                    vtep.mac.clone(),
+                    r.node_ip.to_string(),
+                    r.encapsulated,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "10.42.0.64/26".into(),
+                    "10.42.0.64".into(),
+                    vtep_mac("b"),
+                    "10.0.0.2".into(),
+                    true
+                ),
+                (
+                    "10.42.0.128/26".into(),
+                    "10.42.0.128".into(),
+                    vtep_mac("c"),
+                    "10.1.0.3".into(),
+                    true
+                ),
+            ]
+        );
+        assert_eq!(
+            vxlan.blackholes,
+            vec!["10.42.0.0/26".parse::<IpNet>().unwrap()]
+        );
+        assert_eq!(
+            a.unprogrammed_encapsulation, None,
+            "Felix always programs VXLAN"
+        );
+        let cross = plan_with_pool("vxlanMode: CrossSubnet", "", &three_nodes());
+        let plain: Vec<bool> = tunnel(&cross[0], TunnelKind::Vxlan)
+            .routes
+            .iter()
+            .map(|r| r.encapsulated)
+            .collect();
+        assert_eq!(
+            plain,
+            vec![false, true],
+            "same subnet: plain; across: VXLAN"
+        );
+    }
+
+    #[test]
+    fn vtep_macs_are_unicast_locally_administered_and_differ_per_node() {
+        let mac = vtep_mac("a");
+        let first = u8::from_str_radix(&mac[..2], 16).unwrap();
+        assert_eq!(first & 0b11, 0b10, "{mac}");
+        assert_eq!(mac.len(), 17);
+        assert_ne!(mac, vtep_mac("b"));
     }
 
     #[test]
     fn without_encapsulation_there_is_no_tunnel() {
         let out = plan_with_pool("ipipMode: Never", "", &three_nodes());
-        assert!(out.iter().all(|n| n.ipip.is_none()));
+        assert!(out.iter().all(|n| n.tunnels.is_empty()));
         assert_eq!(out[0].pods[0].ip.to_string(), "10.42.0.0");
     }
 

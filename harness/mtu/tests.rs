@@ -191,7 +191,7 @@ fn calico_ipip_is_capped_by_tunl0_and_by_the_underlay_less_twenty() {
     let s = crate::scenario::load_str(&dir.path().join("s.yaml"), text)
         .unwrap_or_else(|d| panic!("{d}"))
         .0;
-    let ipip = s.nodes[0].calico.as_ref().unwrap().ipip.as_ref().unwrap();
+    let ipip = &s.nodes[0].calico.as_ref().unwrap().tunnels[0];
     assert_eq!(ipip.mtu, 1440);
     // n1's tunnel address is its block's first address; its pod has the next one.
     assert_eq!(ipip.address, Some("10.42.0.0".parse().unwrap()));

@@ -208,7 +208,7 @@ impl Scenario {
         })
     }
 
-    /// The node that owns `addr` on one of its interfaces, its loopback or its `tunl0` (or
+    /// The node that owns `addr` on one of its interfaces, its loopback or a Calico tunnel (or
     /// runs the pod that has it), if any.
     pub fn owner_of(&self, addr: IpAddr) -> Option<&str> {
         if let Some((node, _)) = self.pod_with(addr) {
@@ -226,9 +226,9 @@ impl Scenario {
             .find(|n| {
                 n.loopback.iter().any(|a| a.addr() == addr)
                     || n.calico
-                        .as_ref()
-                        .and_then(|c| c.ipip.as_ref()?.address)
-                        .is_some_and(|a| a == addr)
+                        .iter()
+                        .flat_map(|c| &c.tunnels)
+                        .any(|t| t.address == Some(addr))
             })
             .map(|n| n.name.as_str())
     }
