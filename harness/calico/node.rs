@@ -184,19 +184,10 @@ pub fn host_interface_name(node: &str, pod: &str) -> String {
 /// Calico's automatic pod MTU: the host interface's MTU less the overhead of the
 /// encapsulation the pools use (IPIP 20, VXLAN 50, none 0).
 pub fn auto_mtu(cluster: &Cluster, host_mtu: u32) -> u32 {
-    let overhead = cluster
-        .pools
-        .iter()
-        .filter(|p| !p.disabled && p.cidr.addr().is_ipv4())
-        .map(|p| {
-            if p.vxlan != Encap::Never {
-                50
-            } else if p.ipip != Encap::Never {
-                20
-            } else {
-                0
-            }
-        })
+    let overhead = [TunnelKind::Vxlan, TunnelKind::Ipip]
+        .into_iter()
+        .filter(|kind| tunnel_pools(cluster, *kind).next().is_some())
+        .map(TunnelKind::overhead)
         .max()
         .unwrap_or(0);
     host_mtu - overhead

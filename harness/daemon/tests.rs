@@ -63,6 +63,14 @@ fn start(ns: &Netns, bin: &BirdBinary, dir: &Path, name: &str, config: PathBuf) 
     BirdProcess::start(ns, &BirdSpec::new(bin.clone(), config, socket, name)).unwrap()
 }
 
+/// The configs of an eBGP pair: a (AS 65001) announces 192.0.2.0/24, b (AS 65002)
+/// 198.51.100.0/24 and expects a to be `b_expects_as`.
+fn ebgp_pair_configs(dir: &Path, b_expects_as: u32) -> (PathBuf, PathBuf) {
+    let a = bgp2_config(A_ADDR, 65001, B_ADDR, 65002, "192.0.2.0/24");
+    let b = bgp2_config(B_ADDR, 65002, A_ADDR, b_expects_as, "198.51.100.0/24");
+    (write(dir, "a.conf", &a), write(dir, "b.conf", &b))
+}
+
 fn bgp2_config(me: Ipv4Addr, my_as: u32, peer: Ipv4Addr, peer_as: u32, prefix: &str) -> String {
     format!(
         r#"router id {me};
@@ -117,16 +125,7 @@ fn ebgp_session_establishes_and_routes_reach_the_kernel() {
     let dir = TempDir::new().unwrap();
     runtime().block_on(async {
         let p = pair().await.unwrap();
-        let ca = write(
-            dir.path(),
-            "a.conf",
-            &bgp2_config(A_ADDR, 65001, B_ADDR, 65002, "192.0.2.0/24"),
-        );
-        let cb = write(
-            dir.path(),
-            "b.conf",
-            &bgp2_config(B_ADDR, 65002, A_ADDR, 65001, "198.51.100.0/24"),
-        );
+        let (ca, cb) = ebgp_pair_configs(dir.path(), 65001);
         check_config(&bin, &ca).unwrap();
         check_config(&bin, &cb).unwrap();
         let ra = start(&p.a, &bin, dir.path(), "a", ca);
@@ -215,16 +214,7 @@ fn a_wrong_neighbor_as_shows_the_last_error() {
     runtime().block_on(async {
         let p = pair().await.unwrap();
         // b expects a to be AS 65099, but a is 65001.
-        let ca = write(
-            dir.path(),
-            "a.conf",
-            &bgp2_config(A_ADDR, 65001, B_ADDR, 65002, "192.0.2.0/24"),
-        );
-        let cb = write(
-            dir.path(),
-            "b.conf",
-            &bgp2_config(B_ADDR, 65002, A_ADDR, 65099, "198.51.100.0/24"),
-        );
+        let (ca, cb) = ebgp_pair_configs(dir.path(), 65099);
         let ra = start(&p.a, &bin, dir.path(), "a", ca);
         let rb = start(&p.b, &bin, dir.path(), "b", cb);
 
