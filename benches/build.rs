@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use routelab::lab::{Lab, Mode};
-use routelab::plan::Plan;
+use routelab_lab::lab::{Lab, Mode};
+use routelab_model::plan::Plan;
 
 /// A scenario of `n` routers in a line, each pair joined by a /30 wire.
 fn chain(n: usize) -> String {
@@ -58,9 +58,10 @@ fn wire_addresses(i: usize) -> (String, String) {
 }
 
 fn plan_of(name: &str, yaml: &str) -> Plan {
-    let (scenario, _) = routelab::scenario::load_str(Path::new(&format!("{name}.yaml")), yaml)
-        .unwrap_or_else(|d| panic!("{d}"));
-    routelab::plan::plan(&scenario)
+    let (scenario, _) =
+        routelab_model::scenario::load_str(Path::new(&format!("{name}.yaml")), yaml)
+            .unwrap_or_else(|d| panic!("{d}"));
+    routelab_model::plan::plan(&scenario)
 }
 
 /// The same plan as `ip` commands, one per operation, as a person would script it.
@@ -187,7 +188,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn main() {
-    if !routelab::net::netns::can_create_namespaces() {
+    if !routelab_lab::net::netns::can_create_namespaces() {
         eprintln!("bench skipped: needs root to create network namespaces");
         return;
     }
@@ -232,8 +233,8 @@ fn main() {
 
     // Seed 002 (scenarios/as-per-rack.yaml) without its daemons: the network only.
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/as-per-rack.yaml");
-    let (scenario, _) = routelab::scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));
-    let mut plan = routelab::plan::plan(&scenario);
+    let (scenario, _) = routelab_model::scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));
+    let mut plan = routelab_model::plan::plan(&scenario);
     plan.daemons.clear();
     let runs: Vec<(Duration, Duration)> = (0..rounds.max(5))
         .map(|_| routelab_once(&rt, &plan))

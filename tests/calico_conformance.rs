@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use routelab::calico::{self, BlockAffinity, RenderedConfig};
+use routelab_model::calico::{self, BlockAffinity, RenderedConfig};
 
 const NODE: &str = "kube-master";
 

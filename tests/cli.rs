@@ -26,10 +26,10 @@ fn text(bytes: &[u8]) -> String {
 /// True when the test may create namespaces; otherwise prints why it is skipped (or fails
 /// under CI=true).
 fn privileged(test: &str) -> bool {
-    if routelab::net::netns::can_create_namespaces() {
+    if routelab_lab::net::netns::can_create_namespaces() {
         return true;
     }
-    routelab::skip_or_fail_without_root(test);
+    routelab_lab::skip_or_fail_without_root(test);
     false
 }
 
@@ -104,7 +104,7 @@ fn assert_nothing_left_of(name: &str, event: &str) {
 
 #[test]
 fn check_accepts_every_shipped_scenario() {
-    let files = routelab::scenario::files_in(&root().join("scenarios")).unwrap();
+    let files = routelab_model::scenario::files_in(&root().join("scenarios")).unwrap();
     let mut args = vec!["check".to_string()];
     args.extend(files.iter().map(|f| f.to_string_lossy().into_owned()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -331,17 +331,21 @@ fn a_panic_tears_the_lab_down() {
         return;
     }
     let file = root().join("scenarios/route-reflector.yaml");
-    let loaded = routelab::run::load(&file).unwrap();
+    let loaded =
+        routelab_lab::run::load(&file, &routelab_lab::daemon::BirdSearch::from_env()).unwrap();
     let result = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async {
-            let mut lab = routelab::lab::Lab::build(&loaded.plan, routelab::lab::Mode::Ephemeral)
+            let mut lab =
+                routelab_lab::lab::Lab::build(&loaded.plan, routelab_lab::lab::Mode::Ephemeral)
+                    .await
+                    .unwrap();
+            lab.start_daemons(&loaded.plan, &loaded.binaries)
                 .await
                 .unwrap();
-            lab.start_daemons(&loaded.plan).await.unwrap();
             assert!(!bird_processes_mentioning("routelab-route-reflector-").is_empty());
             panic!("deliberate panic with the lab up");
         })

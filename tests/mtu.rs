@@ -6,16 +6,16 @@
 
 use std::path::Path;
 
-use routelab::check::Kind;
+use routelab_model::expect::Kind;
 
 #[test]
 fn predictions_match_the_mtu_expectations_of_every_scenario() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files = routelab::scenario::files_in(&root.join("scenarios")).unwrap();
+    let files = routelab_model::scenario::files_in(&root.join("scenarios")).unwrap();
     let mut compared = 0;
     let mut wrong = Vec::new();
     for file in &files {
-        let (scenario, _) = routelab::scenario::load(file).unwrap_or_else(|d| panic!("{d}"));
+        let (scenario, _) = routelab_model::scenario::load(file).unwrap_or_else(|d| panic!("{d}"));
         for e in &scenario.expectations {
             let (from, to, src, want, what) = match &e.kind {
                 Kind::Pmtu(p) => (&p.from, p.to, p.src, u32::from(p.mtu), "path MTU"),
@@ -28,7 +28,7 @@ fn predictions_match_the_mtu_expectations_of_every_scenario() {
                 _ => continue,
             };
             compared += 1;
-            let p = match routelab::mtu::predict(&scenario, from, to, src) {
+            let p = match routelab_model::mtu::predict(&scenario, from, to, src) {
                 Ok(p) => p,
                 Err(err) => {
                     wrong.push(format!(

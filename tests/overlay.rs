@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use routelab::lab::{Lab, Mode};
-use routelab::probe::{IpCounters, PingOutcome, PingSpec, ip_counters, ping};
+use routelab_lab::lab::{Lab, Mode};
+use routelab_lab::probe::{IpCounters, PingOutcome, PingSpec, ip_counters, ping};
 
 fn counters(lab: &Lab, ns: &str) -> IpCounters {
     ip_counters(&lab.netns(ns).unwrap_or_else(|| panic!("no namespace {ns}"))).unwrap()
@@ -29,12 +29,13 @@ fn ping_from(lab: &Lab, node: &str, to: &str, size: u16, df: bool) -> PingOutcom
 
 #[test]
 fn the_underlay_fragments_and_black_holes() {
-    if !routelab::net::netns::can_create_namespaces() {
-        routelab::skip_or_fail_without_root("the_underlay_fragments_and_black_holes");
+    if !routelab_lab::net::netns::can_create_namespaces() {
+        routelab_lab::skip_or_fail_without_root("the_underlay_fragments_and_black_holes");
         return;
     }
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/zerotier-mtu.yaml");
-    let loaded = routelab::run::load(&file).unwrap_or_else(|d| panic!("{d}"));
+    let loaded = routelab_lab::run::load(&file, &routelab_lab::daemon::BirdSearch::from_env())
+        .unwrap_or_else(|d| panic!("{d}"));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -6,11 +6,11 @@ use std::path::Path;
 #[test]
 fn plans_of_shipped_scenarios() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let files = routelab::scenario::files_in(&root.join("scenarios")).unwrap();
+    let files = routelab_model::scenario::files_in(&root.join("scenarios")).unwrap();
     assert!(!files.is_empty(), "no scenarios found");
     for file in files {
-        let (scenario, _) = routelab::scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));
-        let plan = routelab::plan::plan(&scenario).relative_to(root);
+        let (scenario, _) = routelab_model::scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));
+        let plan = routelab_model::plan::plan(&scenario).relative_to(root);
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         insta::assert_yaml_snapshot!(name, plan);
     }

@@ -9,21 +9,23 @@
 use std::path::{Path, PathBuf};
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use routelab::lab::Mode;
+use routelab_lab::lab::Mode;
 
 fn scenario_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    routelab::scenario::files_in(&dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+    routelab_model::scenario::files_in(&dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
 }
 
 fn run_scenario(file: &Path) -> Result<Completion, Failed> {
-    let loaded = routelab::run::load(file).map_err(|d| Failed::from(d.to_string()))?;
+    let loaded = routelab_lab::run::load(file, &routelab_lab::daemon::BirdSearch::from_env())
+        .map_err(|d| Failed::from(d.to_string()))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
     // This thread lives until the lab is torn down, as BIRD's parent-death signal needs.
-    let (report, _) = runtime.block_on(routelab::run::execute(&loaded, Mode::Ephemeral));
+    let (report, _) = runtime.block_on(routelab_lab::run::execute(&loaded, Mode::Ephemeral));
     println!("{}", report.to_text());
     if let Some(why) = report.skipped {
         // A kernel feature this machine lacks: skipped with the reason, also under CI.
@@ -37,7 +39,7 @@ fn run_scenario(file: &Path) -> Result<Completion, Failed> {
 
 fn main() {
     let args = Arguments::from_args();
-    let privileged = routelab::net::netns::can_create_namespaces();
+    let privileged = routelab_lab::net::netns::can_create_namespaces();
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let trials = scenario_files()
         .into_iter()

@@ -1,0 +1,462 @@
+//! The `routelab` command line. Exit codes are an interface other tools rely on:
+//! 0 all good, 1 an expectation failed, 2 invalid input, 3 environment problem.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use routelab_lab::daemon::BirdSearch;
+use routelab_lab::lab::{self, Mode};
+use routelab_lab::report::{self, ScenarioReport};
+use routelab_lab::run::{self, Loaded};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_INVALID: u8 = 2;
+pub const EXIT_ENVIRONMENT: u8 = 3;
+/// As shells report a process ended by SIGINT.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "routelab",
+    version,
+    about = "Build real networks from scenario files in Linux network namespaces, run BIRD in \
+             them, and check routes, BGP sessions, reachability, traceroute paths and path MTU."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// BIRD 2's `bird` binary (default: $ROUTELAB_BIRD2, else the first BIRD 2 on PATH,
+    /// /usr/sbin or /usr/local/sbin).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub bird2: Option<PathBuf>,
+    /// BIRD 1.6's `bird` binary or its directory, for calico nodes (default:
+    /// $ROUTELAB_BIRD1, else where `ci/install-bird1.sh` unpacks it; see the README).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub bird1: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate and plan scenario files; needs no privileges. Exit 0 valid, 2 invalid.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Print each scenario's plan (namespaces, links, addresses, routes, daemons).
+        #[arg(long)]
+        plan: bool,
+    },
+    /// Build each scenario, check its expectations, tear it down.
+    /// Exit 0 all hold, 1 one failed, 2 invalid input, 3 environment problem.
+    Run {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write a JUnit XML report here.
+        #[arg(long)]
+        junit: Option<PathBuf>,
+        /// Write a JSON report here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Build a scenario and leave it running (namespaces `<lab>-<node>` in `ip netns`).
+    Up {
+        file: PathBuf,
+        /// Lab name; defaults to the scenario's name.
+        #[arg(long)]
+        lab: Option<String>,
+    },
+    /// Remove a lab made by `up`: its daemons and namespaces.
+    Down {
+        /// Lab name; defaults to the only lab that is up.
+        #[arg(long)]
+        lab: Option<String>,
+    },
+    /// Run a command inside a node of a lab made by `up`.
+    Exec {
+        lab: String,
+        node: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Predict path MTUs from a scenario file alone, for the endpoints its MTU expectations
+    /// name (or every pair of nodes): path MTU, unfragmented size, the encapsulations hop
+    /// by hop, and the pod MTU each CNI encapsulation leaves. Needs no privileges.
+    Mtu { file: PathBuf },
+    /// Mock calico-node: what Calico would run on a node, given your manifests.
+    #[command(subcommand)]
+    Calico(CalicoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalicoCommand {
+    /// Render the BIRD configuration calico-node's confd would write for NODE:
+    /// bird.cfg, bird_aggr.cfg, bird_ipam.cfg and their bird6 twins.
+    Render {
+        /// Files with Calico resources (BGPConfiguration, BGPPeer, BGPFilter, IPPool, Node,
+        /// the operator's Installation); multi-document YAML. Other kinds are skipped.
+        #[arg(long = "resources", required = true, num_args = 1..)]
+        resources: Vec<PathBuf>,
+        /// The Node resource to render for.
+        #[arg(long)]
+        node: String,
+        /// Directory to write the six files into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// An IPAM block affine to the node, `CIDR[:STATE]` (STATE: confirmed, pending,
+        /// none, pendingDeletion). Repeatable. Default: blocks allocated from the IPPools.
+        #[arg(long = "block")]
+        blocks: Vec<String>,
+        /// A calico-node environment variable, `KEY=VALUE` (e.g. CALICO_ROUTER_ID=hash).
+        #[arg(long = "env")]
+        env: Vec<String>,
+    },
+    /// A calico node's BGP peers in a lab made by `up`, as `calicoctl node status` shows them.
+    Status { lab: String, node: String },
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROUTELAB_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut search = BirdSearch::from_env();
+    if let Some(p) = cli.bird2 {
+        search.bird2 = Some(p);
+    }
+    if let Some(p) = cli.bird1 {
+        search.bird1 = Some(p);
+    }
+    let search = &search;
+    ExitCode::from(match cli.command {
+        Command::Check { files, plan } => check(&files, plan, search),
+        Command::Run { files, junit, json } => run(&files, junit, json, search),
+        Command::Up { file, lab } => up(&file, lab, search),
+        Command::Down { lab } => down(lab),
+        Command::Exec { lab, node, command } => exec(&lab, &node, &command),
+        Command::Mtu { file } => mtu(&file),
+        Command::Calico(CalicoCommand::Render {
+            resources,
+            node,
+            out,
+            blocks,
+            env,
+        }) => {
+            match routelab_model::calico::render_command(&resources, &node, &out, &blocks, &env) {
+                Ok(()) => {
+                    println!(
+                        "wrote bird.cfg, bird_aggr.cfg, bird_ipam.cfg and bird6 twins to {}",
+                        out.display()
+                    );
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("routelab: {e:#}");
+                    EXIT_INVALID
+                }
+            }
+        }
+        Command::Calico(CalicoCommand::Status { lab, node }) => calico_status(&lab, &node),
+    })
+}
+
+/// Loads every file, printing diagnostics; `None` if any is invalid.
+fn load_all(files: &[PathBuf], search: &BirdSearch) -> Option<Vec<Loaded>> {
+    let mut loaded = Vec::new();
+    let mut ok = true;
+    for f in files {
+        match run::load(f, search) {
+            Ok(l) => {
+                eprint!("{}", l.warnings);
+                loaded.push(l);
+            }
+            Err(d) => {
+                eprint!("{d}");
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(loaded)
+}
+
+fn mtu(file: &std::path::Path) -> u8 {
+    match routelab_model::scenario::load(file) {
+        Ok((scenario, warnings)) => {
+            eprint!("{warnings}");
+            print!("{}", routelab_model::mtu::report(&scenario));
+            EXIT_OK
+        }
+        Err(d) => {
+            eprint!("{d}");
+            EXIT_INVALID
+        }
+    }
+}
+
+fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch) -> u8 {
+    let Some(loaded) = load_all(files, search) else {
+        return EXIT_INVALID;
+    };
+    for l in &loaded {
+        let s = &l.scenario;
+        println!(
+            "{}: ok: scenario `{}`: {} nodes, {} links, {} expectations",
+            s.file.display(),
+            s.name,
+            s.nodes.len(),
+            s.links.len(),
+            s.expectations.len()
+        );
+        for why in routelab_lab::env::missing_kernel_features(&l.plan) {
+            println!("  note: `routelab run` will skip it on this machine: {why}");
+        }
+        if print_plan {
+            match serde_saphyr::to_string(&l.plan) {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("cannot print the plan: {e}"),
+            }
+        }
+    }
+    EXIT_OK
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built")
+}
+
+/// Runs `work` until it finishes or the user interrupts; on interruption `work` is dropped,
+/// which tears its lab down, and `None` comes back.
+fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    runtime().block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler installs");
+        tokio::select! {
+            out = work => Some(out),
+            _ = tokio::signal::ctrl_c() => None,
+            _ = term.recv() => None,
+        }
+    })
+}
+
+fn run(
+    files: &[PathBuf],
+    junit: Option<PathBuf>,
+    json: Option<PathBuf>,
+    search: &BirdSearch,
+) -> u8 {
+    let Some(loaded) = load_all(files, search) else {
+        return EXIT_INVALID;
+    };
+    let plans: Vec<_> = loaded.iter().map(|l| l.plan.clone()).collect();
+    if let Err(missing) = routelab_lab::env::check(&plans, search) {
+        eprintln!("routelab: {missing}");
+        return EXIT_ENVIRONMENT;
+    }
+    let work = async {
+        let mut reports: Vec<ScenarioReport> = Vec::new();
+        for l in &loaded {
+            let (r, _) = run::execute(l, Mode::Ephemeral).await;
+            print!("{}", r.to_text());
+            reports.push(r);
+        }
+        reports
+    };
+    let Some(reports) = interruptible(work) else {
+        eprintln!("routelab: interrupted; the lab was torn down");
+        return EXIT_INTERRUPTED;
+    };
+    println!("{}", report::summary_line(&reports));
+    if let Some(path) = json
+        && let Err(e) = report::write_json(&path, &reports)
+    {
+        eprintln!("routelab: writing {}: {e}", path.display());
+    }
+    if let Some(path) = junit
+        && let Err(e) = report::write_junit(&path, &reports)
+    {
+        eprintln!("routelab: writing {}: {e}", path.display());
+    }
+    if reports.iter().any(|r| r.environment_problem) {
+        return EXIT_ENVIRONMENT;
+    }
+    // Skips alone fail nothing, but a run in which nothing ran proves nothing either.
+    if reports.iter().all(|r| r.skipped.is_some()) {
+        eprintln!("routelab: nothing was run: this machine lacks what the scenarios need");
+        return EXIT_ENVIRONMENT;
+    }
+    if reports.iter().all(ScenarioReport::ok) {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    }
+}
+
+fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch) -> u8 {
+    let Some(mut loaded) = load_all(std::slice::from_ref(file), search) else {
+        return EXIT_INVALID;
+    };
+    let l = loaded.remove(0);
+    let lab_name = lab_name.unwrap_or_else(|| l.scenario.name.clone());
+    if let Err(missing) = routelab_lab::env::check(std::slice::from_ref(&l.plan), search) {
+        eprintln!("routelab: {missing}");
+        return EXIT_ENVIRONMENT;
+    }
+    let mode = Mode::Persistent {
+        lab: lab_name.clone(),
+    };
+    let Some((report, state)) = interruptible(run::execute(&l, mode)) else {
+        eprintln!("routelab: interrupted; the lab was torn down");
+        return EXIT_INTERRUPTED;
+    };
+    print!("{}", report.to_text());
+    if let Some(why) = &report.skipped {
+        eprintln!("routelab: lab `{lab_name}` not up: {why}");
+        return EXIT_ENVIRONMENT;
+    }
+    match (report.error, state) {
+        (Some(e), _) => {
+            eprintln!("routelab: lab `{lab_name}` not up: {e}");
+            if report.environment_problem {
+                EXIT_ENVIRONMENT
+            } else {
+                EXIT_FAILED
+            }
+        }
+        (None, Some(state)) => {
+            println!("lab `{lab_name}` is up:");
+            for (node, path) in &state.nodes {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default();
+                println!("  {node:<16} ip netns exec {name} ...");
+            }
+            for d in &state.daemons {
+                println!("  BIRD on {:<9} birdc -s {}", d.node, d.socket.display());
+            }
+            println!("remove it with: routelab down --lab {lab_name}");
+            EXIT_OK
+        }
+        (None, None) => EXIT_OK,
+    }
+}
+
+fn down(lab_name: Option<String>) -> u8 {
+    let lab_name = match lab_name {
+        Some(n) => n,
+        None => {
+            let labs: Vec<String> = std::fs::read_dir(lab::STATE_ROOT)
+                .map(|d| {
+                    d.flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            match labs.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    eprintln!("routelab: no lab is up");
+                    return EXIT_FAILED;
+                }
+                many => {
+                    eprintln!(
+                        "routelab: several labs are up ({}); name one with --lab",
+                        many.join(", ")
+                    );
+                    return EXIT_INVALID;
+                }
+            }
+        }
+    };
+    match lab::down(&lab_name) {
+        Ok(removed) => {
+            for r in removed {
+                println!("removed {r}");
+            }
+            println!("lab `{lab_name}` is down");
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("routelab: {e}");
+            EXIT_FAILED
+        }
+    }
+}
+
+fn exec(lab_name: &str, node: &str, command: &[String]) -> u8 {
+    let state = match lab::state(lab_name) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("routelab: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let Some(path) = state.nodes.get(node) else {
+        let known: Vec<&str> = state.nodes.keys().map(String::as_str).collect();
+        eprintln!(
+            "routelab: lab `{lab_name}` has no node `{node}` (it has: {})",
+            known.join(", ")
+        );
+        return EXIT_INVALID;
+    };
+    let netns = match routelab_lab::net::Netns::open(path, node) {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("routelab: opening {}: {e}", path.display());
+            return EXIT_ENVIRONMENT;
+        }
+    };
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&netns);
+    let mut cmd = std::process::Command::new(&command[0]);
+    cmd.args(&command[1..]);
+    // SAFETY: only setns runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || routelab_lab::net::Netns::enter_in_child(fd));
+    }
+    match cmd.status() {
+        Ok(status) => status.code().map_or(EXIT_FAILED, |c| c as u8),
+        Err(e) => {
+            eprintln!("routelab: running {}: {e}", command[0]);
+            127
+        }
+    }
+}
+
+fn calico_status(lab_name: &str, node: &str) -> u8 {
+    let state = match lab::state(lab_name) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("routelab: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let Some(daemon) = state.daemons.iter().find(|d| d.node == node) else {
+        eprintln!("routelab: node `{node}` of lab `{lab_name}` runs no BIRD; is it a calico node?");
+        return EXIT_INVALID;
+    };
+    let rows = runtime().block_on(async {
+        let mut client = routelab_lab::daemon::BirdClient::connect(&daemon.socket).await?;
+        client.protocols().await
+    });
+    match rows {
+        Ok(rows) => {
+            print!("{}", routelab_model::calico::status::report(&rows));
+            EXIT_OK
+        }
+        Err(e) => {
+            println!("Calico process is not running.");
+            eprintln!("routelab: BIRD on {node}: {e}");
+            EXIT_FAILED
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! The `routelab` command: a thin layer over `routelab-model` and `routelab-lab`.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

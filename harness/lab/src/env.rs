@@ -1,0 +1,133 @@
+//! What the machine must offer before a lab can be built, with the fix for each lack:
+//! privileges and BIRD binaries ([`check`]), and the optional kernel features a plan uses
+//! ([`missing_kernel_features`]), whose lack skips a scenario instead of failing it.
+
+use std::path::Path;
+
+use routelab_model::plan::{DaemonKind, KernelFeature, Plan};
+
+/// A missing prerequisite, phrased as what to do about it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Missing(pub String);
+
+/// Checks privileges and binaries for `plans`. Pure look-ups; changes nothing.
+pub fn check(plans: &[Plan], binaries: &crate::daemon::BirdSearch) -> Result<(), Missing> {
+    if !crate::net::netns::can_create_namespaces() {
+        return Err(Missing(
+            "routelab needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network \
+             namespaces; run it with sudo, or use `routelab check` to validate without privileges"
+                .into(),
+        ));
+    }
+    for kind in [DaemonKind::Bird2, DaemonKind::CalicoBird] {
+        if plans
+            .iter()
+            .flat_map(|p| &p.daemons)
+            .any(|d| d.kind == kind)
+        {
+            binaries.binary(kind).map_err(|e| Missing(e.to_string()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Why the running kernel cannot build `plan`, one reason per missing feature; empty when
+/// it can. Reads `/sys`, `/proc` and `/lib/modules` only, and loads no module.
+pub fn missing_kernel_features(plan: &Plan) -> Vec<String> {
+    plan.kernel_features()
+        .into_iter()
+        .filter_map(|f| kernel_lacks(f, Path::new("/")).err())
+        .collect()
+}
+
+/// Whether the kernel under `root` (the real `/`, or a test's stand-in) provides `feature`.
+fn kernel_lacks(feature: KernelFeature, root: &Path) -> Result<(), String> {
+    match feature {
+        KernelFeature::Ipip => module_present("ipip", "net/ipv4/ipip.ko", root),
+    }
+}
+
+/// A module is usable when it is loaded or built in: either way `/sys/module/<name>`
+/// exists. One that is only installed is reported, not loaded: a module's side effects
+/// reach every namespace, the host's included.
+fn module_present(name: &str, path_in_tree: &str, root: &Path) -> Result<(), String> {
+    if root.join("sys/module").join(name).exists() {
+        return Ok(());
+    }
+    let release = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let modules = root.join("lib/modules").join(&release);
+    let installed = std::fs::read_to_string(modules.join("modules.dep")).is_ok_and(|dep| {
+        dep.lines().any(|l| {
+            l.split(':')
+                .next()
+                .is_some_and(|m| m.starts_with(&format!("kernel/{path_in_tree}")))
+        })
+    });
+    if installed {
+        Err(format!(
+            "the kernel's {name} module is installed but not loaded; load it with \
+             `modprobe {name}` (routelab loads no modules itself: loading {name} also adds a \
+             device to the host's network namespace)"
+        ))
+    } else {
+        Err(format!(
+            "this kernel ({release}) has no {name} support: the module is not loaded, not \
+             built in, and not installed under {}",
+            modules.display()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_root(loaded: bool, installed: bool) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let at = |p: &str| root.path().join(p);
+        std::fs::create_dir_all(at("proc/sys/kernel")).unwrap();
+        std::fs::write(at("proc/sys/kernel/osrelease"), "6.1.0-test\n").unwrap();
+        std::fs::create_dir_all(at("lib/modules/6.1.0-test")).unwrap();
+        let mut dep = String::from("kernel/drivers/net/veth.ko.xz:\n");
+        if installed {
+            dep.push_str("kernel/net/ipv4/ipip.ko.xz: kernel/net/ipv4/ip_tunnel.ko.xz\n");
+        }
+        std::fs::write(at("lib/modules/6.1.0-test/modules.dep"), dep).unwrap();
+        if loaded {
+            std::fs::create_dir_all(at("sys/module/ipip")).unwrap();
+        }
+        root
+    }
+
+    #[test]
+    fn ipip_is_there_when_loaded_or_built_in() {
+        let root = fake_root(true, false);
+        assert_eq!(kernel_lacks(KernelFeature::Ipip, root.path()), Ok(()));
+    }
+
+    #[test]
+    fn an_installed_but_unloaded_module_is_named_with_the_fix() {
+        let root = fake_root(false, true);
+        let why = kernel_lacks(KernelFeature::Ipip, root.path()).unwrap_err();
+        assert!(why.contains("installed but not loaded"), "{why}");
+        assert!(why.contains("modprobe ipip"), "{why}");
+    }
+
+    #[test]
+    fn a_kernel_without_ipip_says_so() {
+        let root = fake_root(false, false);
+        let why = kernel_lacks(KernelFeature::Ipip, root.path()).unwrap_err();
+        assert!(
+            why.contains("6.1.0-test") && why.contains("has no ipip support"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_plan_without_tunnels_needs_nothing_optional() {
+        assert!(missing_kernel_features(&Plan::default()).is_empty());
+    }
+}

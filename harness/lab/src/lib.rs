@@ -1,0 +1,34 @@
+//! routelab's lab: the effectful half of the pipeline. It builds a [`routelab_model`] Plan
+//! out of real network namespaces and links, runs the daemons in them, observes what every
+//! expectation asks about, and tears it all down.
+//!
+//! ```text
+//! apply ──► start daemons ──► converge+check ──► report
+//! net       daemon            observe, probe     report
+//! ```
+//!
+//! Everything here touches the kernel only inside namespaces routelab created: the host's
+//! own namespace is never entered or changed.
+
+pub mod daemon;
+pub mod env;
+pub mod lab;
+pub mod net;
+pub mod observe;
+pub mod probe;
+pub mod report;
+pub mod run;
+#[cfg(test)]
+mod testnet;
+
+/// For tests that need root: prints why the test is skipped, or panics under CI, where a
+/// skip for lack of privileges would hide the whole point of the suite.
+pub fn skip_or_fail_without_root(test: &str) {
+    let msg = format!(
+        "skipped {test}: needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network namespaces"
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("{msg}; CI=true, so a skip for lack of root is a failure");
+    }
+    eprintln!("{msg}");
+}

@@ -1,0 +1,472 @@
+//! Executes a [`Plan`] with rtnetlink, inside the lab's namespaces only.
+//!
+//! Every request goes to a netlink socket that lives in the namespace it changes; a veth
+//! is created from one end's namespace with its peer placed directly into the other's, so
+//! no interface ever appears in the host namespace, not even for a moment. Requests of one
+//! stage are issued concurrently across namespaces.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use futures::future::try_join_all;
+use netlink_packet_route::link::{InfoData, InfoVeth, LinkAttribute};
+use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
+use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
+
+use super::Netns;
+use routelab_model::plan::{Plan, RoutePlan, VethEnd};
+
+/// What went wrong while building, naming the object concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("creating namespace for `{ns}`: {source}")]
+    Namespace { ns: String, source: std::io::Error },
+    #[error("{what}: {source}")]
+    Netlink {
+        what: String,
+        source: rtnetlink::Error,
+    },
+    #[error("sysctl {key} in `{ns}`: {message}")]
+    Sysctl {
+        ns: String,
+        key: String,
+        message: String,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ApplyError {
+    /// A missing kernel feature (e.g. no veth, bridge or vxlan support) rather than bad
+    /// input: the kernel answers an unknown link kind with EOPNOTSUPP.
+    pub fn is_missing_kernel_feature(&self) -> bool {
+        match self {
+            ApplyError::Netlink {
+                source: rtnetlink::Error::NetlinkError(msg),
+                ..
+            } => msg.raw_code().abs() == libc::EOPNOTSUPP,
+            _ => false,
+        }
+    }
+}
+
+/// A namespace of the lab with its netlink connection.
+pub struct LabNamespace {
+    pub netns: Arc<Netns>,
+    pub netlink: Handle,
+}
+
+fn netlink_err(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> ApplyError {
+    let what = what.into();
+    move |source| ApplyError::Netlink { what, source }
+}
+
+/// Creates every namespace of the plan, each with `lo` up. Needs a tokio runtime.
+pub async fn create_namespaces(plan: &Plan) -> Result<BTreeMap<String, LabNamespace>, ApplyError> {
+    let mut out = BTreeMap::new();
+    for ns in &plan.namespaces {
+        let netns = Netns::create(&ns.name).map_err(|source| ApplyError::Namespace {
+            ns: ns.name.clone(),
+            source,
+        })?;
+        let netlink = super::netlink::connect(&netns).map_err(|source| ApplyError::Namespace {
+            ns: ns.name.clone(),
+            source,
+        })?;
+        out.insert(
+            ns.name.clone(),
+            LabNamespace {
+                netns: Arc::new(netns),
+                netlink,
+            },
+        );
+    }
+    try_join_all(out.iter().map(|(name, ns)| async move {
+        // `lo` is always index 1 in a fresh namespace.
+        ns.netlink
+            .link()
+            .set(LinkUnspec::new_with_index(1).up().build())
+            .execute()
+            .await
+            .map_err(netlink_err(format!("bringing up lo in `{name}`")))
+    }))
+    .await?;
+    Ok(out)
+}
+
+/// Builds everything but the daemons: sysctls, bridges, veths, VXLAN and IPIP devices,
+/// addresses, routes.
+pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
+    let ns = |name: &str| -> Result<&LabNamespace, ApplyError> {
+        lab.get(name)
+            .ok_or_else(|| ApplyError::Other(format!("plan names unknown namespace `{name}`")))
+    };
+
+    // Global sysctls first, so `default` values reach interfaces created afterwards;
+    // per-interface ones (whose /proc/sys path only exists later) after the links.
+    let mut deferred = Vec::new();
+    for s in &plan.sysctls {
+        let space = ns(&s.ns)?;
+        if !write_sysctl(space, &s.key, &s.value, false).map_err(|m| ApplyError::Sysctl {
+            ns: s.ns.clone(),
+            key: s.key.clone(),
+            message: m,
+        })? {
+            deferred.push(s);
+        }
+    }
+
+    try_join_all(plan.bridges.iter().map(|b| async move {
+        let space = ns(&b.ns)?;
+        space
+            .netlink
+            .link()
+            .add(LinkBridge::new(&b.name).mtu(b.mtu).up().build())
+            .execute()
+            .await
+            .map_err(netlink_err(format!(
+                "creating bridge {} in `{}`",
+                b.name, b.ns
+            )))
+    }))
+    .await?;
+
+    let mut bridge_index: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for b in &plan.bridges {
+        let index = link_index(&ns(&b.ns)?.netlink, &b.name).await?;
+        bridge_index.insert((b.ns.clone(), b.name.clone()), index);
+    }
+
+    try_join_all(plan.veths.iter().map(|v| {
+        // Create from the bridge side when there is one: a new link can be enslaved at
+        // creation only in its own namespace.
+        let (near, far) = if v.b.bridge.is_some() {
+            (&v.b, &v.a)
+        } else {
+            (&v.a, &v.b)
+        };
+        let bridge_index = &bridge_index;
+        async move {
+            let near_ns = ns(&near.ns)?;
+            let far_ns = ns(&far.ns)?;
+            let mut msg = LinkVeth::new(&near.name, &far.name).mtu(near.mtu).up();
+            if let Some(bridge) = &near.bridge {
+                let index = bridge_index
+                    .get(&(near.ns.clone(), bridge.clone()))
+                    .copied()
+                    .ok_or_else(|| {
+                        ApplyError::Other(format!("no bridge {bridge} in `{}`", near.ns))
+                    })?;
+                msg = msg.controller(index);
+            }
+            let msg = msg
+                .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_message(
+                    far,
+                    &far_ns.netns,
+                ))))
+                .build();
+            near_ns
+                .netlink
+                .link()
+                .add(msg)
+                .execute()
+                .await
+                .map_err(netlink_err(format!(
+                    "creating link {} ({}:{} <-> {}:{})",
+                    v.link, near.ns, near.name, far.ns, far.name
+                )))
+        }
+    }))
+    .await?;
+
+    // VXLAN devices land in their namespaces before the interface indexes are read.
+    super::vxlan::create(plan, lab).await?;
+    super::ipip::create(plan, lab).await?;
+
+    for s in deferred {
+        write_sysctl(ns(&s.ns)?, &s.key, &s.value, true).map_err(|m| ApplyError::Sysctl {
+            ns: s.ns.clone(),
+            key: s.key.clone(),
+            message: m,
+        })?;
+    }
+
+    // Interface indexes per namespace, fetched once.
+    let mut indexes: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
+    for (name, space) in lab {
+        indexes.insert(name.clone(), link_indexes(&space.netlink).await?);
+    }
+    let index_of = |ns_name: &str, ifname: &str| -> Result<u32, ApplyError> {
+        indexes
+            .get(ns_name)
+            .and_then(|m| m.get(ifname))
+            .copied()
+            .ok_or_else(|| ApplyError::Other(format!("no interface {ifname} in `{ns_name}`")))
+    };
+
+    try_join_all(plan.veths.iter().map(|v| {
+        let far = if v.b.bridge.is_some() { &v.a } else { &v.b };
+        let index = index_of(&far.ns, &far.name);
+        async move {
+            ns(&far.ns)?
+                .netlink
+                .link()
+                .set(LinkUnspec::new_with_index(index?).up().build())
+                .execute()
+                .await
+                .map_err(netlink_err(format!(
+                    "bringing up {} in `{}`",
+                    far.name, far.ns
+                )))
+        }
+    }))
+    .await?;
+
+    try_join_all(plan.addresses.iter().map(|a| {
+        let index = index_of(&a.ns, &a.interface);
+        async move {
+            let space = ns(&a.ns)?;
+            space
+                .netlink
+                .address()
+                .add(index?, a.address.addr(), a.address.prefix_len())
+                .execute()
+                .await
+                .map_err(netlink_err(format!(
+                    "adding address {} to {} in `{}`",
+                    a.address, a.interface, a.ns
+                )))
+        }
+    }))
+    .await?;
+
+    // Routes one namespace at a time in file order (a later route may depend on an
+    // earlier one), namespaces concurrently.
+    let mut by_ns: BTreeMap<&str, Vec<&RoutePlan>> = BTreeMap::new();
+    for r in &plan.routes {
+        by_ns.entry(&r.ns).or_default().push(r);
+    }
+    try_join_all(by_ns.into_iter().map(|(name, routes)| {
+        let index_of = &index_of;
+        async move {
+            let space = ns(name)?;
+            for r in routes {
+                let msg = route_message(r, index_of)?;
+                space
+                    .netlink
+                    .route()
+                    .add(msg)
+                    .execute()
+                    .await
+                    .map_err(netlink_err(format!(
+                        "adding route {} in `{}`",
+                        describe(r),
+                        r.ns
+                    )))?;
+            }
+            Ok::<(), ApplyError>(())
+        }
+    }))
+    .await?;
+
+    // Static FDB and neighbour entries on the VXLAN devices, and on-link routes (through
+    // flannel.1 or tunl0).
+    super::vxlan::program(plan, lab).await?;
+
+    for f in &plan.firewalls {
+        load_nftables(ns(&f.ns)?, &f.ruleset)?;
+    }
+    Ok(())
+}
+
+/// Loads an nftables ruleset with `nft -f -` run inside the namespace. A subprocess, but
+/// only for scenarios that ask for a firewall; nft's own parser reports ruleset errors.
+fn load_nftables(space: &LabNamespace, ruleset: &str) -> Result<(), ApplyError> {
+    use std::io::Write as _;
+    use std::os::unix::process::CommandExt;
+    let fd = space.netns.as_raw_fd();
+    let mut cmd = std::process::Command::new("nft");
+    cmd.args(["-f", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only setns runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || Netns::enter_in_child(fd));
+    }
+    let label = space.netns.label().to_string();
+    let mut child = cmd.spawn().map_err(|e| {
+        ApplyError::Other(format!(
+            "running nft for `{label}`: {e} (install nftables: apt-get install nftables)"
+        ))
+    })?;
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(ruleset.as_bytes())
+        .map_err(|e| ApplyError::Other(format!("feeding nft for `{label}`: {e}")))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| ApplyError::Other(format!("waiting for nft for `{label}`: {e}")))?;
+    if !out.status.success() {
+        return Err(ApplyError::Other(format!(
+            "nft rejects the ruleset of `{label}`: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+/// The peer half of a veth: named, sized, and created directly in its namespace. It is
+/// brought up afterwards: the kernel opens a peer before pairing it with the near end, and
+/// opening an unpaired veth fails (ENOTCONN).
+fn peer_message(end: &VethEnd, netns: &Netns) -> netlink_packet_route::link::LinkMessage {
+    LinkUnspec::new_with_name(&end.name)
+        .mtu(end.mtu)
+        .setns_by_fd(netns.as_raw_fd())
+        .build()
+}
+
+fn describe(r: &RoutePlan) -> String {
+    let mut s = r.to.to_string();
+    if r.blackhole {
+        s = format!("blackhole {s}");
+    }
+    for v in &r.via {
+        s.push_str(&format!(" via {v}"));
+    }
+    if let Some(d) = &r.dev {
+        s.push_str(&format!(" dev {d}"));
+    }
+    s
+}
+
+fn route_message(
+    r: &RoutePlan,
+    index_of: &impl Fn(&str, &str) -> Result<u32, ApplyError>,
+) -> Result<netlink_packet_route::route::RouteMessage, ApplyError> {
+    let what = describe(r);
+    let bad = |e: &dyn std::fmt::Display| ApplyError::Other(format!("route {what}: {e}"));
+    let mut b = RouteMessageBuilder::<IpAddr>::new()
+        .destination_prefix(r.to.addr(), r.to.prefix_len())
+        .map_err(|e| bad(&e))?
+        .protocol(RouteProtocol::Static);
+    if let Some(m) = r.metric {
+        b = b.priority(m);
+    }
+    if r.blackhole {
+        return Ok(b.kind(RouteType::BlackHole).build());
+    }
+    if r.via.is_empty() {
+        // A route straight onto an interface, as `ip route add X dev Y` makes it.
+        b = b.scope(RouteScope::Link);
+    }
+    let oif = r.dev.as_deref().map(|d| index_of(&r.ns, d)).transpose()?;
+    match r.via.as_slice() {
+        [] => {}
+        [gw] => {
+            b = b.gateway(*gw).map_err(|e| bad(&e))?;
+        }
+        many => {
+            let hops = many
+                .iter()
+                .map(|gw| {
+                    let mut hop = netlink_packet_route::route::RouteNextHop::default();
+                    hop.attributes
+                        .push(netlink_packet_route::route::RouteAttribute::Gateway(
+                            (*gw).into(),
+                        ));
+                    if let Some(i) = oif {
+                        hop.interface_index = i;
+                    }
+                    hop
+                })
+                .collect();
+            b = b.multipath(hops);
+        }
+    }
+    if let Some(i) = oif
+        && r.via.len() <= 1
+    {
+        b = b.output_interface(i);
+    }
+    Ok(b.build())
+}
+
+async fn link_index(handle: &Handle, name: &str) -> Result<u32, ApplyError> {
+    let mut links = handle.link().get().match_name(name.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(l)) => Ok(l.header.index),
+        Ok(None) => Err(ApplyError::Other(format!("no interface named {name}"))),
+        Err(source) => Err(ApplyError::Netlink {
+            what: format!("looking up {name}"),
+            source,
+        }),
+    }
+}
+
+async fn link_indexes(handle: &Handle) -> Result<BTreeMap<String, u32>, ApplyError> {
+    let mut out = BTreeMap::new();
+    let mut links = handle.link().get().execute();
+    while let Some(l) = links
+        .try_next()
+        .await
+        .map_err(netlink_err("listing interfaces"))?
+    {
+        for a in &l.attributes {
+            if let LinkAttribute::IfName(n) = a {
+                out.insert(n.clone(), l.header.index);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes one sysctl from inside the namespace. Returns Ok(false) when the key does not
+/// exist yet and `must_exist` is false (a per-interface key before its interface exists).
+fn write_sysctl(
+    space: &LabNamespace,
+    key: &str,
+    value: &str,
+    must_exist: bool,
+) -> Result<bool, String> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    let value = value.to_string();
+    let result = space
+        .netns
+        .run(move || std::fs::write(&path, value.as_bytes()))
+        .map_err(|e| e.to_string())?;
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err("no such sysctl in this kernel (or the interface it names does not exist)".into())
+        }
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn netlink_error(errno: i32) -> ApplyError {
+        let mut msg = rtnetlink::packet_core::ErrorMessage::default();
+        msg.code = std::num::NonZeroI32::new(-errno);
+        ApplyError::Netlink {
+            what: "creating link zt0".into(),
+            source: rtnetlink::Error::NetlinkError(msg),
+        }
+    }
+
+    #[test]
+    fn only_an_unsupported_operation_is_a_missing_kernel_feature() {
+        assert!(netlink_error(libc::EOPNOTSUPP).is_missing_kernel_feature());
+        assert!(!netlink_error(libc::EEXIST).is_missing_kernel_feature());
+        assert!(!ApplyError::Other("x".into()).is_missing_kernel_feature());
+    }
+}

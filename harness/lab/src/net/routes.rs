@@ -1,0 +1,148 @@
+//! Reading a namespace's routing table, and printing it the way `ip route` does.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use futures::TryStreamExt;
+use ipnet::IpNet;
+use netlink_packet_route::AddressFamily;
+use netlink_packet_route::link::LinkAttribute;
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteMessage, RouteNextHopFlags, RouteProtocol, RouteType,
+    RouteVia,
+};
+use rtnetlink::{Handle, RouteMessageBuilder};
+
+pub use routelab_model::observed::{KernelRoute, NextHop, RouteKind};
+
+fn protocol_name(p: RouteProtocol) -> String {
+    match p {
+        RouteProtocol::Kernel => "kernel".into(),
+        RouteProtocol::Boot => "boot".into(),
+        RouteProtocol::Static => "static".into(),
+        RouteProtocol::Bird => "bird".into(),
+        RouteProtocol::Ra => "ra".into(),
+        other => u8::from(other).to_string(),
+    }
+}
+
+fn address(a: &RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(*v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    }
+}
+
+fn gateway(attrs: &[RouteAttribute]) -> Option<IpAddr> {
+    attrs.iter().find_map(|a| match a {
+        RouteAttribute::Gateway(g) => address(g),
+        RouteAttribute::Via(RouteVia::Inet(v4)) => Some(IpAddr::V4(*v4)),
+        RouteAttribute::Via(RouteVia::Inet6(v6)) => Some(IpAddr::V6(*v6)),
+        _ => None,
+    })
+}
+
+/// Interface index to name, for printing.
+pub async fn interface_names(handle: &Handle) -> Result<BTreeMap<u32, String>, rtnetlink::Error> {
+    let mut names = BTreeMap::new();
+    let mut links = handle.link().get().execute();
+    while let Some(link) = links.try_next().await? {
+        if let Some(name) = link.attributes.iter().find_map(|a| match a {
+            LinkAttribute::IfName(n) => Some(n.clone()),
+            _ => None,
+        }) {
+            names.insert(link.header.index, name);
+        }
+    }
+    Ok(names)
+}
+
+fn convert(msg: &RouteMessage, names: &BTreeMap<u32, String>) -> Option<KernelRoute> {
+    let dst = msg
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            RouteAttribute::Destination(d) => address(d),
+            _ => None,
+        })
+        .unwrap_or(match msg.header.address_family {
+            AddressFamily::Inet6 => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+            _ => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+        });
+    let to = IpNet::new(dst, msg.header.destination_prefix_length).ok()?;
+    let kind = match msg.header.kind {
+        RouteType::Unicast => RouteKind::Unicast,
+        RouteType::BlackHole => RouteKind::Blackhole,
+        RouteType::Unreachable => RouteKind::Unreachable,
+        RouteType::Prohibit => RouteKind::Prohibit,
+        other => RouteKind::Other(u8::from(other)),
+    };
+    let name = |index: u32| names.get(&index).cloned().or(Some(format!("if{index}")));
+    let mut nexthops = Vec::new();
+    if let Some(hops) = msg.attributes.iter().find_map(|a| match a {
+        RouteAttribute::MultiPath(h) => Some(h),
+        _ => None,
+    }) {
+        for h in hops {
+            nexthops.push(NextHop {
+                via: gateway(&h.attributes),
+                dev: name(h.interface_index),
+                onlink: h.flags.contains(RouteNextHopFlags::Onlink),
+            });
+        }
+    } else if kind == RouteKind::Unicast {
+        let oif = msg.attributes.iter().find_map(|a| match a {
+            RouteAttribute::Oif(i) => Some(*i),
+            _ => None,
+        });
+        nexthops.push(NextHop {
+            via: gateway(&msg.attributes),
+            dev: oif.and_then(name),
+            onlink: msg
+                .header
+                .flags
+                .contains(netlink_packet_route::route::RouteFlags::Onlink),
+        });
+    }
+    let metric = msg.attributes.iter().find_map(|a| match a {
+        RouteAttribute::Priority(p) => Some(*p),
+        _ => None,
+    });
+    Some(KernelRoute {
+        to,
+        kind,
+        protocol: protocol_name(msg.header.protocol),
+        metric,
+        nexthops,
+    })
+}
+
+/// Every route of the main table of one address family.
+pub async fn main_table(handle: &Handle, ipv6: bool) -> Result<Vec<KernelRoute>, rtnetlink::Error> {
+    let names = interface_names(handle).await?;
+    let query = if ipv6 {
+        RouteMessageBuilder::<std::net::Ipv6Addr>::new().build()
+    } else {
+        RouteMessageBuilder::<std::net::Ipv4Addr>::new().build()
+    };
+    let mut routes = Vec::new();
+    let mut stream = handle.route().get(query).execute();
+    while let Some(msg) = stream.try_next().await? {
+        let table = msg
+            .attributes
+            .iter()
+            .find_map(|a| match a {
+                RouteAttribute::Table(t) => Some(*t),
+                _ => None,
+            })
+            .unwrap_or(u32::from(msg.header.table));
+        if table != 254 {
+            continue;
+        }
+        if let Some(r) = convert(&msg, &names) {
+            routes.push(r);
+        }
+    }
+    Ok(routes)
+}

@@ -1,0 +1,183 @@
+//! The VXLAN stages of [`super::apply`]: devices (right after the veths, so the address
+//! stage finds them), then static FDB and neighbour entries and on-link routes (after the
+//! routes).
+//!
+//! A device is created by a request on the netlink socket of the namespace that is to keep
+//! its UDP socket, with `IFLA_NET_NS_FD` naming the namespace the device itself goes to: the
+//! kernel binds a VXLAN device's socket and routes its outer packets in the namespace it was
+//! created from, wherever the device ends up. That is how an overlay's underlay lives in
+//! hidden namespaces while its interfaces live in the nodes.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::os::fd::AsRawFd;
+
+use futures::TryStreamExt;
+use futures::future::try_join_all;
+use netlink_packet_route::link::VxlanDf as KernelDf;
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
+};
+use netlink_packet_route::route::RouteType;
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use rtnetlink::packet_core::{
+    NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
+};
+use rtnetlink::{Handle, LinkVxlan, RouteMessageBuilder};
+
+use super::apply::{ApplyError, LabNamespace};
+use routelab_model::plan::{FdbPlan, Plan, VxlanDf};
+
+fn space<'a>(
+    lab: &'a BTreeMap<String, LabNamespace>,
+    name: &str,
+) -> Result<&'a LabNamespace, ApplyError> {
+    lab.get(name)
+        .ok_or_else(|| ApplyError::Other(format!("plan names unknown namespace `{name}`")))
+}
+
+fn netlink_err(what: String) -> impl FnOnce(rtnetlink::Error) -> ApplyError {
+    move |source| ApplyError::Netlink { what, source }
+}
+
+/// `02:5a:00:00:00:01` to bytes.
+pub fn parse_mac(text: &str) -> Result<Vec<u8>, ApplyError> {
+    let bytes: Result<Vec<u8>, _> = text.split(':').map(|b| u8::from_str_radix(b, 16)).collect();
+    match bytes {
+        Ok(b) if b.len() == 6 => Ok(b),
+        _ => Err(ApplyError::Other(format!("`{text}` is not a MAC address"))),
+    }
+}
+
+async fn index_in(handle: &Handle, name: &str, ns: &str) -> Result<u32, ApplyError> {
+    let mut links = handle.link().get().match_name(name.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(l)) => Ok(l.header.index),
+        Ok(None) => Err(ApplyError::Other(format!("no interface {name} in `{ns}`"))),
+        Err(source) => Err(ApplyError::Netlink {
+            what: format!("looking up {name} in `{ns}`"),
+            source,
+        }),
+    }
+}
+
+/// Creates every VXLAN device of the plan, up, with its MTU and MAC address.
+pub async fn create(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
+    try_join_all(plan.vxlans.iter().map(|v| async move {
+        let home = space(lab, &v.ns)?;
+        let mut b = LinkVxlan::new(&v.name, v.vni)
+            .port(v.port)
+            .local(v.local)
+            .learning(v.learning)
+            .df(match v.df {
+                VxlanDf::Unset => KernelDf::Unset,
+                VxlanDf::Inherit => KernelDf::Inherit,
+            });
+        if let Some(dev) = &v.dev {
+            b = b.dev(index_in(&home.netlink, dev, &v.ns).await?);
+        }
+        let mut b = b.mtu(v.mtu).address(parse_mac(&v.mac)?).up();
+        if let Some(into) = &v.into {
+            b = b.setns_by_fd(space(lab, into)?.netns.as_raw_fd());
+        }
+        let target = v.into.as_deref().unwrap_or(&v.ns);
+        home.netlink
+            .link()
+            .add(b.build())
+            .execute()
+            .await
+            .map_err(netlink_err(format!(
+                "creating VXLAN device {} of {} (socket in `{}`, device in `{target}`)",
+                v.name, v.link, v.ns
+            )))
+    }))
+    .await?;
+    Ok(())
+}
+
+/// Programs FDB entries, neighbour entries and on-link routes.
+pub async fn program(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
+    // One entry after another per device: appending to the same MAC's destination list.
+    for f in &plan.fdb {
+        let ns = space(lab, &f.ns)?;
+        let index = index_in(&ns.netlink, &f.dev, &f.ns).await?;
+        fdb_append(ns.netlink.clone(), index, f).await?;
+    }
+    try_join_all(plan.neighbours.iter().map(|n| async move {
+        let ns = space(lab, &n.ns)?;
+        let index = index_in(&ns.netlink, &n.dev, &n.ns).await?;
+        ns.netlink
+            .neighbours()
+            .add(index, n.ip)
+            .link_layer_address(&parse_mac(&n.mac)?)
+            .state(NeighbourState::Permanent)
+            .replace()
+            .execute()
+            .await
+            .map_err(netlink_err(format!(
+                "adding neighbour {} lladdr {} on {} in `{}`",
+                n.ip, n.mac, n.dev, n.ns
+            )))
+    }))
+    .await?;
+    try_join_all(plan.onlink_routes.iter().map(|r| async move {
+        let ns = space(lab, &r.ns)?;
+        let index = index_in(&ns.netlink, &r.dev, &r.ns).await?;
+        let what = format!("{} via {} dev {} onlink", r.to, r.via, r.dev);
+        let bad = |e: &dyn std::fmt::Display| ApplyError::Other(format!("route {what}: {e}"));
+        let msg = RouteMessageBuilder::<IpAddr>::new()
+            .destination_prefix(r.to.addr(), r.to.prefix_len())
+            .map_err(|e| bad(&e))?
+            .gateway(r.via)
+            .map_err(|e| bad(&e))?
+            .output_interface(index)
+            .onlink()
+            .protocol(netlink_packet_route::route::RouteProtocol::Static)
+            .build();
+        ns.netlink
+            .route()
+            .add(msg)
+            .execute()
+            .await
+            .map_err(netlink_err(format!("adding route {what} in `{}`", r.ns)))
+    }))
+    .await?;
+    Ok(())
+}
+
+/// `bridge fdb append MAC dev DEV dst DST`: rtnetlink's neighbour request always asks for an
+/// exclusive create, which refuses a second destination for the all-zero MAC, so the
+/// message is sent with NLM_F_APPEND here.
+async fn fdb_append(mut handle: Handle, index: u32, f: &FdbPlan) -> Result<(), ApplyError> {
+    let mut message = NeighbourMessage::default();
+    message.header.family = AddressFamily::Bridge;
+    message.header.ifindex = index;
+    message.header.state = NeighbourState::Permanent;
+    message.header.flags = NeighbourFlags::Own;
+    message.header.kind = RouteType::Unspec;
+    message
+        .attributes
+        .push(NeighbourAttribute::LinkLayerAddress(parse_mac(&f.mac)?));
+    message
+        .attributes
+        .push(NeighbourAttribute::Destination(match f.dst {
+            IpAddr::V4(v4) => NeighbourAddress::Inet(v4),
+            IpAddr::V6(v6) => NeighbourAddress::Inet6(v6),
+        }));
+    let mut req = NetlinkMessage::from(RouteNetlinkMessage::NewNeighbour(message));
+    req.header.flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND;
+    let what = format!(
+        "bridge fdb append {} dev {} dst {} in `{}`",
+        f.mac, f.dev, f.dst, f.ns
+    );
+    let mut response = handle.request(req).map_err(netlink_err(what.clone()))?;
+    while let Some(message) = futures::StreamExt::next(&mut response).await {
+        if let NetlinkPayload::Error(err) = message.payload {
+            return Err(ApplyError::Netlink {
+                what,
+                source: rtnetlink::Error::NetlinkError(err),
+            });
+        }
+    }
+    Ok(())
+}

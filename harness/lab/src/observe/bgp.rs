@@ -1,0 +1,45 @@
+//! `bgp`: a BIRD BGP protocol on a node is in a given session state.
+//! Observed on the running lab: see `routelab_model::expect::bgp` for the spec.
+
+use routelab_model::expect::bgp::Bgp;
+
+use crate::daemon::DaemonError;
+use super::{Observation, Observe};
+use crate::lab::Lab;
+
+impl Observe for Bgp {
+    async fn observe(&self, lab: &Lab) -> Observation {
+        let mut client = match lab.bird(&self.node).await {
+            Ok(c) => c,
+            Err(e) => return Observation::new(false, e),
+        };
+        match client.protocol(&self.protocol).await {
+            Ok(p) => {
+                let state = p.bgp_state.clone().unwrap_or_else(|| p.row.state.clone());
+                let matches = state.eq_ignore_ascii_case(&self.state) && !self.absent;
+                let mut seen = format!("{}: {} ({})", self.protocol, state, p.row.info);
+                if let Some(err) = &p.last_error {
+                    seen.push_str(&format!(", last error: {err}"));
+                }
+                Observation::new(matches != self.negated, seen)
+            }
+            Err(DaemonError::NoSuchProtocol { .. }) => {
+                let names: Vec<String> = client
+                    .protocols()
+                    .await
+                    .map(|rows| rows.into_iter().map(|r| r.name).collect())
+                    .unwrap_or_default();
+                Observation::new(
+                    self.absent,
+                    format!(
+                        "no protocol `{}` in BIRD on {} (it has: {})",
+                        self.protocol,
+                        self.node,
+                        names.join(", ")
+                    ),
+                )
+            }
+            Err(e) => Observation::new(false, format!("BIRD on {}: {e}", self.node)),
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! Expectations: what a scenario says must be true of the running network.
+//!
+//! Each kind is one file here with its YAML spec, its validation and what it asserts (its
+//! label, whether it is negative); how it is observed on a real network is its other half,
+//! one file in `routelab-lab`'s `observe`. Adding a kind means a file here, a line in the
+//! [`kinds!`] list below, and the same on the lab's side. Fields every kind has
+//! ([`Common`]: `deadline`) and the endpoints of kinds that send packets ([`Probe`]) are
+//! declared once, in [`fields`].
+
+pub mod fields;
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+pub use fields::{Common, FieldGroup, Probe, Probing, With};
+
+use crate::scenario::Scenario;
+use crate::scenario::validate::Context;
+
+/// What every kind's validated form offers beyond its fields.
+pub trait Assertion: fmt::Display {
+    /// A negative expectation holds when something is *not* there or does *not* work (a
+    /// route absent, a ping failing, a session not established). Such a thing is also true
+    /// of a network that has not converged yet, so negatives are judged only after the
+    /// positive ones have held.
+    fn is_negative(&self) -> bool {
+        false
+    }
+}
+
+/// Declares the expectation kinds: for each, its YAML tag, the variant, and the module
+/// with its `Spec` (what is read) and validated type. One line per kind.
+macro_rules! kinds {
+    ($($tag:literal => $variant:ident($module:ident::$kind:ident, $group:ident),)*) => {
+        $(pub mod $module;)*
+
+        /// An expectation as written in the file, tagged by kind: `- bgp: {...}`.
+        #[derive(Debug, Deserialize)]
+        pub enum ExpectationSpec {
+            $(#[serde(rename = $tag)] $variant(With<$group, $module::Spec>),)*
+        }
+
+        /// A validated expectation of one kind.
+        #[derive(Debug, Clone, Serialize)]
+        pub enum Kind {
+            $(#[serde(rename = $tag)] $variant($module::$kind),)*
+        }
+
+        impl ExpectationSpec {
+            /// The fields every kind shares.
+            pub fn common(&self) -> &Common {
+                match self {
+                    $(ExpectationSpec::$variant(s) => s.group.common(),)*
+                }
+            }
+
+            fn validate_kind(&self, cx: &mut Context, scenario: &Scenario) -> Option<Kind> {
+                match self {
+                    $(ExpectationSpec::$variant(s) => {
+                        Some(Kind::$variant($module::$kind::validate(s, cx, scenario)?))
+                    })*
+                }
+            }
+        }
+
+        impl Kind {
+            /// The kind's name as the file writes it (`ping`, `max_unfragmented`).
+            pub fn tag(&self) -> &'static str {
+                match self {
+                    $(Kind::$variant(_) => $tag,)*
+                }
+            }
+
+            fn assertion(&self) -> &dyn Assertion {
+                match self {
+                    $(Kind::$variant(k) => k,)*
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    "bgp" => Bgp(bgp::Bgp, Common),
+    "ospf" => Ospf(ospf::Ospf, Common),
+    "route" => Route(route::Route, Common),
+    "ping" => Ping(ping::Ping, Probing),
+    "pmtu" => Pmtu(pmtu::Pmtu, Probing),
+    "traceroute" => Traceroute(traceroute::Traceroute, Probing),
+    "fails" => Fails(fails::Fails, Common),
+    "max_unfragmented" => MaxUnfragmented(max_unfragmented::MaxUnfragmented, Probing),
+    "no_fragmentation_up_to" => NoFragmentationUpTo(no_fragmentation_up_to::NoFragmentationUpTo, Probing),
+    "calico_peers" => CalicoPeers(calico_peers::CalicoPeers, Common),
+}
+
+/// A validated expectation with its deadline and where it was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Expectation {
+    /// One line saying what is expected, e.g. `bgp r1/peer_r2 is Established`.
+    pub label: String,
+    /// Line of the expectation in the scenario file.
+    pub line: u64,
+    #[serde(skip)]
+    pub deadline: Duration,
+    pub kind: Kind,
+}
+
+impl Expectation {
+    pub fn validate(
+        spec: &Spanned<ExpectationSpec>,
+        cx: &mut Context,
+        scenario: &Scenario,
+    ) -> Option<Expectation> {
+        let kind = spec.value.validate_kind(cx, scenario)?;
+        let deadline = cx.deadline(spec.value.common().deadline.as_ref());
+        Some(Expectation {
+            label: kind.assertion().to_string(),
+            line: spec.referenced.line(),
+            deadline,
+            kind,
+        })
+    }
+
+    /// Negative expectations are checked once the positive ones hold.
+    pub fn is_negative(&self) -> bool {
+        self.kind.assertion().is_negative()
+    }
+}
+
+/// The sending node of a probe, checking that a given source address is of the
+/// destination's family.
+pub(crate) fn probe_origin(cx: &mut Context, probe: &Probe) -> Option<String> {
+    let from = probe.from();
+    let node = node_ref(cx, from);
+    if let Some(src) = &probe.src
+        && src.value.is_ipv4() != probe.to().is_ipv4()
+    {
+        cx.error(
+            src.referenced,
+            format!(
+                "source {} and destination {} differ in family",
+                src.value,
+                probe.to()
+            ),
+        );
+        return None;
+    }
+    node
+}
+
+/// Checks that a name refers to a node; reports it otherwise.
+pub(crate) fn node_ref(cx: &mut Context, node: &Spanned<String>) -> Option<String> {
+    cx.known_node(node).then(|| node.value.clone())
+}
+
+/// The smallest packet a probe may send to an address of `dst`'s family: the IP and ICMP
+/// headers.
+pub fn min_packet_size(dst: std::net::IpAddr) -> u16 {
+    if dst.is_ipv4() { 28 } else { 48 }
+}

@@ -1,0 +1,58 @@
+//! `pmtu`: the path MTU from a node to an address, exact to the byte, measured by probing
+//! with DF set (binary search; both ICMP "fragmentation needed" and silent loss count).
+//!
+//! ```yaml
+//! - pmtu: { from: h1, to: 10.0.2.2, mtu: 1420 }
+//! ```
+
+use std::fmt;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use super::{Probing, With, probe_origin};
+use crate::scenario::Scenario;
+use crate::scenario::validate::Context;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub mtu: Spanned<u16>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pmtu {
+    pub from: String,
+    pub to: IpAddr,
+    pub src: Option<IpAddr>,
+    pub mtu: u16,
+}
+
+impl Pmtu {
+    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Scenario) -> Option<Pmtu> {
+        let from = probe_origin(cx, &spec.group.probe);
+        let min = if spec.group.probe.to().is_ipv4() { 68 } else { 1280 };
+        if spec.mtu.value < min {
+            cx.error(
+                spec.mtu.referenced,
+                format!("a path MTU below {min} is not possible for this address family"),
+            );
+            return None;
+        }
+        Some(Pmtu {
+            from: from?,
+            to: spec.group.probe.to(),
+            src: spec.group.probe.src(),
+            mtu: spec.mtu.value,
+        })
+    }
+}
+
+impl fmt::Display for Pmtu {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pmtu {} -> {} is {}", self.from, self.to, self.mtu)
+    }
+}
+
+impl super::Assertion for Pmtu {}

@@ -1,0 +1,29 @@
+//! routelab's model: everything that can be known from a scenario file without touching
+//! the machine.
+//!
+//! ```text
+//! load ──► validate ──► plan          (this crate: pure, no privileges, no side effects)
+//! scenario  scenario     plan
+//!                         └──► apply ──► daemons ──► check ──► report   (routelab-lab)
+//! ```
+//!
+//! - [`scenario`]: the file format, its loading and validation, with positions on every
+//!   finding;
+//! - [`link`]: one file per link kind (spec, validation, planning);
+//! - [`expect`]: one file per expectation kind (spec, validation, what it asserts); their
+//!   observation of a real network lives in `routelab-lab`;
+//! - [`plan`]: the Plan vocabulary and the planner;
+//! - [`calico`]: Calico resources, selectors, IPAM and confd's rendering;
+//! - [`mtu`]: path MTU prediction from the file alone;
+//! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
+//!
+//! This crate reads files (the scenario and what it names) and nothing else: it writes
+//! nothing, spawns nothing and depends on no async runtime or kernel interface.
+
+pub mod calico;
+pub mod expect;
+pub mod link;
+pub mod mtu;
+pub mod observed;
+pub mod plan;
+pub mod scenario;

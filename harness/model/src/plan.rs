@@ -1,0 +1,501 @@
+//! The Plan: everything a scenario asks the kernel for, as plain data.
+//!
+//! Planning is pure and deterministic, so a Plan can be snapshot-tested and printed
+//! (`routelab check --plan`). `net::apply` executes it stage by stage; each stage only
+//! depends on earlier ones, so the order of the fields is the order of the work.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+use crate::scenario::{BirdConfig, Scenario};
+
+/// A namespace's role: a scenario node, or a hidden one that carries a link (a bridge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NamespaceRole {
+    Node,
+    Segment,
+    /// A Kubernetes pod on a `kind: calico` node.
+    Pod,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamespacePlan {
+    /// Unique within the lab; `routelab up` names it `<lab>-<name>` in /run/netns.
+    pub name: String,
+    pub role: NamespaceRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SysctlPlan {
+    pub ns: String,
+    /// Dotted form, e.g. `net.ipv4.ip_forward`.
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BridgePlan {
+    pub ns: String,
+    pub name: String,
+    pub mtu: u32,
+}
+
+/// One end of a veth pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VethEnd {
+    pub ns: String,
+    pub name: String,
+    pub mtu: u32,
+    /// A bridge in the same namespace this end is enslaved to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bridge: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VethPlan {
+    /// The link it implements, for messages.
+    pub link: String,
+    pub a: VethEnd,
+    pub b: VethEnd,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AddressPlan {
+    pub ns: String,
+    pub interface: String,
+    pub address: IpNet,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoutePlan {
+    pub ns: String,
+    pub to: IpNet,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub blackhole: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<u32>,
+}
+
+/// An nftables ruleset to load into a namespace once its links exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FirewallPlan {
+    pub ns: String,
+    pub ruleset: String,
+}
+
+/// Which BIRD a daemon runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DaemonKind {
+    /// BIRD 2, for routers, with the user's configuration.
+    Bird2,
+    /// BIRD 1.6 as calico-node runs it, with the configuration confd would render.
+    CalicoBird,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DaemonPlan {
+    pub ns: String,
+    pub kind: DaemonKind,
+    pub config: BirdConfig,
+}
+
+/// What a VXLAN device does with the outer DF bit (`ip link ... type vxlan df ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VxlanDf {
+    /// Outer packets never carry DF: the underlay may fragment them (the kernel default).
+    Unset,
+    /// Outer packets carry the inner packet's DF (IPv6 inner packets: always DF).
+    Inherit,
+}
+
+/// A kernel VXLAN device. It is created from `ns`, whose network namespace keeps its UDP
+/// socket and routes its outer packets, and placed into `into` (another namespace) at
+/// creation when given, so an encapsulation can live outside the node that uses it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VxlanPlan {
+    /// The link it implements, for messages.
+    pub link: String,
+    pub ns: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub into: Option<String>,
+    pub name: String,
+    pub vni: u32,
+    /// UDP port, for sending and receiving.
+    pub port: u16,
+    /// Outer source address, in `ns`.
+    pub local: std::net::Ipv4Addr,
+    /// Lower device in `ns` that outer packets leave by (caps the MTU at its MTU - 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dev: Option<String>,
+    pub mtu: u32,
+    /// MAC address, fixed so static FDB and neighbour entries can name it.
+    pub mac: String,
+    /// Learn remote MACs from received packets (a ZeroTier-like switch) or not (flannel).
+    pub learning: bool,
+    pub df: VxlanDf,
+}
+
+/// A forwarding entry on a VXLAN device (`bridge fdb append MAC dev DEV dst DST`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FdbPlan {
+    pub ns: String,
+    pub dev: String,
+    /// `00:00:00:00:00:00` floods broadcast and unknown unicast to `dst`.
+    pub mac: String,
+    pub dst: IpAddr,
+}
+
+/// A permanent neighbour (ARP / NDP) entry (`ip neigh replace IP lladdr MAC dev DEV`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeighbourPlan {
+    pub ns: String,
+    pub dev: String,
+    pub ip: IpAddr,
+    pub mac: String,
+}
+
+/// A route whose gateway is declared on-link (`ip route add TO via GW dev DEV onlink`),
+/// as flannel's VXLAN backend installs them: the gateway needs no subnet of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OnlinkRoutePlan {
+    pub ns: String,
+    pub to: IpNet,
+    pub via: IpAddr,
+    pub dev: String,
+}
+
+/// An IPIP device as Felix sets up `tunl0`: no fixed endpoints, so it takes every IPIP
+/// packet for the namespace and sends to whatever gateway a route through it names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IpipTunnelPlan {
+    pub ns: String,
+    pub name: String,
+    pub mtu: u32,
+}
+
+/// Everything to create for one scenario, in the order it is created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub scenario: String,
+    pub namespaces: Vec<NamespacePlan>,
+    pub sysctls: Vec<SysctlPlan>,
+    pub bridges: Vec<BridgePlan>,
+    pub veths: Vec<VethPlan>,
+    pub addresses: Vec<AddressPlan>,
+    pub routes: Vec<RoutePlan>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub firewalls: Vec<FirewallPlan>,
+    pub daemons: Vec<DaemonPlan>,
+    /// VXLAN devices (overlays, flannel), created right after the veths.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vxlans: Vec<VxlanPlan>,
+    /// Static forwarding entries on VXLAN devices, after the routes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fdb: Vec<FdbPlan>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub neighbours: Vec<NeighbourPlan>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub onlink_routes: Vec<OnlinkRoutePlan>,
+    /// IPIP devices, created right after the VXLAN devices. They need the kernel's `ipip`
+    /// support, which [`Plan::kernel_features`] reports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub ipip_tunnels: Vec<IpipTunnelPlan>,
+}
+
+/// A kernel feature a plan needs that not every kernel has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KernelFeature {
+    /// IP-in-IP tunnels (`CONFIG_NET_IPIP`), for Calico's `tunl0`.
+    Ipip,
+}
+
+impl Plan {
+    pub fn namespace(&self, name: &str) -> Option<&NamespacePlan> {
+        self.namespaces.iter().find(|n| n.name == name)
+    }
+
+    /// The optional kernel features the plan uses (veth, bridge and VXLAN are taken as
+    /// given; every kernel routelab runs on has them).
+    pub fn kernel_features(&self) -> Vec<KernelFeature> {
+        let mut out = Vec::new();
+        if !self.ipip_tunnels.is_empty() {
+            out.push(KernelFeature::Ipip);
+        }
+        out
+    }
+
+    /// Paths the plan reads from the scenario's directory, relative to `base` where
+    /// possible, so snapshots do not depend on where the checkout lives.
+    pub fn relative_to(mut self, base: &std::path::Path) -> Plan {
+        for d in &mut self.daemons {
+            if let BirdConfig::File(p) = &mut d.config
+                && let Ok(rel) = p.strip_prefix(base)
+            {
+                *p = PathBuf::from(rel);
+            }
+        }
+        self
+    }
+}
+
+/// Plans a validated scenario.
+pub fn plan(scenario: &Scenario) -> Plan {
+    let mut plan = Plan {
+        scenario: scenario.name.clone(),
+        ..Plan::default()
+    };
+    for node in &scenario.nodes {
+        plan.namespaces.push(NamespacePlan {
+            name: node.name.clone(),
+            role: NamespaceRole::Node,
+        });
+        for (key, value) in &node.sysctls {
+            plan.sysctls.push(SysctlPlan {
+                ns: node.name.clone(),
+                key: key.clone(),
+                value: value.clone(),
+            });
+        }
+        for addr in &node.loopback {
+            plan.addresses.push(AddressPlan {
+                ns: node.name.clone(),
+                interface: "lo".into(),
+                address: *addr,
+            });
+        }
+    }
+    for link in &scenario.links {
+        crate::link::plan(link, &mut plan);
+    }
+    for node in &scenario.nodes {
+        for r in &node.routes {
+            plan.routes.push(RoutePlan {
+                ns: node.name.clone(),
+                to: r.to,
+                via: r.via.clone(),
+                dev: r.dev.clone(),
+                blackhole: r.blackhole,
+                metric: r.metric,
+            });
+        }
+        if let Some(config) = &node.bird {
+            plan.daemons.push(DaemonPlan {
+                ns: node.name.clone(),
+                kind: DaemonKind::Bird2,
+                config: config.clone(),
+            });
+        }
+        if let Some(ruleset) = &node.nftables {
+            plan.firewalls.push(FirewallPlan {
+                ns: node.name.clone(),
+                ruleset: ruleset.clone(),
+            });
+        }
+        if let Some(calico) = &node.calico {
+            plan_calico_node(calico, &mut plan);
+        }
+    }
+    plan
+}
+
+/// Felix's and confd's part for one calico node: each pod a namespace with `eth0`, wired
+/// to the node by a `cali…` veth answering ARP for the pod's gateway by proxy ARP; a /32
+/// route per pod on the node; the pod's default route via 169.254.1.1; and BIRD 1.6 with
+/// confd's configuration.
+fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
+    let node = &calico.name;
+    let gateway: IpAddr = crate::calico::node::POD_GATEWAY
+        .parse()
+        .expect("constant parses");
+    for pod in &calico.pods {
+        plan.namespaces.push(NamespacePlan {
+            name: pod.namespace.clone(),
+            role: NamespaceRole::Pod,
+        });
+        for (key, value) in [
+            (
+                format!("net.ipv4.conf.{}.proxy_arp", pod.host_interface),
+                "1",
+            ),
+            // Answer at once rather than after the default random delay.
+            (
+                format!("net.ipv4.neigh.{}.proxy_delay", pod.host_interface),
+                "0",
+            ),
+        ] {
+            plan.sysctls.push(SysctlPlan {
+                ns: node.clone(),
+                key,
+                value: value.into(),
+            });
+        }
+        plan.veths.push(VethPlan {
+            link: pod.namespace.clone(),
+            a: VethEnd {
+                ns: node.clone(),
+                name: pod.host_interface.clone(),
+                mtu: pod.mtu,
+                bridge: None,
+            },
+            b: VethEnd {
+                ns: pod.namespace.clone(),
+                name: "eth0".into(),
+                mtu: pod.mtu,
+                bridge: None,
+            },
+        });
+        plan.addresses.push(AddressPlan {
+            ns: pod.namespace.clone(),
+            interface: "eth0".into(),
+            address: IpNet::from(pod.ip),
+        });
+        // Felix's normal route priority (FelixConfiguration `ipv4NormalRoutePriority`):
+        // confd's aggregation filter exports routes inside a block only when their metric
+        // is below it (live-migration routes), so a pod's /32 stays on its node.
+        plan.routes.push(RoutePlan {
+            ns: node.clone(),
+            to: IpNet::from(pod.ip),
+            via: Vec::new(),
+            dev: Some(pod.host_interface.clone()),
+            blackhole: false,
+            metric: Some(1024),
+        });
+        for (to, via) in [
+            (IpNet::from(gateway), None),
+            ("0.0.0.0/0".parse().expect("constant"), Some(gateway)),
+        ] {
+            plan.routes.push(RoutePlan {
+                ns: pod.namespace.clone(),
+                to,
+                via: via.into_iter().collect(),
+                dev: Some("eth0".into()),
+                blackhole: false,
+                metric: None,
+            });
+        }
+    }
+    for tunnel in &calico.tunnels {
+        plan_tunnel(node, calico, tunnel, plan);
+    }
+    if calico.bgp {
+        let files = calico
+            .rendered
+            .files()
+            .iter()
+            .map(|(name, text)| (name.to_string(), text.to_string()))
+            .collect();
+        plan.daemons.push(DaemonPlan {
+            ns: node.clone(),
+            kind: DaemonKind::CalicoBird,
+            config: BirdConfig::Rendered(files),
+        });
+    }
+}
+
+/// Felix's part for one encapsulation: the device with the tunnel address; each remote
+/// block routed `onlink` through the device (IPIP: to the node's IP; VXLAN: to its VTEP,
+/// with static ARP and FDB entries for it), or plainly via the node's IP for a CrossSubnet
+/// neighbour on the same subnet; the node's own blocks blackholed.
+fn plan_tunnel(
+    node: &str,
+    calico: &crate::calico::node::CalicoNode,
+    tunnel: &crate::calico::node::TunnelDataplane,
+    plan: &mut Plan,
+) {
+    use crate::calico::node::{self, TunnelKind};
+    let device = tunnel.kind.device();
+    match tunnel.kind {
+        TunnelKind::Ipip => plan.ipip_tunnels.push(IpipTunnelPlan {
+            ns: node.to_string(),
+            name: device.into(),
+            mtu: tunnel.mtu,
+        }),
+        TunnelKind::Vxlan => {
+            let IpAddr::V4(local) = calico.address.addr() else {
+                unreachable!("calico nodes have IPv4 addresses (validated)");
+            };
+            plan.vxlans.push(VxlanPlan {
+                link: format!("calico {node}"),
+                ns: node.to_string(),
+                into: None,
+                name: device.into(),
+                vni: node::VXLAN_VNI,
+                port: node::VXLAN_PORT,
+                local,
+                dev: None,
+                mtu: tunnel.mtu,
+                mac: tunnel.mac.clone().unwrap_or_default(),
+                learning: false,
+                df: VxlanDf::Unset,
+            });
+        }
+    }
+    if let Some(address) = tunnel.address {
+        plan.addresses.push(AddressPlan {
+            ns: node.to_string(),
+            interface: device.into(),
+            address: IpNet::from(address),
+        });
+    }
+    let mut vteps_done = Vec::new();
+    for r in &tunnel.routes {
+        if !r.encapsulated {
+            plan.routes.push(RoutePlan {
+                ns: node.to_string(),
+                to: r.block,
+                via: vec![r.node_ip],
+                dev: None,
+                blackhole: false,
+                metric: None,
+            });
+            continue;
+        }
+        let via = match &r.vtep {
+            Some(vtep) => {
+                if !vteps_done.contains(&vtep.address) {
+                    vteps_done.push(vtep.address);
+                    plan.neighbours.push(NeighbourPlan {
+                        ns: node.to_string(),
+                        dev: device.into(),
+                        ip: vtep.address,
+                        mac: vtep.mac.clone(),
+                    });
+                    plan.fdb.push(FdbPlan {
+                        ns: node.to_string(),
+                        dev: device.into(),
+                        mac: vtep.mac.clone(),
+                        dst: r.node_ip,
+                    });
+                }
+                vtep.address
+            }
+            None => r.node_ip,
+        };
+        plan.onlink_routes.push(OnlinkRoutePlan {
+            ns: node.to_string(),
+            to: r.block,
+            via,
+            dev: device.into(),
+        });
+    }
+    for block in &tunnel.blackholes {
+        plan.routes.push(RoutePlan {
+            ns: node.to_string(),
+            to: *block,
+            via: Vec::new(),
+            dev: None,
+            blackhole: true,
+            metric: None,
+        });
+    }
+}

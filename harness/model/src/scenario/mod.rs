@@ -1,0 +1,285 @@
+//! The scenario file: model, loading and validation. Pure: reads files, touches nothing.
+//!
+//! [`load`] reads a file into a [`Scenario`] or returns every problem found, each with
+//! file, line and column. Structural problems (unknown keys, wrong types, unparsable
+//! addresses) come from the YAML reader and stop at the first one; semantic problems
+//! (dangling node names, duplicate interfaces, gateways off-link) are all collected.
+
+mod calico;
+pub mod diagnostic;
+pub mod raw;
+pub mod validate;
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ipnet::IpNet;
+use serde::Serialize;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use raw::NodeKind;
+
+use crate::expect::Expectation;
+
+/// How long an expectation may take to hold when neither it nor the scenario says.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// A validated scenario: every name resolves, every value parsed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(skip)]
+    pub file: PathBuf,
+    pub description: Option<String>,
+    #[serde(with = "humantime_serde_compat")]
+    pub deadline: Duration,
+    pub nodes: Vec<Node>,
+    pub links: Vec<Link>,
+    pub expectations: Vec<Expectation>,
+}
+
+/// One node: a network namespace of its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    pub loopback: Vec<IpNet>,
+    pub routes: Vec<StaticRoute>,
+    /// Sysctls to set, the kind's defaults first, then the file's overrides.
+    pub sysctls: Vec<(String, String)>,
+    pub bird: Option<BirdConfig>,
+    /// An nftables ruleset for the node's namespace.
+    pub nftables: Option<String>,
+    /// What routelab does as calico-node on a `kind: calico` node.
+    pub calico: Option<crate::calico::node::CalicoNode>,
+}
+
+/// A static route in a node's kernel table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StaticRoute {
+    pub to: IpNet,
+    pub via: Vec<IpAddr>,
+    pub dev: Option<String>,
+    pub blackhole: bool,
+    pub metric: Option<u32>,
+}
+
+/// Where a node's BIRD configuration comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BirdConfig {
+    /// A file used verbatim; includes resolve relative to it.
+    File(PathBuf),
+    /// Text from the scenario file itself.
+    Inline(String),
+    /// Files rendered by routelab (calico-node's confd output): name and text, the main
+    /// configuration first; the others are included by it.
+    #[serde(serialize_with = "files_as_lines")]
+    Rendered(Vec<(String, String)>),
+}
+
+/// Rendered files as a map of name to lines, so a printed or snapshotted plan reads like
+/// the files themselves.
+fn files_as_lines<S: serde::Serializer>(
+    files: &[(String, String)],
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(files.len()))?;
+    for (name, text) in files {
+        map.serialize_entry(name, &text.lines().collect::<Vec<_>>())?;
+    }
+    map.end()
+}
+
+/// A network interface of a node, as a link attaches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interface {
+    pub node: String,
+    pub name: String,
+    pub addresses: Vec<IpNet>,
+    pub mtu: u32,
+}
+
+/// A link between nodes. Each kind lives in `net::links`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind")]
+pub enum Link {
+    /// A point-to-point veth pair (a leased line, a patch cable).
+    Wire { name: String, ends: [Interface; 2] },
+    /// An L2 segment (a Proxmox `vmbr0`, a switch) with any number of members.
+    Bridge {
+        name: String,
+        mtu: u32,
+        members: Vec<Interface>,
+    },
+    /// A ZeroTier-like L2 network carried as UDP over an underlay of its own.
+    Overlay {
+        name: String,
+        #[serde(flatten)]
+        sizes: crate::link::overlay::OverlaySizes,
+        members: Vec<Interface>,
+    },
+    /// flannel between K3s nodes, over interfaces other links gave them; `interfaces` are
+    /// what it adds to each node (`flannel.1`, the `cni0` stand-in for the pods).
+    Flannel {
+        name: String,
+        backend: crate::link::flannel::Backend,
+        members: Vec<crate::link::flannel::Member>,
+        interfaces: Vec<Interface>,
+    },
+}
+
+impl Link {
+    pub fn name(&self) -> &str {
+        match self {
+            Link::Wire { name, .. }
+            | Link::Bridge { name, .. }
+            | Link::Overlay { name, .. }
+            | Link::Flannel { name, .. } => name,
+        }
+    }
+
+    pub fn interfaces(&self) -> &[Interface] {
+        match self {
+            Link::Wire { ends, .. } => ends,
+            Link::Bridge { members, .. } | Link::Overlay { members, .. } => members,
+            Link::Flannel { interfaces, .. } => interfaces,
+        }
+    }
+}
+
+impl Scenario {
+    pub fn node(&self, name: &str) -> Option<&Node> {
+        self.nodes.iter().find(|n| n.name == name)
+    }
+
+    /// Every interface of `node` that a link attaches, in link order.
+    pub fn interfaces_of<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a Interface> + 'a {
+        self.links
+            .iter()
+            .flat_map(|l| l.interfaces())
+            .filter(move |i| i.node == node)
+    }
+
+    /// A pod by its namespace name, with the calico node it runs on.
+    pub fn pod(&self, namespace: &str) -> Option<(&Node, &crate::calico::node::Pod)> {
+        self.nodes.iter().find_map(|n| {
+            let pod = n
+                .calico
+                .as_ref()?
+                .pods
+                .iter()
+                .find(|p| p.namespace == namespace)?;
+            Some((n, pod))
+        })
+    }
+
+    /// The pod that has `addr`, with its node.
+    pub fn pod_with(&self, addr: IpAddr) -> Option<(&Node, &crate::calico::node::Pod)> {
+        self.nodes.iter().find_map(|n| {
+            let pod = n.calico.as_ref()?.pods.iter().find(|p| p.ip == addr)?;
+            Some((n, pod))
+        })
+    }
+
+    /// The node that owns `addr` on one of its interfaces, its loopback or a Calico tunnel (or
+    /// runs the pod that has it), if any.
+    pub fn owner_of(&self, addr: IpAddr) -> Option<&str> {
+        if let Some((node, _)) = self.pod_with(addr) {
+            return Some(&node.name);
+        }
+        for link in &self.links {
+            for i in link.interfaces() {
+                if i.addresses.iter().any(|a| a.addr() == addr) {
+                    return Some(&i.node);
+                }
+            }
+        }
+        self.nodes
+            .iter()
+            .find(|n| {
+                n.loopback.iter().any(|a| a.addr() == addr)
+                    || n.calico
+                        .iter()
+                        .flat_map(|c| &c.tunnels)
+                        .any(|t| t.address == Some(addr))
+            })
+            .map(|n| n.name.as_str())
+    }
+}
+
+/// The scenario files (`*.yaml`) of a directory, sorted by name.
+pub fn files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.retain(|p| p.extension().is_some_and(|x| x == "yaml"));
+    files.sort();
+    Ok(files)
+}
+
+/// Reads and validates a scenario file. Warnings come back with the scenario; any error
+/// means no scenario.
+pub fn load(file: &Path) -> Result<(Scenario, Diagnostics), Diagnostics> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Diagnostics(vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the scenario file: {e}"),
+        }])
+    })?;
+    load_str(file, &text)
+}
+
+/// Like [`load`], for text already read; `file` names it in messages and anchors relative
+/// paths.
+pub fn load_str(file: &Path, text: &str) -> Result<(Scenario, Diagnostics), Diagnostics> {
+    let raw: raw::RawScenario = serde_saphyr::from_str(text).map_err(|e| {
+        let at = e.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
+        Diagnostics(vec![Diagnostic::error(file, at, yaml_message(&e))])
+    })?;
+    validate::validate(file, raw)
+}
+
+/// The YAML reader's message without its own location prefix and snippet, since
+/// [`Diagnostic`] prints the location itself.
+pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let rendered = e.without_snippet().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
+    // serde-saphyr puts the location in the text too ("error: line L column C: ..." or
+    // "... at line L column C"); the diagnostic prints it once, in front.
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let first = match first
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
+        Some((_, message)) => message,
+        None => first,
+    };
+    match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first.to_string(),
+    }
+}
+
+/// Durations as `humantime` text (`30s`, `1m 30s`) in serialized output.
+mod humantime_serde_compat {
+    use std::time::Duration;
+
+    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+}
+
+/// Parses a duration as written in a scenario (`30s`, `500ms`, `2m`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. `30s` or `500ms`"))
+}
+
+#[cfg(test)]
+mod tests;

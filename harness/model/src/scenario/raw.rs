@@ -1,0 +1,256 @@
+//! The scenario file exactly as written: what serde reads, with source locations kept on
+//! every value a later check may need to point at. [`super::validate`] turns it into a
+//! [`super::Scenario`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::expect::ExpectationSpec;
+
+/// The top level of a scenario file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Defaults to the file name without its extension.
+    pub name: Option<Spanned<String>>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    pub nodes: Spanned<NamedMap<RawNode>>,
+    #[serde(default)]
+    pub links: Vec<Spanned<RawLink>>,
+    #[serde(default)]
+    pub expect: Vec<Spanned<ExpectationSpec>>,
+    /// The Calico cluster that `kind: calico` nodes belong to.
+    pub calico: Option<Spanned<RawCalico>>,
+}
+
+/// The cluster's Calico resources, shared by every `kind: calico` node.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalico {
+    /// Manifests as users have them (BGPConfiguration, BGPPeer, BGPFilter, IPPool, Node,
+    /// the operator's Installation), relative to the scenario file.
+    pub resources: Vec<Spanned<String>>,
+    /// calico-node's environment, e.g. `CALICO_ROUTER_ID: hash`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// What a `kind: calico` node adds to (or sets in) its Calico Node resource, and its pods.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCalicoNode {
+    /// Labels, as `kubectl label node` sets them.
+    #[serde(default)]
+    pub labels: BTreeMap<String, Scalar>,
+    /// `spec.bgp.asNumber`.
+    pub as_number: Option<u32>,
+    /// `spec.bgp.routeReflectorClusterID`: makes the node a route reflector.
+    pub route_reflector_cluster_id: Option<String>,
+    /// The node's address with its subnet; by default the first IPv4 address of its first
+    /// interface (calico-node's `first-found` autodetection).
+    pub address: Option<Spanned<IpNet>>,
+    /// IPAM blocks pinned to the node; by default nodes sorted by name take consecutive
+    /// blocks of each pool.
+    #[serde(default)]
+    pub blocks: Vec<Spanned<IpNet>>,
+    /// Pods to run: a number (named `pod0`, `pod1`, ...) or a list of names.
+    pub pods: Option<Spanned<Pods>>,
+}
+
+/// `pods: 2` or `pods: [web, db]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Pods {
+    Count(u32),
+    Names(Vec<String>),
+}
+
+/// A YAML scalar read as text: `true` stays `true`, `5` stays `5`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Bool(bool),
+    Int(i64),
+    Text(String),
+}
+
+impl Scalar {
+    /// The text a sysctl file takes: booleans as 1 and 0.
+    pub fn as_sysctl(&self) -> String {
+        match self {
+            Scalar::Bool(b) => u8::from(*b).to_string(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Text(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Scenario-wide defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// How long each expectation may take to hold, e.g. `30s`.
+    pub deadline: Option<Spanned<String>>,
+}
+
+/// The kind of a node: what it is for and which defaults it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NodeKind {
+    /// Forwards packets: `ip_forward` on, `rp_filter` off, may run BIRD 2.
+    Router,
+    /// An end host: the kernel defaults, may still run BIRD 2 (e.g. a BGP speaker).
+    Host,
+    /// A Kubernetes node running calico-node: forwards like a router, runs BIRD 1.6 with
+    /// the configuration confd renders, and hosts pods as Felix wires them.
+    Calico,
+}
+
+/// One node, i.e. one network namespace.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNode {
+    pub kind: Option<Spanned<NodeKind>>,
+    /// Addresses on `lo`, e.g. a router id `/32`.
+    #[serde(default)]
+    pub loopback: Vec<Spanned<IpNet>>,
+    #[serde(default)]
+    pub routes: Vec<Spanned<RawRoute>>,
+    /// Extra sysctls under `/proc/sys`, in dotted form (`net.ipv4.ip_forward: 1`);
+    /// they override the kind's defaults.
+    #[serde(default)]
+    pub sysctls: BTreeMap<String, Spanned<Scalar>>,
+    pub bird: Option<Spanned<RawBird>>,
+    /// An nftables ruleset loaded in the node's namespace (`nft -f`), e.g. to filter ICMP
+    /// the way a misconfigured firewall does.
+    pub nftables: Option<Spanned<String>>,
+    /// For `kind: calico` nodes.
+    pub calico: Option<Spanned<RawCalicoNode>>,
+}
+
+/// A static route in the node's kernel table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// A prefix, or `default` (IPv4) / `default6` (IPv6).
+    pub to: Spanned<String>,
+    /// One gateway, or several for an equal-cost multipath route.
+    pub via: Option<Spanned<OneOrMany<IpAddr>>>,
+    /// Output interface; needed for a route without a gateway.
+    pub dev: Option<Spanned<String>>,
+    #[serde(default)]
+    pub blackhole: bool,
+    pub metric: Option<u32>,
+}
+
+/// A BIRD daemon on the node: a config file (relative to the scenario file) or inline text.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBird {
+    pub config: Option<Spanned<String>>,
+    pub inline: Option<String>,
+}
+
+/// A link, tagged by its kind: `- wire: {...}` or `- bridge: {...}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RawLink {
+    Wire(crate::link::wire::WireSpec),
+    Bridge(crate::link::bridge::BridgeSpec),
+    Overlay(crate::link::overlay::OverlaySpec),
+    Flannel(crate::link::flannel::FlannelSpec),
+}
+
+/// One node's attachment to a link.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEndpoint {
+    pub node: Spanned<String>,
+    /// Interface name in the node; `eth0`, `eth1`, … in order of appearance when omitted.
+    pub interface: Option<Spanned<String>>,
+    #[serde(default)]
+    pub addresses: Vec<Spanned<IpNet>>,
+    /// Overrides the link's MTU for this end.
+    pub mtu: Option<Spanned<u32>>,
+}
+
+/// `x` or `[x, y]` in YAML.
+#[derive(Debug, Clone)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        // Not `untagged`: that would buffer the value and lose its source location.
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element()? {
+                    out.push(v);
+                }
+                Ok(OneOrMany(out))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                let v = T::deserialize(serde::de::value::StrDeserializer::<E>::new(s))?;
+                Ok(OneOrMany(vec![v]))
+            }
+        }
+        d.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A YAML mapping whose keys are names, kept in file order with each key's location.
+#[derive(Debug)]
+pub struct NamedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for NamedMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = NamedMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping of names to definitions")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(key) = map.next_key::<Spanned<String>>()? {
+                    let value = map.next_value()?;
+                    out.push((key, value));
+                }
+                Ok(NamedMap(out))
+            }
+        }
+        d.deserialize_map(Vis(PhantomData))
+    }
+}

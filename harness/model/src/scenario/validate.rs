@@ -1,0 +1,543 @@
+//! From [`RawScenario`] to [`Scenario`]: resolve names, apply defaults, collect every error.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde_saphyr::{Location, Spanned};
+
+use super::raw::{NodeKind, RawBird, RawLink, RawNode, RawRoute, RawScenario};
+use super::{
+    BirdConfig, DEFAULT_DEADLINE, Diagnostic, Diagnostics, Interface, Link, Node, Scenario,
+    StaticRoute, parse_duration,
+};
+use crate::expect::Expectation;
+
+/// What link kinds and expectation kinds need while validating: the file for messages,
+/// the nodes known so far, and where findings go.
+pub struct Context<'a> {
+    pub file: &'a Path,
+    pub dir: PathBuf,
+    pub node_names: BTreeSet<String>,
+    pub findings: Diagnostics,
+    /// Interface names taken per node, so links can pick the next free `ethN`.
+    taken_interfaces: BTreeMap<String, BTreeSet<String>>,
+    default_deadline: std::time::Duration,
+}
+
+impl Context<'_> {
+    pub fn error(&mut self, at: Location, message: impl Into<String>) {
+        let d = Diagnostic::error(self.file, at, message);
+        self.findings.push(d);
+    }
+
+    pub fn warning(&mut self, at: Location, message: impl Into<String>) {
+        let d = Diagnostic::warning(self.file, at, message);
+        self.findings.push(d);
+    }
+
+    /// Checks that `node` names a node of the scenario; reports it otherwise.
+    pub fn known_node(&mut self, node: &Spanned<String>) -> bool {
+        if self.node_names.contains(&node.value) {
+            return true;
+        }
+        let hint = closest(&node.value, self.node_names.iter())
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        let known = self
+            .node_names
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.error(
+            node.referenced,
+            format!("no node named `{}` (nodes: {known}){hint}", node.value),
+        );
+        false
+    }
+
+    /// Claims an interface name on a node: the given one, or the next free `ethN`.
+    pub fn claim_interface(&mut self, node: &str, name: Option<&Spanned<String>>) -> String {
+        let taken = self.taken_interfaces.entry(node.to_string()).or_default();
+        match name {
+            Some(n) => {
+                if let Err(why) = valid_interface_name(&n.value) {
+                    let at = n.referenced;
+                    self.error(at, why);
+                } else if !taken.insert(n.value.clone()) {
+                    let at = n.referenced;
+                    let msg = format!("node `{node}` already has an interface `{}`", n.value);
+                    self.error(at, msg);
+                }
+                n.value.clone()
+            }
+            None => {
+                let name = (0..)
+                    .map(|i| format!("eth{i}"))
+                    .find(|c| !taken.contains(c))
+                    .expect("an unbounded range always has a free name");
+                taken.insert(name.clone());
+                name
+            }
+        }
+    }
+
+    /// Parses an optional per-expectation deadline, falling back to the scenario's.
+    pub fn deadline(&mut self, given: Option<&Spanned<String>>) -> std::time::Duration {
+        match given {
+            None => self.default_deadline,
+            Some(text) => match parse_duration(&text.value) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.error(text.referenced, e);
+                    self.default_deadline
+                }
+            },
+        }
+    }
+}
+
+/// Linux interface names: 1..=15 bytes, no `/`, no whitespace, not `.` or `..`.
+pub fn valid_interface_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 15 {
+        return Err(format!(
+            "interface name `{name}` must be 1 to 15 characters (Linux's IFNAMSIZ)"
+        ));
+    }
+    if name == "."
+        || name == ".."
+        || name.contains(['/', ':'])
+        || name.contains(char::is_whitespace)
+    {
+        return Err(format!(
+            "interface name `{name}` may not contain `/`, `:` or white space"
+        ));
+    }
+    Ok(())
+}
+
+/// Node and link names become parts of namespace names (`<lab>-<node>`) and file names.
+fn valid_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !name.starts_with(['-', '.']);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "name `{name}` must be 1 to 32 characters of letters, digits, `-`, `_` or `.`, \
+             not starting with `-` or `.`"
+        ))
+    }
+}
+
+/// The candidate within edit distance 2 of `wanted`, for "did you mean" hints.
+fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+    candidates
+        .map(|c| (edit_distance(wanted, c), c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics), Diagnostics> {
+    let dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut cx = Context {
+        file,
+        dir,
+        node_names: BTreeSet::new(),
+        findings: Diagnostics::default(),
+        taken_interfaces: BTreeMap::new(),
+        default_deadline: DEFAULT_DEADLINE,
+    };
+
+    let name = match &raw.name {
+        Some(n) => {
+            if let Err(e) = valid_name(&n.value) {
+                cx.error(n.referenced, e);
+            }
+            n.value.clone()
+        }
+        None => file
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "scenario".into()),
+    };
+    if let Some(d) = &raw.defaults.deadline {
+        cx.default_deadline = cx.deadline(Some(d));
+    }
+
+    if raw.nodes.value.0.is_empty() {
+        cx.error(raw.nodes.referenced, "a scenario needs at least one node");
+    }
+    for (node_name, _) in &raw.nodes.value.0 {
+        if let Err(e) = valid_name(&node_name.value) {
+            cx.error(node_name.referenced, e);
+        } else if !cx.node_names.insert(node_name.value.clone()) {
+            cx.error(
+                node_name.referenced,
+                format!("node `{}` is defined twice", node_name.value),
+            );
+        }
+    }
+
+    let mut links: Vec<Link> = Vec::new();
+    for l in &raw.links {
+        let link = match &l.value {
+            RawLink::Wire(spec) => spec.validate(&mut cx),
+            RawLink::Bridge(spec) => spec.validate(&mut cx),
+            RawLink::Overlay(spec) => spec.validate(&mut cx),
+            // Rides on interfaces of the links before it.
+            RawLink::Flannel(spec) => spec.validate(&mut cx, &links),
+        };
+        links.extend(link);
+    }
+    let mut link_names = BTreeSet::new();
+    for (raw_link, link) in raw.links.iter().zip(&links) {
+        if let Err(e) = valid_name(link.name()) {
+            cx.error(raw_link.referenced, e);
+        } else if cx.node_names.contains(link.name()) || !link_names.insert(link.name().to_string())
+        {
+            cx.error(
+                raw_link.referenced,
+                format!(
+                    "link name `{}` is already used by another link or a node",
+                    link.name()
+                ),
+            );
+        }
+    }
+
+    let mut nodes = Vec::new();
+    for (node_name, raw_node) in &raw.nodes.value.0 {
+        let node = validate_node(&mut cx, &node_name.value, raw_node, &links);
+        nodes.push(node);
+    }
+
+    super::calico::validate(&mut cx, &raw, &mut nodes, &links);
+
+    let mut scenario = Scenario {
+        name,
+        file: file.to_path_buf(),
+        description: raw.description.clone(),
+        deadline: cx.default_deadline,
+        nodes,
+        links,
+        expectations: Vec::new(),
+    };
+    let expectations: Vec<Expectation> = raw
+        .expect
+        .iter()
+        .filter_map(|e| Expectation::validate(e, &mut cx, &scenario))
+        .collect();
+    scenario.expectations = expectations;
+    check_addresses(&mut cx, &scenario, &raw);
+
+    if cx.findings.has_errors() {
+        Err(cx.findings)
+    } else {
+        Ok((scenario, cx.findings))
+    }
+}
+
+fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) -> Node {
+    let kind = raw.kind.as_ref().map_or(NodeKind::Host, |k| k.value);
+    let mut sysctls: Vec<(String, String)> = default_sysctls(kind)
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    for (key, value) in &raw.sysctls {
+        if key.is_empty() || key.contains("..") || key.starts_with(['.', '/']) || key.contains('/')
+        {
+            cx.error(value.referenced, format!("`{key}` is not a sysctl name"));
+            continue;
+        }
+        if !key.starts_with("net.") {
+            cx.error(
+                value.referenced,
+                format!(
+                    "sysctl `{key}` is not per network namespace; routelab only sets `net.*` \
+                     sysctls so the host is never changed"
+                ),
+            );
+            continue;
+        }
+        sysctls.retain(|(k, _)| k != key);
+        sysctls.push((key.clone(), value.value.as_sysctl()));
+    }
+
+    let loopback = raw.loopback.iter().map(|a| a.value).collect();
+    let connected: Vec<(String, IpNet)> = links
+        .iter()
+        .flat_map(Link::interfaces)
+        .filter(|i| i.node == name)
+        .flat_map(|i| i.addresses.iter().map(move |a| (i.name.clone(), *a)))
+        .collect();
+    let routes = raw
+        .routes
+        .iter()
+        .filter_map(|r| validate_route(cx, name, r, &connected))
+        .collect();
+    let bird = raw.bird.as_ref().and_then(|b| validate_bird(cx, b));
+    if let Some(b) = &raw.bird
+        && kind == NodeKind::Calico
+    {
+        cx.error(
+            b.referenced,
+            "a `kind: calico` node runs the BIRD that calico-node's confd configures; it takes no `bird`",
+        );
+    }
+    if let Some(c) = &raw.calico
+        && kind != NodeKind::Calico
+    {
+        cx.error(c.referenced, "`calico` settings need `kind: calico`");
+    }
+    Node {
+        name: name.to_string(),
+        kind,
+        loopback,
+        routes,
+        sysctls,
+        bird,
+        nftables: raw.nftables.as_ref().map(|n| n.value.clone()),
+        calico: None,
+    }
+}
+
+/// The sysctls each node kind starts from. Routers forward and do not drop asymmetric
+/// traffic, as the seed networks configure them; IPv6 duplicate address detection is off
+/// everywhere so addresses are usable at once (a lab has no duplicates to detect).
+pub fn default_sysctls(kind: NodeKind) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        NodeKind::Router | NodeKind::Calico => &[
+            ("net.ipv6.conf.all.accept_dad", "0"),
+            ("net.ipv6.conf.default.accept_dad", "0"),
+            ("net.ipv4.ip_forward", "1"),
+            ("net.ipv6.conf.all.forwarding", "1"),
+            ("net.ipv4.conf.all.rp_filter", "0"),
+            ("net.ipv4.conf.default.rp_filter", "0"),
+        ],
+        NodeKind::Host => &[
+            ("net.ipv6.conf.all.accept_dad", "0"),
+            ("net.ipv6.conf.default.accept_dad", "0"),
+        ],
+    }
+}
+
+fn validate_route(
+    cx: &mut Context,
+    node: &str,
+    raw: &Spanned<RawRoute>,
+    connected: &[(String, IpNet)],
+) -> Option<StaticRoute> {
+    let r = &raw.value;
+    let to = match r.to.value.as_str() {
+        "default" => "0.0.0.0/0".parse().expect("constant parses"),
+        "default6" => "::/0".parse().expect("constant parses"),
+        text => match text.parse::<IpNet>() {
+            Ok(net) if net.trunc() != net => {
+                cx.error(
+                    r.to.referenced,
+                    format!(
+                        "`{text}` has host bits set; did you mean `{}`?",
+                        net.trunc()
+                    ),
+                );
+                return None;
+            }
+            Ok(net) => net,
+            Err(_) => {
+                cx.error(
+                    r.to.referenced,
+                    format!("`{text}` is not a prefix (like 10.0.0.0/24) or `default`/`default6`"),
+                );
+                return None;
+            }
+        },
+    };
+    let via: Vec<IpAddr> = r
+        .via
+        .as_ref()
+        .map(|v| v.value.0.clone())
+        .unwrap_or_default();
+    let via_at = r.via.as_ref().map_or(raw.referenced, |v| v.referenced);
+    if r.blackhole && (!via.is_empty() || r.dev.is_some()) {
+        cx.error(raw.referenced, "a blackhole route has no `via` or `dev`");
+        return None;
+    }
+    if !r.blackhole && via.is_empty() && r.dev.is_none() {
+        cx.error(
+            raw.referenced,
+            "a route needs `via` (a gateway), `dev` (an interface) or `blackhole: true`",
+        );
+        return None;
+    }
+    for gw in &via {
+        if gw.is_ipv4() != to.addr().is_ipv4() {
+            cx.error(
+                via_at,
+                format!("gateway {gw} is not of the same address family as {to}"),
+            );
+            return None;
+        }
+        let on_link = connected
+            .iter()
+            .any(|(_, net)| net.contains(gw) && net.addr() != *gw);
+        let link_local = matches!(gw, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+        if !on_link && !link_local && r.dev.is_none() {
+            cx.error(
+                via_at,
+                format!(
+                    "gateway {gw} is not on any subnet of node `{node}`'s interfaces, so the \
+                     kernel could not reach it; add an address in its subnet or give `dev`"
+                ),
+            );
+            return None;
+        }
+    }
+    if let Some(dev) = &r.dev
+        && dev.value != "lo"
+        && !connected.iter().any(|(i, _)| *i == dev.value)
+    {
+        let known: BTreeSet<&str> = connected.iter().map(|(i, _)| i.as_str()).collect();
+        cx.error(
+            dev.referenced,
+            format!(
+                "node `{node}` has no interface `{}` with an address (it has: {})",
+                dev.value,
+                known.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        );
+        return None;
+    }
+    Some(StaticRoute {
+        to,
+        via,
+        dev: r.dev.as_ref().map(|d| d.value.clone()),
+        blackhole: r.blackhole,
+        metric: r.metric,
+    })
+}
+
+fn validate_bird(cx: &mut Context, raw: &Spanned<RawBird>) -> Option<BirdConfig> {
+    match (&raw.value.config, &raw.value.inline) {
+        (Some(path), None) => {
+            let full = normalize(&cx.dir.join(&path.value));
+            if !full.is_file() {
+                let msg = format!(
+                    "BIRD config `{}` not found (looked at {}; paths are relative to the \
+                     scenario file)",
+                    path.value,
+                    full.display()
+                );
+                cx.error(path.referenced, msg);
+                return None;
+            }
+            Some(BirdConfig::File(full))
+        }
+        (None, Some(text)) => Some(BirdConfig::Inline(text.clone())),
+        _ => {
+            cx.error(
+                raw.referenced,
+                "`bird` needs exactly one of `config` (a file) or `inline` (the text)",
+            );
+            None
+        }
+    }
+}
+
+/// Addresses: the same address on two interfaces is almost always a typo.
+fn check_addresses(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
+    let mut seen: BTreeMap<IpAddr, String> = BTreeMap::new();
+    for (link, raw_link) in scenario.links.iter().zip(&raw.links) {
+        for i in link.interfaces() {
+            for a in &i.addresses {
+                let here = format!("{}:{}", i.node, i.name);
+                if let Some(first) = seen.insert(a.addr(), here.clone()) {
+                    cx.warning(
+                        raw_link.referenced,
+                        format!("address {} is on both {first} and {here}", a.addr()),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Builds an [`Interface`] from a link endpoint, reporting bad references.
+pub fn endpoint(
+    cx: &mut Context,
+    raw: &super::raw::RawEndpoint,
+    link_mtu: u32,
+) -> Option<Interface> {
+    let known = cx.known_node(&raw.node);
+    let name = cx.claim_interface(&raw.node.value, raw.interface.as_ref());
+    for a in &raw.addresses {
+        if a.value.addr().is_unspecified() || a.value.addr().is_multicast() {
+            cx.error(
+                a.referenced,
+                format!("{} cannot be an interface address", a.value.addr()),
+            );
+        }
+    }
+    let mtu = match &raw.mtu {
+        Some(m) => {
+            check_mtu(cx, m.value, m.referenced);
+            m.value
+        }
+        None => link_mtu,
+    };
+    known.then(|| Interface {
+        node: raw.node.value.clone(),
+        name,
+        addresses: raw.addresses.iter().map(|a| a.value).collect(),
+        mtu,
+    })
+}
+
+/// Ethernet-ish MTUs the kernel accepts on a veth (68 is IPv4's minimum).
+pub fn check_mtu(cx: &mut Context, mtu: u32, at: Location) {
+    if !(68..=65535).contains(&mtu) {
+        cx.error(at, format!("MTU {mtu} is out of range (68 to 65535)"));
+    }
+}
+
+/// `a/b/../c` to `a/c`, without touching the file system (the path may not exist yet).
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
