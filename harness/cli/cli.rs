@@ -302,11 +302,19 @@ fn run(
 }
 
 fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch) -> u8 {
+    if let Some(name) = &lab_name
+        && let Err(code) = valid_lab(name)
+    {
+        return code;
+    }
     let Some(mut loaded) = load_all(std::slice::from_ref(file), search) else {
         return EXIT_INVALID;
     };
     let l = loaded.remove(0);
     let lab_name = lab_name.unwrap_or_else(|| l.scenario.name.clone());
+    if let Err(code) = valid_lab(&lab_name) {
+        return code;
+    }
     if let Err(missing) = routelab_lab::env::check(std::slice::from_ref(&l.plan), search) {
         eprintln!("routelab: {missing}");
         return EXIT_ENVIRONMENT;
@@ -351,6 +359,15 @@ fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch) -> u8 {
     }
 }
 
+/// A lab name from the command line becomes a directory and namespace names: it must be a
+/// plain name before anything is done with it.
+fn valid_lab(name: &str) -> Result<(), u8> {
+    routelab_model::names::plain("lab", name).map_err(|e| {
+        eprintln!("routelab: --lab: {e}");
+        EXIT_INVALID
+    })
+}
+
 fn down(lab_name: Option<String>) -> u8 {
     let lab_name = match lab_name {
         Some(n) => n,
@@ -378,6 +395,9 @@ fn down(lab_name: Option<String>) -> u8 {
             }
         }
     };
+    if let Err(code) = valid_lab(&lab_name) {
+        return code;
+    }
     match lab::down(&lab_name) {
         Ok(removed) => {
             for r in removed {
@@ -394,6 +414,9 @@ fn down(lab_name: Option<String>) -> u8 {
 }
 
 fn exec(lab_name: &str, node: &str, command: &[String]) -> u8 {
+    if let Err(code) = valid_lab(lab_name) {
+        return code;
+    }
     let state = match lab::state(lab_name) {
         Ok(s) => s,
         Err(e) => {
@@ -433,6 +456,9 @@ fn exec(lab_name: &str, node: &str, command: &[String]) -> u8 {
 }
 
 fn calico_status(lab_name: &str, node: &str) -> u8 {
+    if let Err(code) = valid_lab(lab_name) {
+        return code;
+    }
     let state = match lab::state(lab_name) {
         Ok(s) => s,
         Err(e) => {

@@ -15,6 +15,7 @@
 //! - [`plan`]: the Plan vocabulary and the planner;
 //! - [`calico`]: Calico resources, selectors, IPAM and confd's rendering;
 //! - [`mtu`]: path MTU prediction from the file alone;
+//! - [`names`]: the rules for every name that becomes a path or an interface;
 //! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
 //!
 //! This crate reads files (the scenario and what it names) and nothing else: it writes
@@ -24,6 +25,7 @@ pub mod calico;
 pub mod expect;
 pub mod link;
 pub mod mtu;
+pub mod names;
 pub mod observed;
 pub mod plan;
 pub mod scenario;

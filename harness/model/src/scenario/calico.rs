@@ -116,7 +116,9 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
             let mut seen = std::collections::BTreeSet::new();
             for pod in &pods {
                 let ns = format!("{}-{pod}", name.value);
-                if !seen.insert(pod.clone()) {
+                if let Err(e) = crate::names::plain("pod", pod) {
+                    cx.error(p.referenced, e);
+                } else if !seen.insert(pod.clone()) {
                     cx.error(p.referenced, format!("pod `{pod}` is listed twice"));
                 } else if cx.node_names.contains(&ns) {
                     cx.error(

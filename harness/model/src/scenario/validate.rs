@@ -63,7 +63,7 @@ impl Context<'_> {
         let taken = self.taken_interfaces.entry(node.to_string()).or_default();
         match name {
             Some(n) => {
-                if let Err(why) = valid_interface_name(&n.value) {
+                if let Err(why) = crate::names::interface(&n.value) {
                     let at = n.referenced;
                     self.error(at, why);
                 } else if !taken.insert(n.value.clone()) {
@@ -96,43 +96,6 @@ impl Context<'_> {
                 }
             },
         }
-    }
-}
-
-/// Linux interface names: 1..=15 bytes, no `/`, no whitespace, not `.` or `..`.
-pub fn valid_interface_name(name: &str) -> Result<(), String> {
-    if name.is_empty() || name.len() > 15 {
-        return Err(format!(
-            "interface name `{name}` must be 1 to 15 characters (Linux's IFNAMSIZ)"
-        ));
-    }
-    if name == "."
-        || name == ".."
-        || name.contains(['/', ':'])
-        || name.contains(char::is_whitespace)
-    {
-        return Err(format!(
-            "interface name `{name}` may not contain `/`, `:` or white space"
-        ));
-    }
-    Ok(())
-}
-
-/// Node and link names become parts of namespace names (`<lab>-<node>`) and file names.
-fn valid_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.len() <= 32
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        && !name.starts_with(['-', '.']);
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "name `{name}` must be 1 to 32 characters of letters, digits, `-`, `_` or `.`, \
-             not starting with `-` or `.`"
-        ))
     }
 }
 
@@ -175,7 +138,7 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
 
     let name = match &raw.name {
         Some(n) => {
-            if let Err(e) = valid_name(&n.value) {
+            if let Err(e) = crate::names::plain("scenario", &n.value) {
                 cx.error(n.referenced, e);
             }
             n.value.clone()
@@ -193,7 +156,7 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
         cx.error(raw.nodes.referenced, "a scenario needs at least one node");
     }
     for (node_name, _) in &raw.nodes.value.0 {
-        if let Err(e) = valid_name(&node_name.value) {
+        if let Err(e) = crate::names::plain("node", &node_name.value) {
             cx.error(node_name.referenced, e);
         } else if !cx.node_names.insert(node_name.value.clone()) {
             cx.error(
@@ -216,7 +179,7 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
     }
     let mut link_names = BTreeSet::new();
     for (raw_link, link) in raw.links.iter().zip(&links) {
-        if let Err(e) = valid_name(link.name()) {
+        if let Err(e) = crate::names::plain("link", link.name()) {
             cx.error(raw_link.referenced, e);
         } else if cx.node_names.contains(link.name()) || !link_names.insert(link.name().to_string())
         {
