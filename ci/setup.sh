@@ -33,6 +33,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# Lab daemons run as this user, without root's file access (see harness/lab/src/daemon/user.rs);
+# without it they run as nobody.
+if ! getent passwd routelab >/dev/null; then
+  echo "ci/setup.sh: creating the system user routelab for lab daemons"
+  $SUDO useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin routelab
+fi
+
 if [ -f ci/install-bird1.sh ]; then
   bash ci/install-bird1.sh
 fi

@@ -27,7 +27,7 @@ fn run_scenario(file: &Path) -> Result<Completion, Failed> {
     // This thread lives until the lab is torn down, as BIRD's parent-death signal needs.
     let (report, _) = runtime.block_on(routelab_lab::run::execute(&loaded, Mode::Ephemeral));
     println!("{}", report.to_text());
-    if let Some(why) = report.skipped {
+    if let Some(why) = report.skipped() {
         // A kernel feature this machine lacks: skipped with the reason, also under CI.
         Ok(Completion::ignored_with(why))
     } else if report.ok() {

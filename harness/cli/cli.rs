@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use routelab_lab::daemon::BirdSearch;
-use routelab_lab::lab::{self, Mode};
+use routelab_lab::lab::{self, Blame, Mode};
 use routelab_lab::report::{self, ScenarioReport};
 use routelab_lab::run::{self, Loaded};
 
@@ -18,6 +18,8 @@ pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_ENVIRONMENT: u8 = 3;
 /// As shells report a process ended by SIGINT.
 pub const EXIT_INTERRUPTED: u8 = 130;
+/// As shells report a process ended by SIGTERM.
+pub const EXIT_TERMINATED: u8 = 143;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -234,18 +236,125 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime can be built")
 }
 
-/// Runs `work` until it finishes or the user interrupts; on interruption `work` is dropped,
-/// which tears its lab down, and `None` comes back.
-fn interruptible<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
-    runtime().block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("SIGTERM handler installs");
-        tokio::select! {
-            out = work => Some(out),
-            _ = tokio::signal::ctrl_c() => None,
-            _ = term.recv() => None,
+/// SIGINT and SIGTERM, caught from the start of a command that builds labs: before
+/// anything is created, so an early signal too ends in an orderly teardown (and the
+/// removal of temporary files) instead of the default sudden death.
+struct Signals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+/// A signal that ended a command, and the exit code shells give a process it ends.
+#[derive(Debug, Clone, Copy)]
+enum Caught {
+    Interrupt,
+    Terminate,
+}
+
+impl Caught {
+    fn exit_code(self) -> u8 {
+        match self {
+            Caught::Interrupt => EXIT_INTERRUPTED,
+            Caught::Terminate => EXIT_TERMINATED,
         }
-    })
+    }
+}
+
+impl Signals {
+    fn install() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        let runtime = runtime();
+        let _entered = runtime.enter();
+        let interrupt = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+        let terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+        drop(_entered);
+        Signals {
+            runtime,
+            interrupt,
+            terminate,
+        }
+    }
+
+    /// A signal that arrived while the command was busy with something that cannot be
+    /// interrupted (loading, BIRD's parser), if any.
+    fn pending(&mut self) -> Option<Caught> {
+        use futures::FutureExt;
+        let _entered = self.runtime.enter();
+        if self.interrupt.recv().now_or_never().is_some() {
+            return Some(Caught::Interrupt);
+        }
+        self.terminate
+            .recv()
+            .now_or_never()
+            .is_some()
+            .then_some(Caught::Terminate)
+    }
+
+    /// Runs `work` until it finishes or a signal arrives; then `work` is dropped, which
+    /// tears its lab down.
+    fn run<T>(&mut self, work: impl std::future::Future<Output = T>) -> Result<T, Caught> {
+        let Signals {
+            runtime,
+            interrupt,
+            terminate,
+        } = self;
+        runtime.block_on(async {
+            tokio::select! {
+                out = work => Ok(out),
+                _ = interrupt.recv() => Err(Caught::Interrupt),
+                _ = terminate.recv() => Err(Caught::Terminate),
+            }
+        })
+    }
+}
+
+/// A report file, opened before anything is built so that a path that cannot be written
+/// is said at once (exit 3), not after a run whose results would then be lost.
+struct ReportFile {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl ReportFile {
+    fn open(path: Option<PathBuf>, what: &str) -> Result<Option<ReportFile>, u8> {
+        let Some(path) = path else {
+            return Ok(None);
+        };
+        match std::fs::File::create(&path) {
+            Ok(file) => Ok(Some(ReportFile { path, file })),
+            Err(e) => {
+                eprintln!(
+                    "routelab: cannot write the {what} report to {}: {e}",
+                    path.display()
+                );
+                Err(EXIT_ENVIRONMENT)
+            }
+        }
+    }
+
+    fn write(mut self, text: &str) -> Result<(), u8> {
+        use std::io::Write;
+        self.file
+            .write_all(text.as_bytes())
+            .and_then(|()| self.file.sync_all())
+            .map_err(|e| {
+                eprintln!("routelab: writing {}: {e}", self.path.display());
+                EXIT_ENVIRONMENT
+            })
+    }
+}
+
+/// The exit code for a scenario's report: 0 all held or skipped, 1 something failed,
+/// 2 the kernel or a daemon refused the scenario's input, 3 the machine lacks something.
+fn exit_code(report: &ScenarioReport) -> u8 {
+    match report.blame() {
+        Some(Blame::Input) => EXIT_INVALID,
+        Some(Blame::Environment) => EXIT_ENVIRONMENT,
+        Some(Blame::Run) => EXIT_FAILED,
+        None if report.ok() => EXIT_OK,
+        None => EXIT_FAILED,
+    }
 }
 
 fn run(
@@ -254,7 +363,19 @@ fn run(
     json: Option<PathBuf>,
     search: &BirdSearch,
 ) -> u8 {
-    let Some(loaded) = load_all(files, search) else {
+    let mut signals = Signals::install();
+    let (json, junit) = match (
+        ReportFile::open(json, "JSON"),
+        ReportFile::open(junit, "JUnit"),
+    ) {
+        (Ok(json), Ok(junit)) => (json, junit),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let loaded = load_all(files, search);
+    if let Some(caught) = signals.pending() {
+        return caught.exit_code();
+    }
+    let Some(loaded) = loaded else {
         return EXIT_INVALID;
     };
     let plans: Vec<_> = loaded.iter().map(|l| l.plan.clone()).collect();
@@ -271,34 +392,39 @@ fn run(
         }
         reports
     };
-    let Some(reports) = interruptible(work) else {
-        eprintln!("routelab: interrupted; the lab was torn down");
-        return EXIT_INTERRUPTED;
+    let reports = match signals.run(work) {
+        Ok(reports) => reports,
+        Err(caught) => {
+            eprintln!("routelab: interrupted; the lab was torn down");
+            return caught.exit_code();
+        }
     };
     println!("{}", report::summary_line(&reports));
-    if let Some(path) = json
-        && let Err(e) = report::write_json(&path, &reports)
+    let mut code = EXIT_OK;
+    if let Some(file) = json
+        && let Err(c) = file.write(&report::to_json(&reports))
     {
-        eprintln!("routelab: writing {}: {e}", path.display());
+        code = c;
     }
-    if let Some(path) = junit
-        && let Err(e) = report::write_junit(&path, &reports)
+    if let Some(file) = junit
+        && let Err(c) = file.write(&report::to_junit(&reports))
     {
-        eprintln!("routelab: writing {}: {e}", path.display());
+        code = c;
     }
-    if reports.iter().any(|r| r.environment_problem) {
-        return EXIT_ENVIRONMENT;
+    if code != EXIT_OK {
+        return code;
     }
     // Skips alone fail nothing, but a run in which nothing ran proves nothing either.
-    if reports.iter().all(|r| r.skipped.is_some()) {
+    if reports.iter().all(|r| r.skipped().is_some()) {
         eprintln!("routelab: nothing was run: this machine lacks what the scenarios need");
         return EXIT_ENVIRONMENT;
     }
-    if reports.iter().all(ScenarioReport::ok) {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    }
+    // The most telling code wins: input refused, then the machine, then failures.
+    let codes: Vec<u8> = reports.iter().map(exit_code).collect();
+    [EXIT_INVALID, EXIT_ENVIRONMENT, EXIT_FAILED]
+        .into_iter()
+        .find(|c| codes.contains(c))
+        .unwrap_or(EXIT_OK)
 }
 
 fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch) -> u8 {
@@ -307,7 +433,12 @@ fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch) -> u8 {
     {
         return code;
     }
-    let Some(mut loaded) = load_all(std::slice::from_ref(file), search) else {
+    let mut signals = Signals::install();
+    let loaded = load_all(std::slice::from_ref(file), search);
+    if let Some(caught) = signals.pending() {
+        return caught.exit_code();
+    }
+    let Some(mut loaded) = loaded else {
         return EXIT_INVALID;
     };
     let l = loaded.remove(0);
@@ -322,41 +453,42 @@ fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch) -> u8 {
     let mode = Mode::Persistent {
         lab: lab_name.clone(),
     };
-    let Some((report, state)) = interruptible(run::execute(&l, mode)) else {
-        eprintln!("routelab: interrupted; the lab was torn down");
-        return EXIT_INTERRUPTED;
+    let (report, state) = match signals.run(run::execute(&l, mode)) {
+        Ok(done) => done,
+        Err(caught) => {
+            eprintln!("routelab: interrupted; the lab was torn down");
+            return caught.exit_code();
+        }
     };
     print!("{}", report.to_text());
-    if let Some(why) = &report.skipped {
+    if let Some(why) = report.skipped() {
         eprintln!("routelab: lab `{lab_name}` not up: {why}");
         return EXIT_ENVIRONMENT;
     }
-    match (report.error, state) {
-        (Some(e), _) => {
-            eprintln!("routelab: lab `{lab_name}` not up: {e}");
-            if report.environment_problem {
-                EXIT_ENVIRONMENT
-            } else {
-                EXIT_FAILED
-            }
-        }
-        (None, Some(state)) => {
-            println!("lab `{lab_name}` is up:");
-            for (node, path) in &state.nodes {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default();
-                println!("  {node:<16} ip netns exec {name} ...");
-            }
-            for d in &state.daemons {
-                println!("  BIRD on {:<9} birdc -s {}", d.node, d.socket.display());
-            }
-            println!("remove it with: routelab down --lab {lab_name}");
-            EXIT_OK
-        }
-        (None, None) => EXIT_OK,
+    if let Some(e) = report.error() {
+        eprintln!("routelab: lab `{lab_name}` not up: {e}");
+        return match exit_code(&report) {
+            EXIT_OK => EXIT_FAILED,
+            code => code,
+        };
     }
+    let Some(state) = state else {
+        return EXIT_OK;
+    };
+    println!("lab `{lab_name}` is up:");
+    for ns in &state.namespaces {
+        let name = ns
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        println!("  {:<16} ip netns exec {name} ...", ns.name);
+    }
+    for d in &state.daemons {
+        println!("  BIRD on {:<9} birdc -s {}", d.node, d.socket.display());
+    }
+    println!("remove it with: routelab down --lab {lab_name}");
+    EXIT_OK
 }
 
 /// A lab name from the command line becomes a directory and namespace names: it must be a
@@ -399,9 +531,12 @@ fn down(lab_name: Option<String>) -> u8 {
         return code;
     }
     match lab::down(&lab_name) {
-        Ok(removed) => {
-            for r in removed {
+        Ok(done) => {
+            for r in done.removed {
                 println!("removed {r}");
+            }
+            for l in done.left {
+                println!("left alone (not routelab's): {l}");
             }
             println!("lab `{lab_name}` is down");
             EXIT_OK
@@ -424,8 +559,8 @@ fn exec(lab_name: &str, node: &str, command: &[String]) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let Some(path) = state.nodes.get(node) else {
-        let known: Vec<&str> = state.nodes.keys().map(String::as_str).collect();
+    let Some(path) = state.namespace(node) else {
+        let known: Vec<&str> = state.namespaces.iter().map(|n| n.name.as_str()).collect();
         eprintln!(
             "routelab: lab `{lab_name}` has no node `{node}` (it has: {})",
             known.join(", ")

@@ -1,92 +1,175 @@
 //! A running lab: the namespaces, links and daemons of one scenario, and their teardown.
 //!
 //! An ephemeral lab (`routelab run`, tests) holds its namespaces by file descriptor and
-//! starts BIRD with a parent-death signal, so nothing outlives the process, whatever ends
-//! it. Dropping the [`Lab`] tears it down in order: daemons first, then namespaces, then
-//! its runtime directory.
+//! starts its daemons with a parent-death signal, so nothing outlives the process, whatever
+//! ends it. Dropping the [`Lab`] tears it down: daemons first (all asked to stop at once,
+//! then the stragglers killed), then namespaces, then its runtime directory. The runtime
+//! directory is locked while the lab lives, so a later run can tell a dead lab's directory
+//! (and remove it) from a live one's, in whatever PID namespace that one runs.
 //!
-//! A persistent lab (`routelab up`) bind-mounts its namespaces at `/run/netns/<lab>-<ns>`,
-//! runs BIRD detached, and records both in `/run/routelab/<lab>/lab.json` so that
-//! `routelab down` can remove it later.
+//! A persistent lab (`routelab up`) bind-mounts its namespaces at `/run/netns/<lab>-<ns>`
+//! and leaves its daemons running. Its record, `/run/routelab/<lab>/lab.json`, is written
+//! before anything is created and rewritten as each namespace and daemon appears, so
+//! [`down`] can remove exactly what the record says routelab made, even after a crash at
+//! any moment of `up`.
 
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use ipnet::IpNet;
+use routelab_model::plan::Plan;
 use serde::{Deserialize, Serialize};
 
-use crate::daemon::{BirdClient, BirdProcess, BirdSearch, BirdSpec};
+use crate::daemon::{
+    BirdSearch, Daemon, DaemonError, DaemonFiles, ProcessId, Stop, prepare, stop_process,
+};
 use crate::net::Netns;
 use crate::net::apply::{self, ApplyError, LabNamespace};
 use crate::net::routes::KernelRoute;
-use routelab_model::plan::Plan;
 
 /// Where persistent labs keep their state.
 pub const STATE_ROOT: &str = "/run/routelab";
 /// Where `ip netns` looks for named namespaces.
 pub const NETNS_ROOT: &str = "/run/netns";
+/// The lock an ephemeral lab holds on its runtime directory while it lives.
+const LOCK_FILE: &str = ".lock";
+/// How long daemons get to stop in order at teardown before they are killed.
+const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// How long a lab lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     /// Gone when the process ends.
     Ephemeral,
-    /// Stays until `routelab down`, under this lab name.
+    /// Stays until `routelab down`, under this lab name (a plain name, see
+    /// [`routelab_model::names`]).
     Persistent { lab: String },
 }
 
-/// Why a lab could not be built or started.
+/// Why a lab could not be built, started or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     #[error(transparent)]
     Apply(#[from] ApplyError),
+    #[error("BIRD on `{node}`: {source}")]
+    Daemon { node: String, source: DaemonError },
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+    #[error(
+        "a lab named `{lab}` is already up (or being built); run `routelab down --lab {lab}` \
+         first or pick another name with --lab"
+    )]
+    AlreadyUp { lab: String },
+    #[error("{path} already exists and routelab did not make it; is another lab named `{lab}` up?")]
+    NameTaken { lab: String, path: PathBuf },
     #[error("{0}")]
-    Daemon(String),
-    /// A daemon's binary is not installed (the message says how to install it).
-    #[error("{0}")]
-    Missing(String),
-    #[error("{0}")]
-    Io(String),
+    InvalidName(String),
+    #[error("no node `{0}` in the lab")]
+    NoSuchNode(String),
+    #[error("node `{0}` runs no routing daemon")]
+    NoDaemon(String),
+}
+
+/// Whose fault a failure is: decides the exit code (2 input, 3 environment, 1 otherwise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Blame {
+    /// The scenario asks for something the kernel or a daemon refuses.
+    Input,
+    /// The machine lacks something (a kernel feature, a binary, a permission).
+    Environment,
+    /// Anything else.
+    Run,
 }
 
 impl LabError {
-    /// The machine lacks something (a kernel feature, a binary) rather than the input
-    /// being wrong.
-    pub fn is_environment(&self) -> bool {
+    pub fn blame(&self) -> Blame {
         match self {
-            LabError::Apply(e) => e.is_missing_kernel_feature(),
-            LabError::Missing(_) => true,
-            LabError::Daemon(_) | LabError::Io(_) => false,
+            LabError::Apply(e) => e.blame(),
+            LabError::Daemon { source, .. } => match source {
+                DaemonError::NotFound { .. } | DaemonError::WrongVersion { .. } => {
+                    Blame::Environment
+                }
+                // BIRD read its configuration and refused it at startup.
+                DaemonError::Exited { .. } | DaemonError::Config { .. } => Blame::Input,
+                _ => Blame::Run,
+            },
+            LabError::Io { .. } => Blame::Environment,
+            LabError::AlreadyUp { .. } | LabError::NameTaken { .. } => Blame::Environment,
+            LabError::InvalidName(_) => Blame::Input,
+            LabError::NoSuchNode(_) | LabError::NoDaemon(_) => Blame::Run,
         }
+    }
+
+    fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> LabError {
+        let what = what.into();
+        move |source| LabError::Io { what, source }
     }
 }
 
-/// A BIRD daemon of the lab.
-struct Daemon {
-    socket: PathBuf,
-    /// `None` once detached for a persistent lab.
-    process: Option<BirdProcess>,
+/// A daemon that exited while nothing had asked it to.
+#[derive(Debug, Clone)]
+pub struct DaemonDied {
+    pub node: String,
+    /// How it ended, as the shell says it (`signal: 9 (SIGKILL)`, `exit status: 1`).
+    pub status: String,
+    pub log_tail: String,
 }
 
-/// What `routelab down` needs to remove a persistent lab.
-#[derive(Debug, Serialize, Deserialize, Default)]
+impl std::fmt::Display for DaemonDied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the routing daemon of `{}` exited unexpectedly ({}); the end of its log:\n{}",
+            self.node, self.status, self.log_tail
+        )
+    }
+}
+
+/// What `routelab down` needs to remove a persistent lab, and `exec` to enter it.
+#[derive(Debug, Serialize, Deserialize, Default, Clone)]
 pub struct LabState {
     pub lab: String,
     pub scenario: String,
-    /// Bind-mount paths under /run/netns.
-    pub namespaces: Vec<PathBuf>,
-    /// Namespace name (node or segment) to bind-mount path, for `routelab exec`.
-    pub nodes: BTreeMap<String, PathBuf>,
+    /// The routelab building the lab, while it does; `None` once the lab is up.
+    #[serde(default)]
+    pub builder: Option<ProcessId>,
+    /// Each namespace routelab made, recorded before its bind mount is created.
+    pub namespaces: Vec<NamespaceState>,
+    /// Each daemon routelab started, recorded the moment it was spawned.
     pub daemons: Vec<DaemonState>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, Clone)]
+pub struct NamespaceState {
+    /// The node, pod or segment it is.
+    pub name: String,
+    /// Its bind mount, `/run/netns/<lab>-<name>`.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct DaemonState {
     pub node: String,
-    pub pid: u32,
+    pub process: ProcessId,
     pub socket: PathBuf,
+}
+
+impl LabState {
+    /// The bind mount of a node's namespace.
+    pub fn namespace(&self, name: &str) -> Option<&Path> {
+        self.namespaces
+            .iter()
+            .find(|n| n.name == name)
+            .map(|n| n.path.as_path())
+    }
 }
 
 /// A built lab.
@@ -95,10 +178,13 @@ pub struct Lab {
     mode: Mode,
     /// Dropped last: namespaces go when their descriptors close.
     namespaces: BTreeMap<String, LabNamespace>,
-    daemons: BTreeMap<String, Daemon>,
+    daemons: BTreeMap<String, Box<dyn Daemon>>,
+    /// Daemons a timeline step stopped on purpose; their exit is not a failure.
+    stopped_on_purpose: std::collections::BTreeSet<String>,
     /// Sockets, rendered configs and logs; removed on teardown for an ephemeral lab.
     runtime_dir: RuntimeDir,
-    mounted: Vec<PathBuf>,
+    /// The persistent lab's record, kept in step with what exists.
+    state: Option<LabState>,
     detached: bool,
     /// Probes share it; a measurement that reads fragmentation counters across the whole
     /// lab holds it alone, so no other probe's packets show up in its counts.
@@ -106,16 +192,39 @@ pub struct Lab {
 }
 
 enum RuntimeDir {
-    Temp(tempfile::TempDir),
+    /// An ephemeral lab's: a temporary directory, locked while the lab lives.
+    Temp {
+        dir: tempfile::TempDir,
+        _lock: nix::fcntl::Flock<File>,
+    },
+    /// A persistent lab's, under [`STATE_ROOT`].
     Fixed(PathBuf),
 }
 
 impl RuntimeDir {
     fn path(&self) -> &Path {
         match self {
-            RuntimeDir::Temp(t) => t.path(),
+            RuntimeDir::Temp { dir, .. } => dir.path(),
             RuntimeDir::Fixed(p) => p,
         }
+    }
+
+    fn ephemeral(scenario: &str) -> Result<RuntimeDir, LabError> {
+        remove_stale_runtime_dirs();
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("routelab-{scenario}-{}-", std::process::id()))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .map_err(LabError::io("creating a runtime directory"))?;
+        open_to_daemons(dir.path())?;
+        let lock = File::create(dir.path().join(LOCK_FILE))
+            .map_err(LabError::io("creating the runtime directory's lock"))?;
+        let lock = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| LabError::Io {
+                what: "locking the runtime directory".into(),
+                source: e.into(),
+            })?;
+        Ok(RuntimeDir::Temp { dir, _lock: lock })
     }
 }
 
@@ -123,31 +232,18 @@ impl Lab {
     /// Builds the network of `plan`: namespaces, links, addresses, routes, sysctls. On
     /// error, whatever was built is torn down before returning.
     pub async fn build(plan: &Plan, mode: Mode) -> Result<Lab, LabError> {
-        let runtime_dir = match &mode {
-            Mode::Ephemeral => {
-                remove_stale_runtime_dirs();
-                RuntimeDir::Temp(
-                    tempfile::Builder::new()
-                        .prefix(&format!(
-                            "routelab-{}-{}-",
-                            plan.scenario,
-                            std::process::id()
-                        ))
-                        .tempdir()
-                        .map_err(|e| LabError::Io(format!("creating a runtime directory: {e}")))?,
-                )
-            }
+        let (runtime_dir, state) = match &mode {
+            Mode::Ephemeral => (RuntimeDir::ephemeral(&plan.scenario)?, None),
             Mode::Persistent { lab } => {
-                let dir = Path::new(STATE_ROOT).join(lab);
-                if dir.join("lab.json").exists() {
-                    return Err(LabError::Io(format!(
-                        "a lab named `{lab}` is already up; run `routelab down --lab {lab}` first \
-                         or pick another name with --lab"
-                    )));
-                }
-                std::fs::create_dir_all(&dir)
-                    .map_err(|e| LabError::Io(format!("creating {}: {e}", dir.display())))?;
-                RuntimeDir::Fixed(dir)
+                routelab_model::names::plain("lab", lab).map_err(LabError::InvalidName)?;
+                let dir = create_state_dir(lab)?;
+                let state = LabState {
+                    lab: lab.clone(),
+                    scenario: plan.scenario.clone(),
+                    builder: ProcessId::of(std::process::id()).ok(),
+                    ..LabState::default()
+                };
+                (RuntimeDir::Fixed(dir), Some(state))
             }
         };
         let mut lab = Lab {
@@ -155,38 +251,55 @@ impl Lab {
             mode,
             namespaces: BTreeMap::new(),
             daemons: BTreeMap::new(),
+            stopped_on_purpose: Default::default(),
             runtime_dir,
-            mounted: Vec::new(),
+            state,
             detached: false,
             counter_gate: tokio::sync::RwLock::new(()),
         };
-        // From here on, an early return drops `lab`, which tears down what exists.
+        // From here on, an early return drops `lab`, which tears down what exists. The
+        // record exists before anything it would list.
+        lab.write_state()?;
         lab.namespaces = apply::create_namespaces(plan).await?;
         if let Mode::Persistent { lab: name } = lab.mode.clone() {
-            for (ns_name, space) in &lab.namespaces {
+            let names: Vec<String> = lab.namespaces.keys().cloned().collect();
+            for ns_name in names {
                 let path = Path::new(NETNS_ROOT).join(format!("{name}-{ns_name}"));
-                if path.exists() {
-                    return Err(LabError::Io(format!(
-                        "{} already exists; is another lab named `{name}` up?",
-                        path.display()
-                    )));
+                // Claim the path first: a file that exists is someone else's.
+                std::fs::create_dir_all(NETNS_ROOT)
+                    .map_err(LabError::io(format!("creating {NETNS_ROOT}")))?;
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&path)
+                {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        return Err(LabError::NameTaken { lab: name, path });
+                    }
+                    Err(e) => return Err(LabError::io(format!("creating {}", path.display()))(e)),
                 }
-                space
+                if let Some(state) = &mut lab.state {
+                    state.namespaces.push(NamespaceState {
+                        name: ns_name.clone(),
+                        path: path.clone(),
+                    });
+                }
+                lab.write_state()?;
+                lab.namespaces[&ns_name]
                     .netns
                     .bind_mount(&path)
-                    .map_err(|e| LabError::Io(e.to_string()))?;
-                lab.mounted.push(path);
+                    .map_err(LabError::io(format!("bind-mounting {}", path.display())))?;
             }
-            lab.write_state()?;
         }
         apply::apply(plan, &lab.namespaces).await?;
         Ok(lab)
     }
 
-    /// Starts every daemon of the plan and waits until each answers on its control socket.
+    /// Starts every daemon of the plan at once and waits until all answer.
     ///
-    /// Must be called from a thread that lives as long as the lab: BIRD is given a
-    /// parent-death signal, which the kernel ties to the thread that started it.
+    /// Must be called from a thread that lives as long as the lab: daemons are given a
+    /// parent-death signal, which the kernel ties to the thread that started them.
     pub async fn start_daemons(
         &mut self,
         plan: &Plan,
@@ -194,31 +307,37 @@ impl Lab {
     ) -> Result<(), LabError> {
         let persistent = matches!(self.mode, Mode::Persistent { .. });
         for d in &plan.daemons {
-            let binary = binaries
-                .binary(d.kind)
-                .map_err(|e| LabError::Missing(e.to_string()))?;
-            let config = crate::daemon::write_config(&d.config, self.runtime_dir.path(), &d.ns)
-                .map_err(|e| LabError::Io(format!("writing the BIRD config of {}: {e}", d.ns)))?;
-            let socket = self.runtime_dir.path().join(format!("{}.ctl", d.ns));
-            let mut spec = BirdSpec::new(binary, config, socket.clone(), d.ns.clone());
-            spec.log = Some(self.runtime_dir.path().join(format!("{}.log", d.ns)));
-            spec.persistent = persistent;
-            let netns = self.netns(&d.ns).ok_or_else(|| {
-                LabError::Daemon(format!("no namespace for daemon on `{}`", d.ns))
-            })?;
-            let process = BirdProcess::start(&netns, &spec)
-                .map_err(|e| LabError::Daemon(format!("BIRD on `{}`: {e}", d.ns)))?;
-            self.daemons.insert(
-                d.ns.clone(),
-                Daemon {
-                    socket,
-                    process: Some(process),
-                },
-            );
-            if persistent {
-                self.write_state()?;
-            }
+            let netns = self
+                .netns(&d.ns)
+                .ok_or_else(|| LabError::NoSuchNode(d.ns.clone()))?;
+            let dir = self.runtime_dir.path();
+            // The daemon creates its socket without root, so in its own sandbox.
+            let files = DaemonFiles {
+                sandbox: dir.join(&d.ns),
+                socket: dir.join(&d.ns).join("bird.ctl"),
+                log: dir.join(format!("{}.log", d.ns)),
+            };
+            let daemon_error = |source| LabError::Daemon {
+                node: d.ns.clone(),
+                source,
+            };
+            let mut daemon = prepare(d.kind, &d.ns, netns, &d.config, files, binaries, persistent)
+                .map_err(daemon_error)?;
+            daemon.start().map_err(daemon_error)?;
+            self.daemons.insert(d.ns.clone(), daemon);
+            // Recorded the moment it runs, before it has answered: a crash now must not
+            // leave a daemon `down` does not know of.
+            self.write_state()?;
         }
+        let waits = self.daemons.iter_mut().map(|(node, d)| {
+            d.ready().map(move |r| {
+                r.map_err(|source| LabError::Daemon {
+                    node: node.clone(),
+                    source,
+                })
+            })
+        });
+        futures::future::try_join_all(waits).await?;
         Ok(())
     }
 
@@ -233,36 +352,52 @@ impl Lab {
     }
 
     /// The main routing table of a node.
-    pub async fn routes(&self, node: &str, ipv6: bool) -> Result<Vec<KernelRoute>, String> {
+    pub async fn routes(&self, node: &str, ipv6: bool) -> Result<Vec<KernelRoute>, LabError> {
         let space = self
             .namespaces
             .get(node)
-            .ok_or_else(|| format!("no node `{node}` in the lab"))?;
+            .ok_or_else(|| LabError::NoSuchNode(node.into()))?;
         crate::net::routes::main_table(&space.netlink, ipv6)
             .await
-            .map_err(|e| format!("reading routes of {node}: {e}"))
+            .map_err(|source| {
+                LabError::Apply(ApplyError::Netlink {
+                    what: format!("reading the routes of {node}"),
+                    source,
+                })
+            })
     }
 
-    /// A client for the BIRD on `node`.
-    pub async fn bird(&self, node: &str) -> Result<BirdClient, String> {
-        let d = self
-            .daemons
+    /// The routing daemon of `node`.
+    pub fn daemon(&self, node: &str) -> Result<&dyn Daemon, LabError> {
+        self.daemons
             .get(node)
-            .ok_or_else(|| format!("node `{node}` runs no BIRD"))?;
-        BirdClient::connect(&d.socket)
-            .await
-            .map_err(|e| format!("BIRD on {node}: {e}"))
+            .map(|d| d.as_ref())
+            .ok_or_else(|| LabError::NoDaemon(node.into()))
     }
 
-    /// What BIRD on `node` knows about `prefix` (`show route for PREFIX all`), for
-    /// diagnoses; `None` when the node runs no BIRD.
-    pub async fn bird_route_view(&self, node: &str, prefix: IpNet) -> Option<String> {
-        let mut client = self.bird(node).await.ok()?;
-        let text = match client
-            .command(&format!("show route for {prefix} all"))
-            .await
-        {
-            Ok(reply) => reply.text(),
+    /// The routing daemon of `node`, to change it.
+    pub fn daemon_mut(&mut self, node: &str) -> Result<&mut Box<dyn Daemon>, LabError> {
+        self.daemons
+            .get_mut(node)
+            .ok_or_else(|| LabError::NoDaemon(node.into()))
+    }
+
+    /// Marks a daemon as stopped on purpose (its exit is no failure) or as expected to
+    /// run again.
+    pub fn expect_running(&mut self, node: &str, running: bool) {
+        if running {
+            self.stopped_on_purpose.remove(node);
+        } else {
+            self.stopped_on_purpose.insert(node.to_string());
+        }
+    }
+
+    /// What the daemon on `node` knows about `prefix`, for diagnoses; `None` when the node
+    /// runs no daemon.
+    pub async fn daemon_route_view(&self, node: &str, prefix: IpNet) -> Option<String> {
+        let daemon = self.daemon(node).ok()?;
+        let text = match daemon.route_view(prefix).await {
+            Ok(text) => text,
             Err(e) => e.to_string(),
         };
         let text = text.trim().to_string();
@@ -274,6 +409,40 @@ impl Lab {
                 .collect::<Vec<_>>()
                 .join("\n")
         })
+    }
+
+    /// Resolves when a daemon exits that nothing asked to stop; pending while all run.
+    /// [`Lab::daemon_died`] then says how it ended.
+    pub async fn unexpected_exit(&self) -> String {
+        let watches: Vec<_> = self
+            .daemons
+            .iter()
+            .filter(|(node, _)| !self.stopped_on_purpose.contains(*node))
+            .map(|(node, d)| d.exit_watch().map(move |()| node.clone()).boxed())
+            .collect();
+        if watches.is_empty() {
+            return futures::future::pending().await;
+        }
+        futures::future::select_all(watches).await.0
+    }
+
+    /// How the daemon of `node`, which has exited, ended, with the end of its log.
+    pub fn daemon_died(&mut self, node: &str) -> DaemonDied {
+        let Some(d) = self.daemons.get_mut(node) else {
+            return DaemonDied {
+                node: node.into(),
+                status: "unknown".into(),
+                log_tail: String::new(),
+            };
+        };
+        let status = d
+            .reap()
+            .map_or_else(|| "unknown".into(), |s| describe_exit(&s));
+        DaemonDied {
+            node: node.into(),
+            status,
+            log_tail: d.log_tail(),
+        }
     }
 
     /// Runs a blocking probe inside a node's namespace on tokio's blocking pool.
@@ -300,49 +469,39 @@ impl Lab {
     }
 
     /// Leaves a persistent lab running and forgets it (`routelab up`).
-    pub fn detach(mut self) -> LabState {
-        self.detached = true;
+    pub fn detach(mut self) -> Result<LabState, LabError> {
+        if let Some(state) = &mut self.state {
+            state.builder = None;
+        }
+        // Recorded while the daemons are still held, then let go of.
+        self.write_state()?;
         for d in self.daemons.values_mut() {
-            // A persistent BIRD's handle leaves the process running when dropped.
-            drop(d.process.take());
+            d.detach();
         }
-        self.state()
+        self.detached = true;
+        Ok(self.state.clone().unwrap_or_default())
     }
 
-    fn state(&self) -> LabState {
-        let Mode::Persistent { lab } = &self.mode else {
-            return LabState::default();
+    /// Rewrites the persistent lab's record from what exists now.
+    fn write_state(&mut self) -> Result<(), LabError> {
+        let Some(state) = &mut self.state else {
+            return Ok(());
         };
-        LabState {
-            lab: lab.clone(),
-            scenario: self.scenario.clone(),
-            namespaces: self.mounted.clone(),
-            nodes: self
-                .namespaces
-                .keys()
-                .map(|n| (n.clone(), Path::new(NETNS_ROOT).join(format!("{lab}-{n}"))))
-                .collect(),
-            daemons: self
-                .daemons
-                .iter()
-                .filter_map(|(node, d)| {
-                    d.process.as_ref().map(|p| DaemonState {
-                        node: node.clone(),
-                        pid: p.pid(),
-                        socket: d.socket.clone(),
-                    })
+        state.daemons = self
+            .daemons
+            .iter()
+            .filter_map(|(node, d)| {
+                Some(DaemonState {
+                    node: node.clone(),
+                    process: d.process()?,
+                    socket: d.control_socket()?,
                 })
-                .collect(),
-        }
-    }
-
-    /// Recorded after every step of a persistent build, so `down` can clean up even
-    /// after a crash half-way.
-    fn write_state(&self) -> Result<(), LabError> {
+            })
+            .collect();
         let path = self.runtime_dir.path().join("lab.json");
-        let json = serde_json::to_string_pretty(&self.state()).expect("state serializes");
-        std::fs::write(&path, json)
-            .map_err(|e| LabError::Io(format!("writing {}: {e}", path.display())))
+        let json = serde_json::to_string_pretty(state).expect("state serializes");
+        crate::daemon::replace_private(&path, &json, None)
+            .map_err(LabError::io(format!("writing {}", path.display())))
     }
 }
 
@@ -351,17 +510,23 @@ impl Drop for Lab {
         if self.detached {
             return;
         }
-        // Daemons first: a BIRD process inside a namespace would keep it alive.
-        for (_, mut d) in std::mem::take(&mut self.daemons) {
-            if let Some(p) = d.process.take()
-                && let Err(e) = p.stop()
-            {
-                tracing::warn!("stopping BIRD: {e}");
-            }
+        // Daemons first, all at once: a daemon inside a namespace would keep it alive.
+        for d in self.daemons.values_mut() {
+            let _ = d.signal_stop(Stop::Orderly);
         }
-        for path in self.mounted.drain(..) {
-            if let Err(e) = crate::net::netns::unmount(&path) {
-                tracing::warn!("removing {}: {e}", path.display());
+        let deadline = Instant::now() + STOP_GRACE;
+        while Instant::now() < deadline && !self.daemons.values().all(|d| d.has_stopped()) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        for d in self.daemons.values_mut() {
+            d.finish_stop();
+        }
+        self.daemons.clear();
+        if let Some(state) = &self.state {
+            for ns in &state.namespaces {
+                if let Err(e) = crate::net::netns::unmount(&ns.path) {
+                    tracing::warn!("removing {}: {e}", ns.path.display());
+                }
             }
         }
         self.namespaces.clear();
@@ -372,81 +537,237 @@ impl Drop for Lab {
     }
 }
 
-/// Removes the runtime directories of ephemeral labs whose process is gone: one killed
-/// with SIGKILL cannot remove its own (its namespaces and BIRDs went with it).
+/// `signal: 9 (SIGKILL)`, `exit status: 1`.
+fn describe_exit(status: &ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match status.signal() {
+        Some(sig) => {
+            let name = nix::sys::signal::Signal::try_from(sig)
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_else(|_| "?".into());
+            format!("killed by signal {sig} ({name})")
+        }
+        None => status.to_string(),
+    }
+}
+
+/// Lets the daemon user through a runtime directory to the sandbox of its own inside,
+/// and nobody else in: mode 0710, group the daemon user's. Everything in it is owner-only
+/// (0600 files, 0700 sandboxes), so this opens nothing else.
+fn open_to_daemons(dir: &Path) -> Result<(), LabError> {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(user) = crate::daemon::DaemonUser::for_daemons() else {
+        return Ok(());
+    };
+    std::os::unix::fs::chown(dir, None, Some(user.gid))
+        .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o710)))
+        .map_err(LabError::io(format!(
+            "opening {} to the daemon user",
+            dir.display()
+        )))
+}
+
+/// Creates `/run/routelab/<lab>`, owner-only; one that exists means the lab is up or
+/// being built.
+fn create_state_dir(lab: &str) -> Result<PathBuf, LabError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(STATE_ROOT)
+        .map_err(LabError::io(format!("creating {STATE_ROOT}")))?;
+    let dir = Path::new(STATE_ROOT).join(lab);
+    match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => {
+            open_to_daemons(&dir)?;
+            Ok(dir)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            Err(LabError::AlreadyUp { lab: lab.into() })
+        }
+        Err(e) => Err(LabError::io(format!("creating {}", dir.display()))(e)),
+    }
+}
+
+/// Removes the runtime directories of ephemeral labs that are gone: one killed with
+/// SIGKILL cannot remove its own (its namespaces and daemons went with it). A live lab
+/// holds the lock on its directory, whatever PID namespace it runs in; a directory
+/// without a lock file is left alone for a minute, in case its lab is just starting.
 fn remove_stale_runtime_dirs() {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return;
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix("routelab-") else {
+        if !name.starts_with("routelab-") || !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
+        }
+        let dir = entry.path();
+        let stale = match File::open(dir.join(LOCK_FILE)) {
+            Ok(lock) => {
+                nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).is_ok()
+            }
+            Err(_) => std::fs::metadata(&dir)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(60))),
         };
-        // routelab-<scenario>-<pid>-<random>
-        let mut parts = rest.rsplitn(3, '-');
-        let (_random, pid) = (parts.next(), parts.next());
-        let Some(pid) = pid.and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
-            tracing::info!("removing {} left by a killed run", entry.path().display());
-            let _ = std::fs::remove_dir_all(entry.path());
+        if stale {
+            tracing::info!("removing {} left by a killed run", dir.display());
+            let _ = std::fs::remove_dir_all(&dir);
         }
     }
 }
 
-/// Removes a persistent lab: stops its daemons, unmounts its namespaces, deletes its state.
-/// Returns what was removed, for the user.
-pub fn down(lab: &str) -> Result<Vec<String>, String> {
+/// What `routelab down` did.
+#[derive(Debug, Default)]
+pub struct Removed {
+    /// What was removed, for the user.
+    pub removed: Vec<String>,
+    /// Processes inside the lab's namespaces that routelab did not start, left alone.
+    pub left: Vec<String>,
+}
+
+/// Why a lab could not be removed.
+#[derive(Debug, thiserror::Error)]
+pub enum DownError {
+    #[error("no lab named `{lab}` is up (no record at {record})")]
+    NotUp { lab: String, record: PathBuf },
+    #[error("{record} is not a lab record: {source}")]
+    BadRecord {
+        record: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(
+        "lab `{lab}` is being built by routelab (pid {pid}); wait for it, or stop that process first"
+    )]
+    Building { lab: String, pid: u32 },
+    #[error("{what}: {source}")]
+    Io { what: String, source: io::Error },
+    #[error("stopping the daemon of {node}: {source}")]
+    Daemon { node: String, source: DaemonError },
+}
+
+/// Removes a persistent lab: stops its daemons, unmounts its namespaces, deletes its
+/// state — exactly what its record lists, nothing else.
+pub fn down(lab: &str) -> Result<Removed, DownError> {
     let dir = Path::new(STATE_ROOT).join(lab);
-    let state_file = dir.join("lab.json");
-    let mut removed = Vec::new();
-    let state: LabState = match std::fs::read_to_string(&state_file) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| format!("{} is not a lab state file: {e}", state_file.display()))?,
+    let record = dir.join("lab.json");
+    let state: LabState = match std::fs::read_to_string(&record) {
+        Ok(text) => serde_json::from_str(&text).map_err(|source| DownError::BadRecord {
+            record: record.clone(),
+            source,
+        })?,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            // No record: still remove namespaces that follow the lab's naming.
-            let mut namespaces = Vec::new();
-            if let Ok(entries) = std::fs::read_dir(NETNS_ROOT) {
-                for entry in entries.flatten() {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    if name.starts_with(&format!("{lab}-")) {
-                        namespaces.push(entry.path());
-                    }
-                }
-            }
-            if namespaces.is_empty() {
-                return Err(format!(
-                    "no lab named `{lab}` is up (nothing in {})",
-                    dir.display()
-                ));
-            }
-            LabState {
-                lab: lab.to_string(),
-                namespaces,
-                ..LabState::default()
-            }
+            // Nothing is created before the record, so an empty directory is all there is.
+            let _ = std::fs::remove_dir(&dir);
+            return Err(DownError::NotUp {
+                lab: lab.into(),
+                record,
+            });
         }
-        Err(e) => return Err(format!("reading {}: {e}", state_file.display())),
+        Err(source) => {
+            return Err(DownError::Io {
+                what: format!("reading {}", record.display()),
+                source,
+            });
+        }
     };
+    if let Some(builder) = state.builder
+        && builder.is_running()
+    {
+        return Err(DownError::Building {
+            lab: lab.into(),
+            pid: builder.pid,
+        });
+    }
+    let mut out = Removed::default();
     for d in &state.daemons {
-        crate::daemon::stop_pid(d.pid, std::time::Duration::from_secs(5))
-            .map_err(|e| format!("stopping BIRD on {}: {e}", d.node))?;
-        removed.push(format!("BIRD on {} (pid {})", d.node, d.pid));
+        stop_process(d.process, Duration::from_secs(5)).map_err(|source| DownError::Daemon {
+            node: d.node.clone(),
+            source,
+        })?;
+        out.removed
+            .push(format!("daemon on {} (pid {})", d.node, d.process.pid));
+    }
+    // A daemon spawned in the instant before it was recorded still runs in a namespace of
+    // the record, with this lab's runtime directory on its command line.
+    let ours: Vec<(String, u64)> = state
+        .namespaces
+        .iter()
+        .filter_map(|n| Some((n.name.clone(), std::fs::metadata(&n.path).ok()?.ino())))
+        .collect();
+    for (pid, ns, cmdline) in processes_in(&ours) {
+        if cmdline.contains(&format!("{}/", dir.display())) {
+            if let Ok(id) = ProcessId::of(pid) {
+                let _ = stop_process(id, Duration::from_secs(2));
+            }
+            out.removed
+                .push(format!("unrecorded daemon on {ns} (pid {pid})"));
+        } else {
+            out.left.push(format!("pid {pid} in {ns}: {cmdline}"));
+        }
     }
     for ns in &state.namespaces {
-        crate::net::netns::unmount(ns).map_err(|e| format!("removing {}: {e}", ns.display()))?;
-        removed.push(format!("namespace {}", ns.display()));
+        if !ns.path.starts_with(NETNS_ROOT)
+            || ns
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                != Some(format!("{lab}-{}", ns.name))
+        {
+            // The record names only such paths; anything else was not written by routelab.
+            out.left
+                .push(format!("{} (not a path routelab makes)", ns.path.display()));
+            continue;
+        }
+        crate::net::netns::unmount(&ns.path).map_err(|source| DownError::Io {
+            what: format!("removing {}", ns.path.display()),
+            source,
+        })?;
+        out.removed.push(format!("namespace {}", ns.path.display()));
     }
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(removed)
+    std::fs::remove_dir_all(&dir).map_err(|source| DownError::Io {
+        what: format!("removing {}", dir.display()),
+        source,
+    })?;
+    Ok(out)
 }
 
-/// Reads the state of a persistent lab.
-pub fn state(lab: &str) -> Result<LabState, String> {
-    let file = Path::new(STATE_ROOT).join(lab).join("lab.json");
-    let text = std::fs::read_to_string(&file)
-        .map_err(|e| format!("no lab named `{lab}` is up ({}: {e})", file.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))
+/// Processes whose network namespace is one of `namespaces` (name, nsfs inode), with the
+/// namespace's name and the command line.
+fn processes_in(namespaces: &[(String, u64)]) -> Vec<(u32, String, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(ino) = std::fs::metadata(entry.path().join("ns/net")).map(|m| m.ino()) else {
+            continue;
+        };
+        let Some((name, _)) = namespaces.iter().find(|(_, i)| *i == ino) else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline"))
+            .map(|c| {
+                String::from_utf8_lossy(&c)
+                    .replace('\0', " ")
+                    .trim()
+                    .to_string()
+            })
+            .unwrap_or_default();
+        out.push((pid, name.clone(), cmdline));
+    }
+    out
+}
+
+/// Reads the record of a persistent lab.
+pub fn state(lab: &str) -> Result<LabState, DownError> {
+    let record = Path::new(STATE_ROOT).join(lab).join("lab.json");
+    let text = std::fs::read_to_string(&record).map_err(|_| DownError::NotUp {
+        lab: lab.into(),
+        record: record.clone(),
+    })?;
+    serde_json::from_str(&text).map_err(|source| DownError::BadRecord { record, source })
 }

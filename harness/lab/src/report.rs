@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::lab::Blame;
 use crate::observe::Outcome;
 
 /// Durations as seconds with millisecond precision in JSON.
@@ -13,11 +14,28 @@ pub fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok,
     s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
 }
 
+/// How far a scenario got.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Status {
+    /// Built, started and checked: the outcomes say what held.
+    Checked,
+    /// Not run because the machine lacks a kernel feature it needs (the reason); nothing
+    /// was built and there are no outcomes.
+    Skipped { reason: String },
+    /// The lab could not be built or its daemons started; there are no outcomes.
+    NotBuilt { blame: Blame, error: String },
+    /// Checking stopped early (a daemon died that nothing had asked to stop); the outcomes
+    /// are those judged before.
+    Aborted { error: String },
+}
+
 /// What happened to one scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
     pub scenario: String,
     pub file: PathBuf,
+    pub status: Status,
     /// Building namespaces, links, addresses and routes.
     #[serde(serialize_with = "serialize_secs")]
     pub build: Duration,
@@ -28,18 +46,22 @@ pub struct ScenarioReport {
     #[serde(serialize_with = "serialize_secs")]
     pub converge: Duration,
     pub outcomes: Vec<Outcome>,
-    /// Set when the lab could not be built or started; then there are no outcomes.
-    pub error: Option<String>,
-    /// That error is the machine's (a missing kernel feature or binary), not the input's.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub environment_problem: bool,
-    /// Set when the scenario was not run because the kernel lacks a feature it needs
-    /// (the reason); then nothing was built and there are no outcomes.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
 }
 
 impl ScenarioReport {
+    /// A report of a scenario not (yet) run.
+    pub fn new(scenario: &str, file: &Path) -> ScenarioReport {
+        ScenarioReport {
+            scenario: scenario.to_string(),
+            file: file.to_path_buf(),
+            status: Status::Checked,
+            build: Duration::ZERO,
+            daemons: Duration::ZERO,
+            converge: Duration::ZERO,
+            outcomes: Vec::new(),
+        }
+    }
+
     pub fn passed(&self) -> usize {
         self.outcomes.iter().filter(|o| o.holds).count()
     }
@@ -50,7 +72,31 @@ impl ScenarioReport {
 
     /// Nothing failed. A skipped scenario is ok: it asserted nothing, and says so.
     pub fn ok(&self) -> bool {
-        self.error.is_none() && self.failed() == 0
+        matches!(self.status, Status::Checked | Status::Skipped { .. }) && self.failed() == 0
+    }
+
+    /// The reason, when the scenario was skipped.
+    pub fn skipped(&self) -> Option<&str> {
+        match &self.status {
+            Status::Skipped { reason } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// The error that stopped the scenario, if one did.
+    pub fn error(&self) -> Option<&str> {
+        match &self.status {
+            Status::NotBuilt { error, .. } | Status::Aborted { error } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whose fault a failure to build was.
+    pub fn blame(&self) -> Option<Blame> {
+        match &self.status {
+            Status::NotBuilt { blame, .. } => Some(*blame),
+            _ => None,
+        }
     }
 
     /// The human-readable report: one line per expectation, failures with the last
@@ -58,13 +104,16 @@ impl ScenarioReport {
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "scenario {} ({})", self.scenario, self.file.display());
-        if let Some(e) = &self.error {
-            let _ = writeln!(out, "  ERROR {e}");
-            return out;
-        }
-        if let Some(why) = &self.skipped {
-            let _ = writeln!(out, "  SKIP  not run: {why}");
-            return out;
+        match &self.status {
+            Status::NotBuilt { error, .. } => {
+                let _ = writeln!(out, "  ERROR {error}");
+                return out;
+            }
+            Status::Skipped { reason } => {
+                let _ = writeln!(out, "  SKIP  not run: {reason}");
+                return out;
+            }
+            Status::Checked | Status::Aborted { .. } => {}
         }
         let _ = writeln!(
             out,
@@ -102,6 +151,13 @@ impl ScenarioReport {
                 }
             }
         }
+        if let Status::Aborted { error } = &self.status {
+            let mut lines = error.lines();
+            let _ = writeln!(out, "  ABORT {}", lines.next().unwrap_or_default());
+            for l in lines {
+                let _ = writeln!(out, "        {l}");
+            }
+        }
         let _ = writeln!(
             out,
             "  {}: {} passed, {} failed",
@@ -117,8 +173,8 @@ impl ScenarioReport {
 pub fn summary_line(reports: &[ScenarioReport]) -> String {
     let passed: usize = reports.iter().map(ScenarioReport::passed).sum();
     let failed: usize = reports.iter().map(ScenarioReport::failed).sum::<usize>()
-        + reports.iter().filter(|r| r.error.is_some()).count();
-    let skipped = reports.iter().filter(|r| r.skipped.is_some()).count();
+        + reports.iter().filter(|r| r.error().is_some()).count();
+    let skipped = reports.iter().filter(|r| r.skipped().is_some()).count();
     let mut line = format!("expectations: {passed} passed, {failed} failed");
     if skipped > 0 {
         let s = if skipped == 1 { "" } else { "s" };
@@ -127,28 +183,30 @@ pub fn summary_line(reports: &[ScenarioReport]) -> String {
     line
 }
 
-/// Writes every report as one JSON document.
-pub fn write_json(path: &Path, reports: &[ScenarioReport]) -> std::io::Result<()> {
-    let json = serde_json::to_string_pretty(&serde_json::json!({ "scenarios": reports }))
-        .expect("reports serialize");
-    std::fs::write(path, json)
+/// Every report as one JSON document.
+pub fn to_json(reports: &[ScenarioReport]) -> String {
+    serde_json::to_string_pretty(&serde_json::json!({ "scenarios": reports }))
+        .expect("reports serialize")
 }
 
-/// Writes JUnit XML: a test suite per scenario, a test case per expectation.
-pub fn write_junit(path: &Path, reports: &[ScenarioReport]) -> std::io::Result<()> {
+/// JUnit XML: a test suite per scenario, a test case per expectation.
+pub fn to_junit(reports: &[ScenarioReport]) -> String {
     use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
     let mut report = Report::new("routelab");
     for r in reports {
         let mut suite = TestSuite::new(r.scenario.clone());
-        if let Some(e) = &r.error {
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status.set_message(e.clone());
-            suite.add_test_case(TestCase::new("build and start", status));
-        }
-        if let Some(why) = &r.skipped {
-            let mut status = TestCaseStatus::skipped();
-            status.set_message(why.clone());
-            suite.add_test_case(TestCase::new("build and start", status));
+        match &r.status {
+            Status::NotBuilt { error, .. } | Status::Aborted { error } => {
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status.set_message(error.clone());
+                suite.add_test_case(TestCase::new("build and start", status));
+            }
+            Status::Skipped { reason } => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(reason.clone());
+                suite.add_test_case(TestCase::new("build and start", status));
+            }
+            Status::Checked => {}
         }
         for o in &r.outcomes {
             let status = if o.holds {
@@ -167,8 +225,5 @@ pub fn write_junit(path: &Path, reports: &[ScenarioReport]) -> std::io::Result<(
         suite.set_time(r.build + r.daemons + r.converge);
         report.add_test_suite(suite);
     }
-    let xml = report
-        .to_string()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    std::fs::write(path, xml)
+    report.to_string().expect("a JUnit report serializes")
 }

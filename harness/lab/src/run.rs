@@ -2,11 +2,11 @@
 //! start daemons, check expectations, report, tear down.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::daemon::{BirdBinary, BirdSearch};
-use crate::lab::{Lab, LabState, Mode};
-use crate::report::ScenarioReport;
+use crate::daemon::{BirdBinary, BirdSearch, DaemonUser};
+use crate::lab::{Lab, LabError, LabState, Mode};
+use crate::report::{ScenarioReport, Status};
 use routelab_model::plan::{DaemonKind, Plan};
 use routelab_model::scenario::{self, Diagnostic, Diagnostics, Scenario};
 
@@ -54,14 +54,19 @@ pub fn load(file: &Path, search: &BirdSearch) -> Result<Loaded, Diagnostics> {
         else {
             continue;
         };
-        let path = crate::daemon::write_config(&d.config, dir.path(), &d.ns).map_err(|e| {
-            Diagnostics(vec![file_note(
-                file,
-                format!("writing a BIRD config: {e}"),
-                true,
-            )])
-        })?;
-        let result = crate::daemon::check_config(binary, &path);
+        // As it will run: in a sandbox of its own, read as the daemon user.
+        let user = DaemonUser::for_daemons();
+        let sandbox = dir.path().join(&d.ns);
+        let path = crate::daemon::make_sandbox(&sandbox, user)
+            .and_then(|()| crate::daemon::write_config(&d.config, &sandbox, user))
+            .map_err(|e| {
+                Diagnostics(vec![file_note(
+                    file,
+                    format!("writing a BIRD config: {e}"),
+                    true,
+                )])
+            })?;
+        let result = crate::daemon::check_config(binary, &path, user);
         if let Err(e) = result {
             errors.push(file_note(
                 file,
@@ -98,44 +103,64 @@ fn file_note(file: &Path, message: String, error: bool) -> Diagnostic {
 ///
 /// Call from a thread that outlives the lab (see [`Lab::start_daemons`]).
 pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<LabState>) {
-    let mut report = ScenarioReport {
-        scenario: loaded.scenario.name.clone(),
-        file: loaded.scenario.file.clone(),
-        build: Duration::ZERO,
-        daemons: Duration::ZERO,
-        converge: Duration::ZERO,
-        outcomes: Vec::new(),
-        error: None,
-        environment_problem: false,
-        skipped: None,
-    };
+    let mut report = ScenarioReport::new(&loaded.scenario.name, &loaded.scenario.file);
     let missing = crate::env::missing_kernel_features(&loaded.plan);
     if !missing.is_empty() {
-        report.skipped = Some(missing.join("; "));
+        report.status = Status::Skipped {
+            reason: missing.join("; "),
+        };
         return (report, None);
     }
+    let not_built = |what: &str, e: LabError| Status::NotBuilt {
+        blame: e.blame(),
+        error: format!("{what}: {e}"),
+    };
     let persistent = matches!(mode, Mode::Persistent { .. });
     let started = Instant::now();
     let mut lab = match Lab::build(&loaded.plan, mode).await {
         Ok(lab) => lab,
         Err(e) => {
-            report.error = Some(format!("building the network: {e}"));
-            report.environment_problem = e.is_environment();
+            report.status = not_built("building the network", e);
             return (report, None);
         }
     };
     report.build = started.elapsed();
     let started = Instant::now();
     if let Err(e) = lab.start_daemons(&loaded.plan, &loaded.binaries).await {
-        report.error = Some(format!("starting daemons: {e}"));
-        report.environment_problem = e.is_environment();
+        report.status = not_built("starting daemons", e);
         return (report, None);
     }
     report.daemons = started.elapsed();
     tracing::info!(scenario = %loaded.scenario.name, "lab up; checking expectations");
     let started = Instant::now();
-    report.outcomes = crate::observe::check_all(&lab, &loaded.scenario).await;
+    let checked = {
+        let check = std::pin::pin!(crate::observe::check_all(&lab, &loaded.scenario));
+        let died = std::pin::pin!(lab.unexpected_exit());
+        match futures::future::select(check, died).await {
+            futures::future::Either::Left((outcomes, _)) => Ok(outcomes),
+            futures::future::Either::Right((node, _)) => Err(node),
+        }
+    };
     report.converge = started.elapsed();
-    let state = persistent.then(|| lab.detach());
+    match checked {
+        Ok(outcomes) => report.outcomes = outcomes,
+        Err(node) => {
+            report.status = Status::Aborted {
+                error: lab.daemon_died(&node).to_string(),
+            };
+            return (report, None);
+        }
+    }
+    let state = if persistent {
+        match lab.detach() {
+            Ok(state) => Some(state),
+            Err(e) => {
+                report.status = not_built("recording the lab", e);
+                None
+            }
+        }
+    } else {
+        None
+    };
     (report, state)
 }

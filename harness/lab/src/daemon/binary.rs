@@ -252,20 +252,31 @@ fn probe_version(path: &Path) -> Result<String, DaemonError> {
         })
 }
 
-/// Checks `config` with BIRD's own parser (`bird -p -c CONFIG`).
+/// Checks `config` with BIRD's own parser (`bird -p -c CONFIG`), run as it will run: in
+/// the config's directory, given its name relative to it, and as `user` (so a file BIRD
+/// could not read when running fails here too).
 ///
 /// On failure the error is [`DaemonError::Config`] carrying BIRD's message verbatim, e.g.
-/// `bird: /lab/r1.conf:12:3 syntax error, unexpected CF_SYM_UNDEFINED`. BIRD resolves a
-/// relative `include` against the directory of the file that includes it (both flavours);
-/// BIRD is run with that directory as its working directory as well, so any other relative
-/// path in the config means the same when checked and when run by [`super::BirdProcess`].
-pub fn check_config(bin: &BirdBinary, config: &Path) -> Result<(), DaemonError> {
+/// `bird: r1.conf:12:3 syntax error, unexpected CF_SYM_UNDEFINED`. BIRD resolves a
+/// relative `include` against the directory of the file that includes it (both flavours).
+pub fn check_config(
+    bin: &BirdBinary,
+    config: &Path,
+    user: Option<super::DaemonUser>,
+) -> Result<(), DaemonError> {
     let config = absolute(config)?;
     let mut cmd = Command::new(&bin.path);
     cmd.arg("-p")
         .arg("-c")
-        .arg(&config)
-        .stdin(Stdio::null())
+        .arg(config.file_name().unwrap_or_default());
+    if let Some(user) = user {
+        // SAFETY: the hook only makes async-signal-safe system calls.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || user.become_in_child());
+        }
+    }
+    cmd.stdin(Stdio::null())
+        .env_clear()
         .current_dir(config_dir(&config));
     let out = cmd.output().map_err(|e| {
         DaemonError::io(
@@ -287,7 +298,41 @@ pub fn check_config(bin: &BirdBinary, config: &Path) -> Result<(), DaemonError> 
         ),
         ("", s) | (s, _) => s.to_string(),
     };
+    let message = with_absolute_positions(&message, config_dir(&config));
     Err(DaemonError::Config { config, message })
+}
+
+/// BIRD names the file of an error as it opened it, relative to the directory it runs
+/// in (`bird: ./peers.conf:3:3 syntax error`): make that `FILE:LINE:COL` absolute, as the
+/// user would look for it.
+pub(crate) fn with_absolute_positions(text: &str, dir: &Path) -> String {
+    text.lines()
+        .map(|l| with_absolute_position(l, dir))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn with_absolute_position(message: &str, dir: &Path) -> String {
+    let (prefix, rest) = match message.strip_prefix("bird: ") {
+        Some(rest) => ("bird: ", rest),
+        None => ("", message),
+    };
+    let Some((position, tail)) = rest.split_once(' ') else {
+        return message.to_string();
+    };
+    let mut parts = position.rsplitn(3, ':');
+    let (col, line, file) = (parts.next(), parts.next(), parts.next());
+    match (file, line, col) {
+        (Some(file), Some(line), Some(col))
+            if !file.starts_with('/')
+                && line.parse::<u32>().is_ok()
+                && col.parse::<u32>().is_ok() =>
+        {
+            let file = routelab_model::scenario::validate::normalize(&dir.join(file));
+            format!("{prefix}{}:{line}:{col} {tail}", file.display())
+        }
+        _ => message.to_string(),
+    }
 }
 
 /// `path` made absolute against the current directory (symlinks are kept, so BIRD's

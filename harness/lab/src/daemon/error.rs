@@ -179,16 +179,11 @@ pub enum DaemonError {
         command: String,
     },
 
-    /// [`crate::daemon::stop_pid`] was asked to stop a process that is not BIRD (the pid
-    /// was probably reused after BIRD exited).
-    #[error(
-        "process {pid} is {comm:?}, not BIRD; not signalling it (BIRD has probably exited already)"
-    )]
-    NotBird {
-        /// The pid.
-        pid: u32,
-        /// Its command name.
-        comm: String,
+    /// The daemon is not running (it was stopped, or never started).
+    #[error("the daemon of {label} is not running")]
+    NotRunning {
+        /// The node.
+        label: String,
     },
 
     /// A process survived SIGKILL for longer than the deadline.

@@ -1,26 +1,23 @@
 //! Running BIRD inside a network namespace; see [`BirdProcess`].
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileExt, FileTypeExt};
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::errno::Errno;
-use nix::sys::signal::{Signal, kill};
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
-use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
 
-use super::binary::{BirdBinary, absolute, config_dir};
-use super::reply::ReplyAssembler;
+use super::binary::{BirdBinary, absolute};
+use super::user::DaemonUser;
 use super::{BirdClient, DaemonError};
 use crate::net::Netns;
 
-/// How often readiness and exit are polled.
+/// How often readiness is polled.
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// How much of BIRD's output an error message carries.
 const OUTPUT_TAIL_BYTES: u64 = 16 * 1024;
@@ -32,7 +29,9 @@ const MAX_SOCKET_PATH: usize = 107;
 pub struct BirdSpec {
     /// The BIRD binary (BIRD 2 or 1.6).
     pub binary: BirdBinary,
-    /// The configuration file. BIRD runs with its directory as working directory.
+    /// The configuration file. BIRD runs with its directory as working directory and is
+    /// given its name relative to it, so includes and other relative paths resolve there,
+    /// and BIRD needs no access to the directories above it.
     pub config: PathBuf,
     /// Where BIRD puts its control socket (`-s`); `birdc -s SOCKET` works on it.
     pub socket: PathBuf,
@@ -45,11 +44,15 @@ pub struct BirdSpec {
     pub label: String,
     /// How long to wait for the control socket to answer.
     pub ready_timeout: Duration,
+    /// Run BIRD as this user: it then reads its configuration, creates its control socket
+    /// and writes any file its configuration names without root's file access, keeping
+    /// only the network capabilities it needs. `None` runs it as routelab runs.
+    pub user: Option<DaemonUser>,
 }
 
 impl BirdSpec {
     /// A spec for a lab daemon that dies with routelab, logging to a temporary file, with a
-    /// 10 s readiness deadline.
+    /// 10 s readiness deadline, running as routelab's daemon user when routelab is root.
     pub fn new(
         binary: BirdBinary,
         config: impl Into<PathBuf>,
@@ -64,7 +67,96 @@ impl BirdSpec {
             persistent: false,
             label: label.into(),
             ready_timeout: Duration::from_secs(10),
+            user: DaemonUser::for_daemons(),
         }
+    }
+}
+
+/// A process as it can be told apart from a later one that reuses its pid: the pid and
+/// the time it started (clock ticks after boot, `/proc/PID/stat` field 22).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessId {
+    pub pid: u32,
+    pub start_time: u64,
+}
+
+impl ProcessId {
+    /// The identity of the running (or not yet reaped) process `pid`.
+    pub fn of(pid: u32) -> io::Result<ProcessId> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        // The command name is in parentheses and may hold anything: count fields after
+        // the last ')'. Field 3 (state) is the first there; start time is field 22.
+        let start_time = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(19))
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| io::Error::other(format!("unreadable /proc/{pid}/stat")))?;
+        Ok(ProcessId { pid, start_time })
+    }
+
+    /// Whether this very process still exists (and is not a zombie).
+    pub fn is_running(&self) -> bool {
+        ProcessId::of(self.pid).is_ok_and(|now| now == *self) && !is_zombie(self.pid)
+    }
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X")
+    })
+}
+
+/// A descriptor that refers to one process for as long as it is open (`pidfd_open`), so
+/// a signal sent through it cannot reach another process that reused the pid, and it
+/// becomes readable when the process exits.
+#[derive(Debug)]
+struct PidFd(OwnedFd);
+
+impl PidFd {
+    fn open(pid: u32) -> io::Result<PidFd> {
+        // SAFETY: a plain syscall; on success it returns a new descriptor we own.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the descriptor was just returned to us and is not owned elsewhere.
+        Ok(PidFd(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
+    }
+
+    /// Sends `signal`; a process that has exited already is not an error.
+    fn signal(&self, signal: libc::c_int) -> io::Result<()> {
+        // SAFETY: a plain syscall on a descriptor we own.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.0.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::ESRCH) {
+                return Ok(());
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Whether the process has exited (the descriptor polls readable then).
+    fn exited(&self) -> bool {
+        let mut pfd = libc::pollfd {
+            fd: self.0.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, no timeout.
+        let n = unsafe { libc::poll(&mut pfd, 1, 0) };
+        n > 0 && pfd.revents & libc::POLLIN != 0
     }
 }
 
@@ -120,34 +212,44 @@ impl Output {
 ///
 /// For `routelab up` (`persistent: true`) BIRD must outlive routelab: it runs in a session
 /// of its own (setsid), without the death signal, with its output in the log file, and
-/// dropping the handle leaves it running. The caller records [`BirdProcess::pid`];
-/// [`stop_pid`] ends it at `routelab down`.
+/// dropping the handle leaves it running. Its [`ProcessId`] is known the moment it is
+/// spawned, for the caller to record before anything else happens; [`stop_process`] ends
+/// it at `routelab down`.
 ///
 /// # Readiness
 ///
-/// BIRD is ready when its control socket answers a command. [`BirdProcess::start`] polls
+/// BIRD is ready when its control socket answers a command. [`BirdProcess::ready`] polls
 /// for that with a deadline; if BIRD exits first, the error carries what it printed, which
 /// is where BIRD reports configuration errors it finds at startup.
 #[derive(Debug)]
 pub struct BirdProcess {
     child: Option<Child>,
-    pid: u32,
+    id: ProcessId,
+    pidfd: PidFd,
     label: String,
     socket: PathBuf,
+    /// The directory BIRD runs in, against which it names files in messages.
+    dir: PathBuf,
     persistent: bool,
     output: Output,
 }
 
 impl BirdProcess {
-    /// Starts `bird -f -c CONFIG -s SOCKET` inside `ns` and waits until its control socket
-    /// answers.
+    /// Starts `bird -f -c CONFIG -s SOCKET` inside `ns` and returns at once; see
+    /// [`BirdProcess::ready`].
     ///
-    /// Call it from a thread that lives as long as the lab (see "Lifetime" above), such as
-    /// the thread driving a current-thread tokio runtime; never from `spawn_blocking`, whose
-    /// threads exit when idle and would take BIRD with them. It blocks for up to
-    /// `spec.ready_timeout`.
-    pub fn start(ns: &Netns, spec: &BirdSpec) -> Result<BirdProcess, DaemonError> {
+    /// Call it from a thread that lives as long as the lab (see "Lifetime" above).
+    pub fn spawn(ns: &Netns, spec: &BirdSpec) -> Result<BirdProcess, DaemonError> {
         let config = absolute(&spec.config)?;
+        let (dir, config_name) = match (config.parent(), config.file_name()) {
+            (Some(dir), Some(name)) => (dir.to_path_buf(), PathBuf::from(name)),
+            _ => {
+                return Err(DaemonError::io(
+                    format!("{} is not a file path", config.display()),
+                    io::ErrorKind::InvalidInput.into(),
+                ));
+            }
+        };
         // BIRD runs in the config's directory, so a relative socket path must be resolved
         // against ours first.
         let socket = absolute(&spec.socket)?;
@@ -163,6 +265,7 @@ impl BirdProcess {
                 let file = OpenOptions::new()
                     .create(true)
                     .append(true)
+                    .mode(0o600)
                     .open(&path)
                     .map_err(|e| DaemonError::io(format!("opening log {}", path.display()), e))?;
                 let start = file
@@ -189,21 +292,28 @@ impl BirdProcess {
         let mut cmd = Command::new(&spec.binary.path);
         cmd.arg("-f")
             .arg("-c")
-            .arg(&config)
+            .arg(&config_name)
             .arg("-s")
-            .arg(&socket)
-            .current_dir(config_dir(&config))
+            .arg(&socket);
+        cmd.current_dir(&dir)
+            .env_clear()
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .stdin(Stdio::null())
             .stdout(dup(&file)?)
             .stderr(file);
         let ns_fd = ns.as_raw_fd();
         let persistent = spec.persistent;
+        let user = spec.user;
         let parent = std::process::id() as libc::pid_t;
         // SAFETY: the hook runs in the forked child before exec and only makes
         // async-signal-safe system calls; it allocates nothing (errors are plain errnos).
         unsafe {
             cmd.pre_exec(move || {
                 Netns::enter_in_child(ns_fd)?;
+                // Credentials change before the death signal is set: a change clears it.
+                if let Some(user) = &user {
+                    user.become_in_child()?;
+                }
                 if persistent {
                     // A session of its own: no signals from routelab's terminal or process
                     // group once routelab is gone.
@@ -241,32 +351,69 @@ impl BirdProcess {
                 e,
             )
         })?;
-        let mut process = BirdProcess {
-            pid: child.id(),
-            child: Some(child),
-            label: spec.label.clone(),
-            socket,
-            persistent,
-            output,
+        let pid = child.id();
+        // BIRD is our unreaped child: its pid cannot be reused before we wait for it, so
+        // both reads below name this very process.
+        let identity = ProcessId::of(pid).and_then(|id| Ok((id, PidFd::open(pid)?)));
+        let mut process = match identity {
+            Ok((id, pidfd)) => BirdProcess {
+                child: Some(child),
+                id,
+                pidfd,
+                label: spec.label.clone(),
+                socket,
+                dir,
+                persistent,
+                output,
+            },
+            Err(e) => {
+                let mut child = child;
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(DaemonError::io(format!("watching BIRD process {pid}"), e));
+            }
         };
-        process.wait_ready(spec.ready_timeout)?;
+        if let Some(status) = process.exit_status()? {
+            return Err(process.exited_during_startup(status));
+        }
         Ok(process)
     }
 
-    /// Polls until the control socket answers, BIRD exits, or `timeout` passes. On failure
+    /// Starts BIRD and blocks until its control socket answers: [`BirdProcess::spawn`],
+    /// then [`BirdProcess::ready`] on a helper thread of its own (so this works inside
+    /// async code and outside it alike).
+    pub fn start(ns: &Netns, spec: &BirdSpec) -> Result<BirdProcess, DaemonError> {
+        let mut process = BirdProcess::spawn(ns, spec)?;
+        let timeout = spec.ready_timeout;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| DaemonError::io("building a runtime to wait for BIRD", e))?;
+                    runtime.block_on(process.ready(timeout))
+                })
+                .join()
+                .unwrap_or_else(|_| {
+                    Err(DaemonError::io(
+                        "waiting for BIRD",
+                        io::Error::other("the waiting thread panicked"),
+                    ))
+                })
+        })?;
+        Ok(process)
+    }
+
+    /// Waits until the control socket answers, BIRD exits, or `timeout` passes. On failure
     /// BIRD is killed (also a persistent one: it never became usable).
-    fn wait_ready(&mut self, timeout: Duration) -> Result<(), DaemonError> {
+    pub async fn ready(&mut self, timeout: Duration) -> Result<(), DaemonError> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.exit_status()? {
-                self.child = None;
-                return Err(DaemonError::Exited {
-                    label: self.label.clone(),
-                    status: status.to_string(),
-                    output: self.output.tail(),
-                });
+                return Err(self.exited_during_startup(status));
             }
-            if answers(&self.socket) {
+            if answers(&self.socket).await {
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -278,18 +425,38 @@ impl BirdProcess {
                     output: self.output.tail(),
                 });
             }
-            std::thread::sleep(POLL_INTERVAL);
+            tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 
-    /// BIRD's pid (to record for `routelab down` when persistent).
+    fn exited_during_startup(&mut self, status: ExitStatus) -> DaemonError {
+        self.child = None;
+        DaemonError::Exited {
+            label: self.label.clone(),
+            status: status.to_string(),
+            output: super::binary::with_absolute_positions(&self.output.tail(), &self.dir),
+        }
+    }
+
+    /// BIRD's pid.
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.id.pid
+    }
+
+    /// BIRD's pid and start time, to record for `routelab down` when persistent.
+    pub fn id(&self) -> ProcessId {
+        self.id
     }
 
     /// The control socket's absolute path.
     pub fn socket(&self) -> &Path {
         &self.socket
+    }
+
+    /// A client connected to this BIRD's control socket.
+    #[cfg(test)]
+    pub async fn client(&self) -> Result<BirdClient, DaemonError> {
+        BirdClient::connect(&self.socket).await
     }
 
     /// The node BIRD runs for.
@@ -317,30 +484,69 @@ impl BirdProcess {
         }
     }
 
-    /// A client connected to this BIRD's control socket.
-    pub async fn client(&self) -> Result<BirdClient, DaemonError> {
-        BirdClient::connect(&self.socket).await
+    /// Resolves when BIRD exits, however it ends (its process descriptor turns readable).
+    /// Watching costs nothing while BIRD runs, and any number may watch at once. It does
+    /// not reap BIRD: [`BirdProcess::exit_status`] does.
+    pub async fn exit_watch(&self) -> Result<(), DaemonError> {
+        let watching = |e| DaemonError::io(format!("watching BIRD for {}", self.label), e);
+        let fd = self.pidfd.0.try_clone().map_err(watching)?;
+        // SAFETY: the AsyncFd owns `fd`, a descriptor of our own that stays open and the
+        // same until the AsyncFd is dropped.
+        let watch = unsafe {
+            tokio::io::unix::AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE)
+        }
+        .map_err(|e| watching(e.into()))?;
+        let _ready = watch.readable().await.map_err(watching)?;
+        Ok(())
     }
 
-    /// Orderly shutdown: SIGTERM (BIRD closes its sessions with a BGP Cease), up to 5 s to
-    /// exit, then SIGKILL. Reaps BIRD and removes the control socket.
-    pub fn stop(mut self) -> Result<(), DaemonError> {
-        let Some(mut child) = self.child.take() else {
-            return Ok(());
-        };
-        let result = terminate(self.pid, Duration::from_secs(5), &mut |_| {
-            child.try_wait().map(|s| s.is_some()).unwrap_or(true)
-        });
-        // Whatever happened, do not leave a zombie; after SIGKILL this returns promptly.
-        let _ = child.kill();
-        let _ = child.wait();
-        remove_socket(&self.socket);
-        result
+    /// Sends SIGTERM: BIRD closes its sessions with a BGP Cease and exits. See
+    /// [`BirdProcess::finish_stop`].
+    pub fn terminate(&self) -> Result<(), DaemonError> {
+        self.pidfd.signal(libc::SIGTERM).map_err(|e| {
+            DaemonError::io(
+                format!("sending SIGTERM to BIRD process {}", self.id.pid),
+                e,
+            )
+        })
+    }
+
+    /// Sends SIGKILL.
+    pub fn kill(&self) -> Result<(), DaemonError> {
+        self.pidfd.signal(libc::SIGKILL).map_err(|e| {
+            DaemonError::io(
+                format!("sending SIGKILL to BIRD process {}", self.id.pid),
+                e,
+            )
+        })
+    }
+
+    /// Whether BIRD has exited (without reaping it).
+    pub fn has_exited(&self) -> bool {
+        self.child.is_none() || self.pidfd.exited()
+    }
+
+    /// After [`BirdProcess::terminate`]: SIGKILL if still running, reap, remove the
+    /// control socket.
+    pub fn finish_stop(mut self) {
+        self.kill_and_reap();
+    }
+
+    /// Orderly shutdown: SIGTERM, up to `grace` to exit, then SIGKILL. Reaps BIRD and
+    /// removes the control socket.
+    pub async fn stop(self, grace: Duration) -> Result<(), DaemonError> {
+        self.terminate()?;
+        let deadline = Instant::now() + grace;
+        while !self.has_exited() && Instant::now() < deadline {
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+        self.finish_stop();
+        Ok(())
     }
 
     fn kill_and_reap(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            let _ = self.pidfd.signal(libc::SIGKILL);
             let _ = child.wait();
         }
         remove_socket(&self.socket);
@@ -355,77 +561,51 @@ impl Drop for BirdProcess {
     }
 }
 
-/// Stops a BIRD by pid (for `routelab down`, which did not start it): SIGTERM, up to
+/// Stops a recorded process (for `routelab down`, which did not start it): SIGTERM, up to
 /// `grace` for it to exit, then SIGKILL.
 ///
-/// A pid that no longer exists is already stopped. A pid that is not a BIRD process (its
-/// `/proc/PID/comm` does not start with `bird`) is refused: after BIRD exits the number can
-/// be reused by anything.
-pub fn stop_pid(pid: u32, grace: Duration) -> Result<(), DaemonError> {
-    let comm = match std::fs::read_to_string(format!("/proc/{pid}/comm")) {
-        Ok(comm) => comm.trim().to_string(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(DaemonError::io(format!("reading /proc/{pid}/comm"), e)),
+/// The process is signalled only if it is still the one recorded (same pid *and* start
+/// time): after it exits its pid can be reused by anything, and that must not be hit. A
+/// process that is gone, or replaced, is already stopped.
+pub fn stop_process(id: ProcessId, grace: Duration) -> Result<(), DaemonError> {
+    let Ok(pidfd) = PidFd::open(id.pid) else {
+        return Ok(());
     };
-    if !comm.starts_with("bird") {
-        return Err(DaemonError::NotBird { pid, comm });
+    // The descriptor now pins whatever process has this pid; if that is ours, every signal
+    // through it reaches ours and nothing else.
+    if !id.is_running() {
+        return Ok(());
     }
-    terminate(pid, grace, &mut pid_gone)
-}
-
-/// SIGTERM, wait up to `grace` for `gone(pid)`, then SIGKILL and wait up to 5 s more.
-fn terminate(
-    pid: u32,
-    grace: Duration,
-    gone: &mut dyn FnMut(u32) -> bool,
-) -> Result<(), DaemonError> {
-    let target = Pid::from_raw(pid as libc::pid_t);
     for (signal, wait) in [
-        (Signal::SIGTERM, grace),
-        (Signal::SIGKILL, Duration::from_secs(5)),
+        (libc::SIGTERM, grace),
+        (libc::SIGKILL, Duration::from_secs(5)),
     ] {
-        match kill(target, signal) {
-            Ok(()) => {}
-            Err(Errno::ESRCH) => return Ok(()),
-            Err(e) => {
-                return Err(DaemonError::io(
-                    format!("sending {signal} to BIRD process {pid}"),
-                    e.into(),
-                ));
-            }
-        }
+        pidfd
+            .signal(signal)
+            .map_err(|e| DaemonError::io(format!("signalling process {}", id.pid), e))?;
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
-            if gone(pid) {
+            if pidfd.exited() || !id.is_running() {
+                reap_if_ours(id.pid);
                 return Ok(());
             }
             std::thread::sleep(POLL_INTERVAL);
         }
     }
     Err(DaemonError::Unkillable {
-        pid,
+        pid: id.pid,
         after: Duration::from_secs(5),
     })
 }
 
-/// Whether `pid` has exited: reaped here if it is our child, otherwise gone from `/proc` or
-/// a zombie waiting for its own parent.
-fn pid_gone(pid: u32) -> bool {
-    let target = Pid::from_raw(pid as libc::pid_t);
-    match waitpid(target, Some(WaitPidFlag::WNOHANG)) {
-        Ok(WaitStatus::StillAlive) => false,
-        Ok(_) => true,
-        Err(Errno::ECHILD) => match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            // The state follows the command name, which is in parentheses and may contain
-            // spaces: look after the last ')'.
-            Ok(stat) => stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().next())
-                .is_some_and(|state| state == "Z" || state == "X"),
-            Err(_) => true,
-        },
-        Err(_) => false,
-    }
+/// Reaps `pid` if it is a child of ours that has exited (a persistent BIRD started by this
+/// very process); anyone else's is reaped by its own parent.
+fn reap_if_ours(pid: u32) {
+    use nix::sys::wait::{WaitPidFlag, waitpid};
+    let _ = waitpid(
+        nix::unistd::Pid::from_raw(pid as libc::pid_t),
+        Some(WaitPidFlag::WNOHANG),
+    );
 }
 
 /// Makes way for BIRD's control socket: a leftover socket nobody answers on is removed; a
@@ -456,32 +636,10 @@ fn remove_socket(socket: &Path) {
 }
 
 /// Whether a BIRD answers a command on `socket`: greeting, then `show status`.
-fn answers(socket: &Path) -> bool {
-    fn probe(socket: &Path) -> io::Result<bool> {
-        let stream = UnixStream::connect(socket)?;
-        stream.set_read_timeout(Some(Duration::from_secs(1)))?;
-        stream.set_write_timeout(Some(Duration::from_secs(1)))?;
-        let mut reader = BufReader::new(stream.try_clone()?);
-        let mut read_reply = || -> io::Result<bool> {
-            let mut asm = ReplyAssembler::new();
-            let mut line = String::new();
-            loop {
-                line.clear();
-                if reader.read_line(&mut line)? == 0 {
-                    return Ok(false);
-                }
-                match asm.push(&line) {
-                    Ok(true) => return Ok(asm.finish().error().is_none()),
-                    Ok(false) => {}
-                    Err(_) => return Ok(false),
-                }
-            }
-        };
-        if !read_reply()? {
-            return Ok(false);
-        }
-        (&stream).write_all(b"show status\n")?;
-        read_reply()
-    }
-    probe(socket).unwrap_or(false)
+async fn answers(socket: &Path) -> bool {
+    let Ok(mut client) = BirdClient::connect(socket).await else {
+        return false;
+    };
+    client.set_timeout(Duration::from_secs(1));
+    client.command("show status").await.is_ok()
 }

@@ -27,6 +27,16 @@ fn have_root(test: &str) -> bool {
     false
 }
 
+/// A temporary directory the daemon user may write in (it creates its control socket
+/// there once it has dropped root).
+fn daemon_dir() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    if let Some(user) = DaemonUser::for_daemons() {
+        user.give(dir.path()).unwrap();
+    }
+    dir
+}
+
 fn bird2() -> BirdBinary {
     BirdSearch::from_env()
         .bird2_binary()
@@ -124,12 +134,12 @@ fn ebgp_session_establishes_and_routes_reach_the_kernel() {
         return;
     }
     let bin = bird2();
-    let dir = TempDir::new().unwrap();
+    let dir = daemon_dir();
     runtime().block_on(async {
         let p = pair().await.unwrap();
         let (ca, cb) = ebgp_pair_configs(dir.path(), 65001);
-        check_config(&bin, &ca).unwrap();
-        check_config(&bin, &cb).unwrap();
+        check_config(&bin, &ca, DaemonUser::for_daemons()).unwrap();
+        check_config(&bin, &cb, DaemonUser::for_daemons()).unwrap();
         let ra = start(&p.a, &bin, dir.path(), "a", ca);
         let rb = start(&p.b, &bin, dir.path(), "b", cb);
 
@@ -212,7 +222,7 @@ fn a_wrong_neighbor_as_shows_the_last_error() {
         return;
     }
     let bin = bird2();
-    let dir = TempDir::new().unwrap();
+    let dir = daemon_dir();
     runtime().block_on(async {
         let p = pair().await.unwrap();
         // b expects a to be AS 65099, but a is 65001.
@@ -249,7 +259,7 @@ fn ospf_neighbors_reach_full() {
         return;
     }
     let bin = bird2();
-    let dir = TempDir::new().unwrap();
+    let dir = daemon_dir();
     let config = |me: Ipv4Addr, ifname: &str| {
         format!(
             r#"router id {me};
@@ -292,7 +302,7 @@ protocol ospf v2 o1 {{
 #[test]
 fn a_broken_config_gives_birds_own_message_with_file_and_line() {
     let bin = bird2();
-    let dir = TempDir::new().unwrap();
+    let dir = daemon_dir();
     // The error is in an included file, named relative to the including one.
     let sub = dir.path().join("routers");
     std::fs::create_dir(&sub).unwrap();
@@ -306,7 +316,7 @@ fn a_broken_config_gives_birds_own_message_with_file_and_line() {
         "peers.conf",
         "protocol device {\n  scan time 1;\n  bogus;\n}\n",
     );
-    let err = check_config(&bin, &main).unwrap_err();
+    let err = check_config(&bin, &main, DaemonUser::for_daemons()).unwrap_err();
     let DaemonError::Config { message, .. } = &err else {
         panic!("expected a config error, got {err:?}");
     };
@@ -320,9 +330,9 @@ fn a_broken_config_gives_birds_own_message_with_file_and_line() {
 
     // Fixed, it passes; the include is found relative to r1.conf wherever we run from.
     write(&sub, "peers.conf", "protocol device {\n  scan time 1;\n}\n");
-    check_config(&bin, &main).unwrap();
+    check_config(&bin, &main, DaemonUser::for_daemons()).unwrap();
 
-    let missing = check_config(&bin, &dir.path().join("nope.conf")).unwrap_err();
+    let missing = check_config(&bin, &dir.path().join("nope.conf"), None).unwrap_err();
     assert!(
         missing
             .to_string()
@@ -363,7 +373,7 @@ fn drop_and_stop_leave_no_process_and_no_socket() {
         return;
     }
     let bin = bird2();
-    let dir = TempDir::new().unwrap();
+    let dir = daemon_dir();
     let ns = Netns::create("idle").unwrap();
     let config = idle_config(dir.path());
     let log = dir.path().join("bird.log");
@@ -388,7 +398,9 @@ fn drop_and_stop_leave_no_process_and_no_socket() {
 
     let bird = BirdProcess::start(&ns, &spec).unwrap();
     let pid = bird.pid();
-    bird.stop().unwrap();
+    runtime()
+        .block_on(bird.stop(Duration::from_secs(5)))
+        .unwrap();
     assert!(!proc_exists(pid), "BIRD {pid} survived stop");
     assert!(!socket.exists());
     assert!(log.exists());
@@ -400,7 +412,7 @@ fn bird_dies_with_the_thread_that_started_it() {
         return;
     }
     let bin = bird2();
-    let dir = TempDir::new().unwrap();
+    let dir = daemon_dir();
     let ns = Netns::create("orphan").unwrap();
     let spec = BirdSpec::new(
         bin,
@@ -426,21 +438,21 @@ fn bird_dies_with_the_thread_that_started_it() {
 }
 
 /// Stops a persistent BIRD if the test fails before it does.
-struct StopOnDrop(u32);
+struct StopOnDrop(ProcessId);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
-        let _ = stop_pid(self.0, Duration::from_secs(5));
+        let _ = stop_process(self.0, Duration::from_secs(5));
     }
 }
 
 #[test]
-fn a_persistent_bird_outlives_its_handle_until_stop_pid() {
-    if !have_root("a_persistent_bird_outlives_its_handle_until_stop_pid") {
+fn a_persistent_bird_outlives_its_handle_until_stop_process() {
+    if !have_root("a_persistent_bird_outlives_its_handle_until_stop_process") {
         return;
     }
     let bin = bird2();
-    let dir = TempDir::new().unwrap();
+    let dir = daemon_dir();
     let ns = Netns::create("persistent").unwrap();
     let log = dir.path().join("bird.log");
     let mut spec = BirdSpec::new(
@@ -454,8 +466,8 @@ fn a_persistent_bird_outlives_its_handle_until_stop_pid() {
     // Started from a thread that ends at once: no death signal for a persistent BIRD.
     let bird =
         std::thread::scope(|s| s.spawn(|| BirdProcess::start(&ns, &spec)).join().unwrap()).unwrap();
-    let pid = bird.pid();
-    let _guard = StopOnDrop(pid);
+    let (pid, id) = (bird.pid(), bird.id());
+    let _guard = StopOnDrop(id);
     let socket = bird.socket().to_path_buf();
     drop(bird);
 
@@ -466,15 +478,28 @@ fn a_persistent_bird_outlives_its_handle_until_stop_pid() {
         client.command("show status").await.unwrap();
     });
 
-    // Not BIRD: refused.
-    let err = stop_pid(std::process::id(), Duration::from_secs(1)).unwrap_err();
-    assert!(matches!(err, DaemonError::NotBird { .. }), "{err}");
+    // A pid whose start time is not the recorded one belongs to another process (the pid
+    // was reused): it is left alone. Here that other process is this very test.
+    let reused = ProcessId {
+        pid: std::process::id(),
+        start_time: ProcessId::of(std::process::id()).unwrap().start_time + 1,
+    };
+    stop_process(reused, Duration::from_secs(1)).unwrap();
+    let also_reused = ProcessId {
+        pid,
+        start_time: id.start_time + 1,
+    };
+    stop_process(also_reused, Duration::from_secs(1)).unwrap();
+    assert!(
+        proc_exists(pid),
+        "a BIRD with another start time was signalled"
+    );
 
-    stop_pid(pid, Duration::from_secs(5)).unwrap();
-    assert!(!proc_exists(pid), "BIRD {pid} survived stop_pid");
+    stop_process(id, Duration::from_secs(5)).unwrap();
+    assert!(!proc_exists(pid), "BIRD {pid} survived stop_process");
     assert!(!socket.exists(), "BIRD left its socket after SIGTERM");
     // Stopping what is gone is fine.
-    stop_pid(pid, Duration::from_secs(1)).unwrap();
+    stop_process(id, Duration::from_secs(1)).unwrap();
 }
 
 #[test]
@@ -548,7 +573,7 @@ fn bird2_and_bird16_peer_and_both_parse() {
         return;
     }
     let bin = bird2();
-    let dir = TempDir::new().unwrap();
+    let dir = daemon_dir();
     let c16 = format!(
         r#"router id {B_ADDR};
 protocol device {{ scan time 1; }}
@@ -578,7 +603,7 @@ protocol ospf o1 {{
         let p = pair().await.unwrap();
         let ca = write(dir.path(), "a.conf", &c2);
         let cb = write(dir.path(), "b.conf", &c16);
-        check_config(&bird1, &cb).unwrap();
+        check_config(&bird1, &cb, DaemonUser::for_daemons()).unwrap();
         let _ra = start(&p.a, &bin, dir.path(), "a", ca);
         let rb = start(&p.b, &bird1, dir.path(), "b", cb);
         let mut client = rb.client().await.unwrap();

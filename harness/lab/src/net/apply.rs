@@ -51,6 +51,19 @@ impl ApplyError {
             _ => false,
         }
     }
+
+    /// Whose fault it is: the machine's for a missing feature or a namespace that could not
+    /// be made; otherwise the scenario asked for something the kernel (or nft) refuses.
+    pub fn blame(&self) -> crate::lab::Blame {
+        use crate::lab::Blame;
+        match self {
+            _ if self.is_missing_kernel_feature() => Blame::Environment,
+            ApplyError::Namespace { .. } => Blame::Environment,
+            ApplyError::Netlink { .. } | ApplyError::Sysctl { .. } | ApplyError::Other(_) => {
+                Blame::Input
+            }
+        }
+    }
 }
 
 /// A namespace of the lab with its netlink connection.

@@ -9,11 +9,11 @@ use crate::lab::Lab;
 
 impl Observe for Bgp {
     async fn observe(&self, lab: &Lab) -> Observation {
-        let mut client = match lab.bird(&self.node).await {
-            Ok(c) => c,
-            Err(e) => return Observation::new(false, e),
+        let daemon = match lab.daemon(&self.node) {
+            Ok(d) => d,
+            Err(e) => return Observation::new(false, e.to_string()),
         };
-        match client.protocol(&self.protocol).await {
+        match daemon.protocol(&self.protocol).await {
             Ok(p) => {
                 let state = p.bgp_state.clone().unwrap_or_else(|| p.row.state.clone());
                 let matches = state.eq_ignore_ascii_case(&self.state) && !self.absent;
@@ -24,7 +24,7 @@ impl Observe for Bgp {
                 Observation::new(matches != self.negated, seen)
             }
             Err(DaemonError::NoSuchProtocol { .. }) => {
-                let names: Vec<String> = client
+                let names: Vec<String> = daemon
                     .protocols()
                     .await
                     .map(|rows| rows.into_iter().map(|r| r.name).collect())
@@ -32,14 +32,15 @@ impl Observe for Bgp {
                 Observation::new(
                     self.absent,
                     format!(
-                        "no protocol `{}` in BIRD on {} (it has: {})",
+                        "no protocol `{}` in {} on {} (it has: {})",
                         self.protocol,
+                        daemon.describe(),
                         self.node,
                         names.join(", ")
                     ),
                 )
             }
-            Err(e) => Observation::new(false, format!("BIRD on {}: {e}", self.node)),
+            Err(e) => Observation::new(false, format!("{} on {}: {e}", daemon.describe(), self.node)),
         }
     }
 }

@@ -9,17 +9,17 @@ use crate::lab::Lab;
 
 impl Observe for CalicoPeers {
     async fn observe(&self, lab: &Lab) -> Observation {
-        let mut client = match lab.bird(&self.node).await {
-            Ok(c) => c,
-            Err(e) => return Observation::new(false, e),
+        let daemon = match lab.daemon(&self.node) {
+            Ok(d) => d,
+            Err(e) => return Observation::new(false, e.to_string()),
         };
-        match client.protocols().await {
+        match daemon.protocols().await {
             Ok(rows) => {
                 let mut table = status::peers(4, &rows);
                 table.extend(status::peers(6, &rows));
                 Observation::new(self.holds(&table), status::report(&rows))
             }
-            Err(e) => Observation::new(false, format!("BIRD on {}: {e}", self.node)),
+            Err(e) => Observation::new(false, format!("{} on {}: {e}", daemon.describe(), self.node)),
         }
     }
 }

@@ -8,11 +8,11 @@ use crate::lab::Lab;
 
 impl Observe for Ospf {
     async fn observe(&self, lab: &Lab) -> Observation {
-        let mut client = match lab.bird(&self.node).await {
-            Ok(c) => c,
-            Err(e) => return Observation::new(false, e),
+        let daemon = match lab.daemon(&self.node) {
+            Ok(d) => d,
+            Err(e) => return Observation::new(false, e.to_string()),
         };
-        match client.ospf_neighbors(&self.protocol).await {
+        match daemon.ospf_neighbors(&self.protocol).await {
             Ok(neighbours) => {
                 let found = neighbours.iter().find(|n| n.router_id == self.neighbor);
                 let holds = found.is_some_and(|n| {
@@ -32,7 +32,7 @@ impl Observe for Ospf {
                 };
                 Observation::new(holds, format!("{} neighbours: {listing}", self.protocol))
             }
-            Err(e) => Observation::new(false, format!("BIRD on {}: {e}", self.node)),
+            Err(e) => Observation::new(false, format!("{} on {}: {e}", daemon.describe(), self.node)),
         }
     }
 }

@@ -10,7 +10,7 @@ impl Observe for Route {
     async fn observe(&self, lab: &Lab) -> Observation {
         let routes = match lab.routes(&self.node, self.prefix.addr().is_ipv6()).await {
             Ok(r) => r,
-            Err(e) => return Observation::new(false, e),
+            Err(e) => return Observation::new(false, e.to_string()),
         };
         let matching: Vec<_> = routes.iter().filter(|r| r.to == self.prefix).collect();
         let holds = if self.absent {
@@ -27,8 +27,10 @@ impl Observe for Route {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        if !holds && let Some(bird) = lab.bird_route_view(&self.node, self.prefix).await {
-            observed.push_str(&format!("\nBIRD on {} says:\n{bird}", self.node));
+        if !holds && let Some(view) = lab.daemon_route_view(&self.node, self.prefix).await {
+            let daemon = lab.daemon(&self.node).map(|d| d.describe()).unwrap_or_default();
+            let daemon = daemon.split(' ').next().unwrap_or("BIRD");
+            observed.push_str(&format!("\n{daemon} on {} says:\n{view}", self.node));
         }
         Observation::new(holds, observed)
     }
