@@ -139,7 +139,9 @@ fn broken_route_reflector_fails_with_a_diagnosis() {
     }
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    let outcomes = report["scenarios"][0]["outcomes"].as_array().unwrap();
+    let outcomes = report["scenarios"][0]["phases"][0]["outcomes"]
+        .as_array()
+        .unwrap();
     assert_eq!(outcomes.iter().filter(|o| o["holds"] == false).count(), 2);
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<failure").count(), 2, "{xml}");

@@ -181,6 +181,8 @@ pub struct Lab {
     daemons: BTreeMap<String, Box<dyn Daemon>>,
     /// Daemons a timeline step stopped on purpose; their exit is not a failure.
     stopped_on_purpose: std::collections::BTreeSet<String>,
+    /// When each daemon last started.
+    started: BTreeMap<String, Instant>,
     /// Sockets, rendered configs and logs; removed on teardown for an ephemeral lab.
     runtime_dir: RuntimeDir,
     /// The persistent lab's record, kept in step with what exists.
@@ -252,6 +254,7 @@ impl Lab {
             namespaces: BTreeMap::new(),
             daemons: BTreeMap::new(),
             stopped_on_purpose: Default::default(),
+            started: BTreeMap::new(),
             runtime_dir,
             state,
             detached: false,
@@ -325,6 +328,7 @@ impl Lab {
                 .map_err(daemon_error)?;
             daemon.start().map_err(daemon_error)?;
             self.daemons.insert(d.ns.clone(), daemon);
+            self.started.insert(d.ns.clone(), Instant::now());
             // Recorded the moment it runs, before it has answered: a crash now must not
             // leave a daemon `down` does not know of.
             self.write_state()?;
@@ -339,6 +343,11 @@ impl Lab {
         });
         futures::future::try_join_all(waits).await?;
         Ok(())
+    }
+
+    /// A namespace of the lab with its netlink connection.
+    pub(crate) fn namespace(&self, name: &str) -> Option<&LabNamespace> {
+        self.namespaces.get(name)
     }
 
     /// The namespace of a node (or segment).
@@ -382,14 +391,24 @@ impl Lab {
             .ok_or_else(|| LabError::NoDaemon(node.into()))
     }
 
-    /// Marks a daemon as stopped on purpose (its exit is no failure) or as expected to
-    /// run again.
+    /// Marks a daemon as stopped on purpose (its exit is no failure) or as running again
+    /// (started just now).
     pub fn expect_running(&mut self, node: &str, running: bool) {
         if running {
             self.stopped_on_purpose.remove(node);
+            self.started.insert(node.to_string(), Instant::now());
         } else {
             self.stopped_on_purpose.insert(node.to_string());
         }
+    }
+
+    /// Each running daemon's node and when it last started.
+    pub fn daemon_starts(&self) -> Vec<(String, Instant)> {
+        self.started
+            .iter()
+            .filter(|(node, _)| !self.stopped_on_purpose.contains(*node))
+            .map(|(n, t)| (n.clone(), *t))
+            .collect()
     }
 
     /// What the daemon on `node` knows about `prefix`, for diagnoses; `None` when the node

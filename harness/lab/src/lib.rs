@@ -18,8 +18,10 @@ pub mod observe;
 pub mod probe;
 pub mod report;
 pub mod run;
+pub mod settle;
 #[cfg(test)]
 mod testnet;
+pub mod timeline;
 
 /// For tests that need root: prints why the test is skipped, or panics under CI, where a
 /// skip for lack of privileges would hide the whole point of the suite.

@@ -8,6 +8,8 @@ use serde::Serialize;
 
 use crate::lab::Blame;
 use crate::observe::Outcome;
+use crate::timeline::ActionReport;
+use crate::timeline::outage::OutageReport;
 
 /// Durations as seconds with millisecond precision in JSON.
 pub fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -30,6 +32,138 @@ pub enum Status {
     Aborted { error: String },
 }
 
+/// Optional durations as seconds, or null.
+pub fn serialize_opt_secs<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => serialize_secs(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// What happened in one phase: the network as built, or after a step's actions.
+#[derive(Debug, Clone, Serialize)]
+pub struct PhaseReport {
+    /// `as built` for phase 0, the step's name after.
+    pub name: String,
+    /// The step's line in the scenario (0 for phase 0).
+    pub line: u64,
+    pub actions: Vec<ActionReport>,
+    pub outcomes: Vec<Outcome>,
+    pub outages: Vec<OutageReport>,
+    /// From the phase's start until its last expectation was decided.
+    #[serde(serialize_with = "serialize_secs")]
+    pub took: Duration,
+    /// Steps only: the budget its positive expectations had (`within`).
+    #[serde(serialize_with = "serialize_opt_secs")]
+    pub within: Option<Duration>,
+}
+
+impl PhaseReport {
+    /// The phase's convergence: when its last positive expectation first held, with the
+    /// resolution of that figure. `None` if one never held or there are none.
+    pub fn convergence(&self) -> Option<(Duration, Duration)> {
+        let positives: Vec<&Outcome> = self.outcomes.iter().filter(|o| !o.negative).collect();
+        if positives.is_empty() || positives.iter().any(|o| !o.holds) {
+            return None;
+        }
+        positives
+            .iter()
+            .max_by_key(|o| o.elapsed)
+            .map(|o| (o.elapsed, o.resolution))
+    }
+
+    pub fn passed(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.holds).count()
+            + self
+                .outages
+                .iter()
+                .filter(|o| o.max.is_some() && o.holds)
+                .count()
+    }
+
+    /// Expectations that failed, asserted outages that were too long, actions that failed.
+    pub fn failed(&self) -> usize {
+        self.outcomes.iter().filter(|o| !o.holds).count()
+            + self.outages.iter().filter(|o| !o.holds).count()
+            + self.actions.iter().filter(|a| a.error.is_some()).count()
+    }
+
+    fn to_text(&self, out: &mut String, with_header: bool) {
+        if with_header {
+            for a in &self.actions {
+                let _ = writeln!(out, "  DO    {} ({} ms)", a.action, a.took.as_millis());
+                if let Some(e) = &a.error {
+                    let _ = writeln!(out, "  FAIL  the step's action failed: {e}");
+                }
+                if let Some(note) = &a.note {
+                    for l in note.lines() {
+                        let _ = writeln!(out, "        {l}");
+                    }
+                }
+            }
+            let converged = match self.convergence() {
+                Some((at, res)) => format!(
+                    ", converged in {:.2} s (\u{b1}{} ms)",
+                    at.as_secs_f64(),
+                    res.as_millis()
+                ),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "  phase `{}`: checked in {:.2} s{converged}",
+                self.name,
+                self.took.as_secs_f64()
+            );
+        }
+        let width = self
+            .outcomes
+            .iter()
+            .map(|o| o.label.len())
+            .max()
+            .unwrap_or(0);
+        for o in &self.outcomes {
+            let status = if o.holds { "PASS" } else { "FAIL" };
+            let _ = writeln!(
+                out,
+                "  {status}  {:<width$}  {:>6.2}s",
+                o.label,
+                o.elapsed.as_secs_f64()
+            );
+            if !o.holds {
+                let _ = writeln!(
+                    out,
+                    "        expected: {} (line {}, gave up after {} attempts)",
+                    o.label, o.line, o.attempts
+                );
+                let mut lines = o.observed.lines();
+                if let Some(first) = lines.next() {
+                    let _ = writeln!(out, "        observed: {first}");
+                }
+                for l in lines {
+                    let _ = writeln!(out, "                  {l}");
+                }
+            }
+        }
+        for o in &self.outages {
+            let status = match (o.max, o.holds) {
+                (_, false) => "FAIL",
+                (Some(_), true) => "PASS",
+                (None, true) => "MEAS",
+            };
+            let seen = match (&o.figures, &o.error) {
+                (Some(f), _) => f.to_string(),
+                (None, Some(e)) => format!("could not measure: {e}"),
+                (None, None) => String::new(),
+            };
+            let _ = writeln!(out, "  {status}  {}: {seen}", o.label);
+        }
+    }
+}
+
 /// What happened to one scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScenarioReport {
@@ -42,10 +176,14 @@ pub struct ScenarioReport {
     /// Starting daemons until each answered on its control socket.
     #[serde(serialize_with = "serialize_secs")]
     pub daemons: Duration,
-    /// From the start of checking until every expectation held (or the last gave up).
+    /// From the start of checking until every phase was done.
     #[serde(serialize_with = "serialize_secs")]
     pub converge: Duration,
-    pub outcomes: Vec<Outcome>,
+    /// Phase 0 (the network as built), then one per step of the timeline.
+    pub phases: Vec<PhaseReport>,
+    /// Steps not run because a phase before them failed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_run: Vec<String>,
 }
 
 impl ScenarioReport {
@@ -58,16 +196,22 @@ impl ScenarioReport {
             build: Duration::ZERO,
             daemons: Duration::ZERO,
             converge: Duration::ZERO,
-            outcomes: Vec::new(),
+            phases: Vec::new(),
+            not_run: Vec::new(),
         }
     }
 
+    /// Every expectation's outcome, phase after phase.
+    pub fn outcomes(&self) -> impl Iterator<Item = &Outcome> {
+        self.phases.iter().flat_map(|p| &p.outcomes)
+    }
+
     pub fn passed(&self) -> usize {
-        self.outcomes.iter().filter(|o| o.holds).count()
+        self.phases.iter().map(PhaseReport::passed).sum()
     }
 
     pub fn failed(&self) -> usize {
-        self.outcomes.len() - self.passed()
+        self.phases.iter().map(PhaseReport::failed).sum()
     }
 
     /// Nothing failed. A skipped scenario is ok: it asserted nothing, and says so.
@@ -100,7 +244,8 @@ impl ScenarioReport {
     }
 
     /// The human-readable report: one line per expectation, failures with the last
-    /// observation indented under them.
+    /// observation indented under them; with a timeline, each phase under a header with
+    /// its actions and convergence.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "scenario {} ({})", self.scenario, self.file.display());
@@ -122,34 +267,16 @@ impl ScenarioReport {
             self.daemons.as_millis(),
             self.converge.as_secs_f64()
         );
-        let width = self
-            .outcomes
-            .iter()
-            .map(|o| o.label.len())
-            .max()
-            .unwrap_or(0);
-        for o in &self.outcomes {
-            let status = if o.holds { "PASS" } else { "FAIL" };
+        let timeline = self.phases.len() > 1;
+        for p in &self.phases {
+            p.to_text(&mut out, timeline);
+        }
+        if !self.not_run.is_empty() {
             let _ = writeln!(
                 out,
-                "  {status}  {:<width$}  {:>6.2}s",
-                o.label,
-                o.elapsed.as_secs_f64()
+                "  SKIP  steps after a failed phase, not run: {}",
+                self.not_run.join(", ")
             );
-            if !o.holds {
-                let _ = writeln!(
-                    out,
-                    "        expected: {} (line {}, gave up after {} attempts)",
-                    o.label, o.line, o.attempts
-                );
-                let mut lines = o.observed.lines();
-                if let Some(first) = lines.next() {
-                    let _ = writeln!(out, "        observed: {first}");
-                }
-                for l in lines {
-                    let _ = writeln!(out, "                  {l}");
-                }
-            }
         }
         if let Status::Aborted { error } = &self.status {
             let mut lines = error.lines();
@@ -208,7 +335,12 @@ pub fn to_junit(reports: &[ScenarioReport]) -> String {
             }
             Status::Checked => {}
         }
-        for o in &r.outcomes {
+        let timeline = r.phases.len() > 1;
+        for (p, o) in r
+            .phases
+            .iter()
+            .flat_map(|p| p.outcomes.iter().map(move |o| (p, o)))
+        {
             let status = if o.holds {
                 TestCaseStatus::success()
             } else {
@@ -217,10 +349,57 @@ pub fn to_junit(reports: &[ScenarioReport]) -> String {
                 s.set_description(format!("observed:\n{}", o.observed));
                 s
             };
-            let mut case = TestCase::new(o.label.clone(), status);
+            let name = if timeline {
+                format!("{}: {}", p.name, o.label)
+            } else {
+                o.label.clone()
+            };
+            let mut case = TestCase::new(name, status);
             case.set_classname(r.scenario.clone());
             case.set_time(o.elapsed);
+            case.add_property(quick_junit::Property::new("phase", p.name.clone()));
+            case.add_property(quick_junit::Property::new(
+                "resolution",
+                format!("{:.3}", o.resolution.as_secs_f64()),
+            ));
             suite.add_test_case(case);
+        }
+        for (p, o) in r
+            .phases
+            .iter()
+            .flat_map(|p| p.outages.iter().map(move |o| (p, o)))
+        {
+            if o.max.is_none() && o.holds {
+                continue;
+            }
+            let status = if o.holds {
+                TestCaseStatus::success()
+            } else {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+                s.set_message(format!("expected: {}", o.label));
+                s.set_description(match (&o.figures, &o.error) {
+                    (Some(f), _) => f.to_string(),
+                    (_, Some(e)) => e.clone(),
+                    _ => String::new(),
+                });
+                s
+            };
+            let mut case = TestCase::new(format!("{}: {}", p.name, o.label), status);
+            case.set_classname(r.scenario.clone());
+            suite.add_test_case(case);
+        }
+        for (p, a) in r
+            .phases
+            .iter()
+            .flat_map(|p| p.actions.iter().map(move |a| (p, a)))
+        {
+            if let Some(e) = &a.error {
+                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
+                s.set_message(e.clone());
+                let mut case = TestCase::new(format!("{}: {}", p.name, a.action), s);
+                case.set_classname(r.scenario.clone());
+                suite.add_test_case(case);
+            }
         }
         suite.set_time(r.build + r.daemons + r.converge);
         report.add_test_suite(suite);

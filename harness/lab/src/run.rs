@@ -2,11 +2,14 @@
 //! start daemons, check expectations, report, tear down.
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::daemon::{BirdBinary, BirdSearch, DaemonUser};
+use crate::lab::DaemonDied;
 use crate::lab::{Lab, LabError, LabState, Mode};
-use crate::report::{ScenarioReport, Status};
+use crate::report::{PhaseReport, ScenarioReport, Status};
+use crate::settle::Quiet;
+use crate::timeline::{ActionReport, Measurements};
 use routelab_model::plan::{DaemonKind, Plan};
 use routelab_model::scenario::{self, Diagnostic, Diagnostics, Scenario};
 
@@ -133,23 +136,60 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
     report.daemons = started.elapsed();
     tracing::info!(scenario = %loaded.scenario.name, "lab up; checking expectations");
     let started = Instant::now();
-    let checked = {
-        let check = std::pin::pin!(crate::observe::check_all(&lab, &loaded.scenario));
-        let died = std::pin::pin!(lab.unexpected_exit());
-        match futures::future::select(check, died).await {
-            futures::future::Either::Left((outcomes, _)) => Ok(outcomes),
-            futures::future::Either::Right((node, _)) => Err(node),
-        }
+    let scenario = &loaded.scenario;
+    let phase0 = PhaseSpec {
+        name: "as built",
+        line: 0,
+        expectations: &scenario.expectations,
+        measures: &[],
+        within: None,
+        budget: scenario.timing.deadline,
     };
-    report.converge = started.elapsed();
-    match checked {
-        Ok(outcomes) => report.outcomes = outcomes,
-        Err(node) => {
-            report.status = Status::Aborted {
-                error: lab.daemon_died(&node).to_string(),
-            };
-            return (report, None);
+    let mut died = None;
+    match run_phase(&mut lab, &phase0, Vec::new()).await {
+        Ok(done) => report.phases.push(done),
+        Err(d) => died = Some(d),
+    }
+    for (i, step) in scenario.steps.iter().enumerate() {
+        // Each step assumes the network the phases before it leave behind.
+        let failed = report.phases.last().is_none_or(|p| p.failed() > 0);
+        if died.is_some() || failed {
+            report.not_run = scenario.steps[i..].iter().map(|s| s.name.clone()).collect();
+            break;
         }
+        let actions = crate::timeline::apply(&mut lab, step).await;
+        if actions.iter().any(|a| a.error.is_some()) {
+            // What the step should bring about never happened: its phase is not checked.
+            report.phases.push(PhaseReport {
+                name: step.name.clone(),
+                line: step.line,
+                actions,
+                outcomes: Vec::new(),
+                outages: Vec::new(),
+                took: Duration::ZERO,
+                within: step.within,
+            });
+            continue;
+        }
+        let phase = PhaseSpec {
+            name: &step.name,
+            line: step.line,
+            expectations: &step.expectations,
+            measures: &step.measures,
+            within: step.within,
+            budget: step.within.unwrap_or(scenario.timing.deadline),
+        };
+        match run_phase(&mut lab, &phase, actions).await {
+            Ok(done) => report.phases.push(done),
+            Err(d) => died = Some(d),
+        }
+    }
+    report.converge = started.elapsed();
+    if let Some(died) = died {
+        report.status = Status::Aborted {
+            error: died.to_string(),
+        };
+        return (report, None);
     }
     let state = if persistent {
         match lab.detach() {
@@ -163,4 +203,64 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         None
     };
     (report, state)
+}
+
+/// One phase to check.
+struct PhaseSpec<'a> {
+    name: &'a str,
+    line: u64,
+    expectations: &'a [routelab_model::expect::Expectation],
+    measures: &'a [routelab_model::timeline::Measure],
+    within: Option<Duration>,
+    /// How long its measurements may wait for traffic to flow again.
+    budget: Duration,
+}
+
+/// Checks one phase from now on: its expectations, while its measurements run and the lab
+/// is watched for quiet and for daemons that die uninvited.
+async fn run_phase(
+    lab: &mut Lab,
+    phase: &PhaseSpec<'_>,
+    actions: Vec<ActionReport>,
+) -> Result<PhaseReport, DaemonDied> {
+    let clock = Instant::now();
+    let quiet = Quiet::new(clock);
+    let measurements = Measurements::start(lab, phase.measures);
+    let checked = {
+        let lab = &*lab;
+        let work = async {
+            let outcomes =
+                crate::observe::check_phase(lab, phase.expectations, clock, &quiet).await;
+            // Outage probes go on until traffic flows again, within the phase's budget.
+            let until = clock + phase.budget;
+            let _ = tokio::time::timeout_at(until.into(), measurements.resumed()).await;
+            outcomes
+        };
+        let died = async {
+            tokio::select! {
+                node = lab.unexpected_exit() => node,
+                () = quiet.watch(lab) => unreachable!("watching never ends"),
+            }
+        };
+        let work = std::pin::pin!(work);
+        let died = std::pin::pin!(died);
+        match futures::future::select(work, died).await {
+            futures::future::Either::Left((outcomes, _)) => Ok(outcomes),
+            futures::future::Either::Right((node, _)) => Err(node),
+        }
+    };
+    let took = clock.elapsed();
+    let outages = measurements.finish(clock).await;
+    match checked {
+        Ok(outcomes) => Ok(PhaseReport {
+            name: phase.name.to_string(),
+            line: phase.line,
+            actions,
+            outcomes,
+            outages,
+            took,
+            within: phase.within,
+        }),
+        Err(node) => Err(lab.daemon_died(&node)),
+    }
 }

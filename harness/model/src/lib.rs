@@ -16,6 +16,7 @@
 //! - [`calico`]: Calico resources, selectors, IPAM and confd's rendering;
 //! - [`mtu`]: path MTU prediction from the file alone;
 //! - [`names`]: the rules for every name that becomes a path or an interface;
+//! - [`timeline`]: steps that change the network after it is built, one file per action;
 //! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
 //!
 //! This crate reads files (the scenario and what it names) and nothing else: it writes
@@ -29,3 +30,4 @@ pub mod names;
 pub mod observed;
 pub mod plan;
 pub mod scenario;
+pub mod timeline;

@@ -169,3 +169,31 @@ impl OspfNeighbor {
         self.state.starts_with("Full")
     }
 }
+
+/// Why a probe got no answer, in the words `because:` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeFailure {
+    /// No route, a reject route, or ICMP destination (network, host) unreachable.
+    Unreachable,
+    /// Nothing came back in time.
+    Timeout,
+    /// Too big for a link, and not to be fragmented.
+    FragNeeded,
+    /// The TTL or hop limit ran out on the way.
+    TtlExceeded,
+    /// Administratively prohibited (ICMP), or refused by a local firewall.
+    Filtered,
+}
+
+impl fmt::Display for ProbeFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ProbeFailure::Unreachable => "unreachable",
+            ProbeFailure::Timeout => "timeout",
+            ProbeFailure::FragNeeded => "frag_needed",
+            ProbeFailure::TtlExceeded => "ttl_exceeded",
+            ProbeFailure::Filtered => "filtered",
+        })
+    }
+}

@@ -297,7 +297,7 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
 
 /// Loads an nftables ruleset with `nft -f -` run inside the namespace. A subprocess, but
 /// only for scenarios that ask for a firewall; nft's own parser reports ruleset errors.
-fn load_nftables(space: &LabNamespace, ruleset: &str) -> Result<(), ApplyError> {
+pub(crate) fn load_nftables(space: &LabNamespace, ruleset: &str) -> Result<(), ApplyError> {
     use std::io::Write as _;
     use std::os::unix::process::CommandExt;
     let fd = space.netns.as_raw_fd();

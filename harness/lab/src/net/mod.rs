@@ -3,6 +3,7 @@
 //! namespace.
 
 pub mod apply;
+pub mod change;
 pub mod ipip;
 pub mod netlink;
 pub mod netns;

@@ -8,7 +8,7 @@ use crate::lab::Lab;
 
 impl Observe for Fails {
     async fn observe(&self, lab: &Lab) -> Observation {
-        let seen = Box::pin(self.inner.kind.observe(lab)).await;
+        let seen = Box::pin(self.inner.kind.observe_failing(lab)).await;
         let holds = !seen.holds && seen.observed.contains(&self.with);
         let verdict = if seen.holds {
             "the expectation holds, so the bug did not show"

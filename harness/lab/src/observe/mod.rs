@@ -4,11 +4,15 @@
 //! `routelab_model::expect`, plus a line in the [`observers!`] list below; the compiler
 //! insists every kind of the model has one.
 //!
-//! Checking follows FRR's topotests: every expectation is retried until it holds or its
+//! Checking a phase ([`check_phase`]) follows FRR's topotests: every positive expectation
+//! (a session is up, a route is there, a ping answers) is retried until it holds or its
 //! deadline passes, and a failure reports what was last observed next to what was
-//! expected. Positive expectations (a session is up, a route is there, a ping answers) are
-//! checked first, all at once; negative ones (a route is absent, a ping must fail) only
-//! after every positive one has held, since before convergence they would hold trivially.
+//! expected. Each one's time to hold is measured from the phase's start, to the start of
+//! the look that saw it hold, with the time since the look before as its resolution.
+//!
+//! Negative expectations (a route absent, a ping failing) also hold in a network that has
+//! not converged, so they are judged only once the positive ones are done *and* the
+//! phase has settled (see [`crate::settle`]), and must then stay true for their hold time.
 
 mod fragments;
 
@@ -19,11 +23,25 @@ use routelab_model::scenario::Scenario;
 use serde::Serialize;
 
 use crate::lab::Lab;
+use crate::settle::{Quiet, STARTUP_GRACE};
 
 /// How one kind looks at the running network.
 pub(crate) trait Observe {
     /// Looks once and says whether the expectation holds, and what was seen.
     async fn observe(&self, lab: &Lab) -> Observation;
+
+    /// Looks once, when the expectation is meant to fail (inside `fails`): then the look
+    /// waits for the evidence of the failure, such as an ICMP error that comes only after
+    /// address resolution gave up.
+    async fn observe_failing(&self, lab: &Lab) -> Observation {
+        self.observe(lab).await
+    }
+
+    /// Whether a look may wait long for an answer that will not come (a ping's timeout),
+    /// so looks should overlap for the time to hold to stay precise.
+    fn looks_overlap(&self) -> bool {
+        false
+    }
 }
 
 /// Declares the observation of each expectation kind: the [`Kind`] variant and the module
@@ -36,6 +54,18 @@ macro_rules! observers {
             async fn observe(&self, lab: &Lab) -> Observation {
                 match self {
                     $(Kind::$variant(k) => k.observe(lab).await,)*
+                }
+            }
+
+            async fn observe_failing(&self, lab: &Lab) -> Observation {
+                match self {
+                    $(Kind::$variant(k) => k.observe_failing(lab).await,)*
+                }
+            }
+
+            fn looks_overlap(&self) -> bool {
+                match self {
+                    $(Kind::$variant(k) => k.looks_overlap(),)*
                 }
             }
         }
@@ -77,64 +107,211 @@ impl Observation {
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
     pub label: String,
+    /// The expectation's kind, as the file writes it (`ping`, `bgp`).
+    pub kind: &'static str,
     pub line: u64,
+    pub negative: bool,
     pub holds: bool,
-    /// The last observation (the one that held, or the last before the deadline).
+    /// The last observation (the one that held, or the one that decided).
     pub observed: String,
-    /// Time from the start of checking until it held, or until giving up.
+    /// From the phase's start: for a positive, until the look that saw it hold began (or
+    /// until giving up); for a negative, until its judgement ended.
     #[serde(serialize_with = "crate::report::serialize_secs")]
     pub elapsed: Duration,
+    /// How precisely a positive's `elapsed` is known: it first held within this much
+    /// before.
+    #[serde(serialize_with = "crate::report::serialize_secs")]
+    pub resolution: Duration,
     pub attempts: u32,
 }
 
-/// Retries one expectation until it holds or its deadline passes.
-async fn settle(lab: &Lab, e: &Expectation, started: Instant) -> Outcome {
+/// How often a positive expectation is looked at, at first.
+const POLL: Duration = Duration::from_millis(25);
+/// ... and after [`FAST_POLLING`] without success, to spare a slow network.
+const SLOW_POLL: Duration = Duration::from_millis(250);
+const FAST_POLLING: Duration = Duration::from_secs(10);
+/// How many overlapping looks a kind whose looks wait (a ping) may have out at once.
+const MAX_OVERLAPPING: usize = 20;
+/// How often a negative is looked at while it must hold.
+const HOLD_POLL: Duration = Duration::from_millis(100);
+
+/// Looks at a positive expectation until it holds or its deadline passes.
+async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
+    use futures::StreamExt;
+    let mut looks = futures::stream::FuturesUnordered::new();
     let mut attempts = 0;
-    // Start fast (sessions often come up within a second) and back off to 500 ms so a
-    // slow network is not hammered by probes.
-    let mut pause = Duration::from_millis(50);
+    let mut last_start: Option<Duration> = None;
+    let mut last_seen = Observation::new(false, "not looked at yet");
+    let overlap = e.kind.looks_overlap();
+    let mut next = Instant::now();
     loop {
-        attempts += 1;
-        let seen = e.kind.observe(lab).await;
-        let elapsed = started.elapsed();
-        if seen.holds || elapsed >= e.deadline {
-            return Outcome {
-                label: e.label.clone(),
-                line: e.line,
-                holds: seen.holds,
-                observed: seen.observed,
-                elapsed,
-                attempts,
+        let now = Instant::now();
+        let deadline = clock + e.deadline;
+        if now >= next && (looks.is_empty() || (overlap && looks.len() < MAX_OVERLAPPING)) {
+            let started = now.duration_since(clock);
+            attempts += 1;
+            looks.push(async move { (started, e.kind.observe(lab).await) });
+            let pause = if started < FAST_POLLING {
+                POLL
+            } else {
+                SLOW_POLL
             };
+            next = now + pause;
         }
-        tokio::time::sleep(pause.min(e.deadline - elapsed)).await;
-        pause = (pause * 2).min(Duration::from_millis(500));
+        let wake = tokio::time::sleep_until(next.max(now).min(deadline).into());
+        tokio::select! {
+            Some((started, seen)) = looks.next(), if !looks.is_empty() => {
+                if seen.holds {
+                    let resolution = last_start.map_or(Duration::ZERO, |l: Duration| started.saturating_sub(l));
+                    return outcome(e, true, seen.observed, started, resolution, attempts);
+                }
+                last_start = Some(last_start.map_or(started, |l: Duration| l.max(started)));
+                last_seen = seen;
+            }
+            _ = wake => {}
+        }
+        if Instant::now() >= deadline && looks.is_empty() {
+            return outcome(
+                e,
+                false,
+                last_seen.observed,
+                clock.elapsed(),
+                Duration::ZERO,
+                attempts,
+            );
+        }
+        if Instant::now() >= deadline + Duration::from_secs(5) {
+            // A look that hangs past the deadline: give up with what was seen.
+            return outcome(
+                e,
+                false,
+                last_seen.observed,
+                clock.elapsed(),
+                Duration::ZERO,
+                attempts,
+            );
+        }
     }
 }
 
-/// Checks every expectation of `scenario` against `lab`; outcomes come back in file order.
-pub async fn check_all(lab: &Lab, scenario: &Scenario) -> Vec<Outcome> {
-    let started = Instant::now();
-    let (negative, positive): (Vec<_>, Vec<_>) = scenario
-        .expectations
+/// Judges a negative expectation once the phase has settled: it must hold on every look
+/// for its hold time.
+async fn judged_when_settled(lab: &Lab, e: &Expectation, clock: Instant, quiet: &Quiet) -> Outcome {
+    // Judging begins when the positives are done; from then it has the expectation's
+    // deadline, and at least long enough for a daemon's startup grace and the settle time.
+    let deadline = Instant::now() + e.deadline.max(e.settle + STARTUP_GRACE + e.hold);
+    tokio::select! {
+        _ = quiet.settled(e.settle) => {}
+        _ = tokio::time::sleep_until(deadline.into()) => {
+            return outcome(
+                e,
+                false,
+                format!(
+                    "the phase never settled: routes or protocol states were still changing \
+                     {:.1} s after it began (the last change {:.1} s in); negatives are judged \
+                     only once nothing changes for {}",
+                    clock.elapsed().as_secs_f64(),
+                    quiet.since().saturating_duration_since(clock).as_secs_f64(),
+                    humantime::format_duration(e.settle)
+                ),
+                clock.elapsed(),
+                Duration::ZERO,
+                0,
+            );
+        }
+    }
+    let judging = Instant::now();
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let seen = e.kind.observe(lab).await;
+        if !seen.holds {
+            let at = judging.duration_since(clock);
+            return outcome(
+                e,
+                false,
+                format!(
+                    "after the phase settled ({:.1} s in), it did not hold:\n{}",
+                    at.as_secs_f64(),
+                    seen.observed
+                ),
+                clock.elapsed(),
+                Duration::ZERO,
+                attempts,
+            );
+        }
+        if judging.elapsed() >= e.hold {
+            return outcome(
+                e,
+                true,
+                seen.observed,
+                clock.elapsed(),
+                Duration::ZERO,
+                attempts,
+            );
+        }
+        tokio::time::sleep(HOLD_POLL.min(e.hold.saturating_sub(judging.elapsed()))).await;
+    }
+}
+
+fn outcome(
+    e: &Expectation,
+    holds: bool,
+    observed: String,
+    elapsed: Duration,
+    resolution: Duration,
+    attempts: u32,
+) -> Outcome {
+    Outcome {
+        label: e.label.clone(),
+        kind: e.kind.tag(),
+        line: e.line,
+        negative: e.is_negative(),
+        holds,
+        observed,
+        elapsed,
+        resolution,
+        attempts,
+    }
+}
+
+/// Checks the expectations of one phase whose clock started at `clock`; outcomes come back
+/// in file order. `quiet` must be watching the lab meanwhile (see [`Quiet::watch`]).
+pub async fn check_phase(
+    lab: &Lab,
+    expectations: &[Expectation],
+    clock: Instant,
+    quiet: &Quiet,
+) -> Vec<Outcome> {
+    let (negative, positive): (Vec<_>, Vec<_>) = expectations
         .iter()
         .enumerate()
         .partition(|(_, e)| e.is_negative());
     let mut outcomes: Vec<(usize, Outcome)> = futures::future::join_all(
         positive
             .iter()
-            .map(|(i, e)| async move { (*i, settle(lab, e, started).await) }),
+            .map(|(i, e)| async move { (*i, until_it_holds(lab, e, clock).await) }),
     )
     .await;
-    let settled = Instant::now();
-    let negatives = futures::future::join_all(negative.iter().map(|(i, e)| async move {
-        let mut o = settle(lab, e, settled).await;
-        // Report time to green from the start of checking, like the positive ones.
-        o.elapsed += settled - started;
-        (*i, o)
-    }))
+    let negatives = futures::future::join_all(
+        negative
+            .iter()
+            .map(|(i, e)| async move { (*i, judged_when_settled(lab, e, clock, quiet).await) }),
+    )
     .await;
     outcomes.extend(negatives);
     outcomes.sort_by_key(|(i, _)| *i);
     outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+/// Checks the expectations of a lab as built (phase 0), watching for quiet meanwhile.
+pub async fn check_all(lab: &Lab, scenario: &Scenario) -> Vec<Outcome> {
+    let clock = Instant::now();
+    let quiet = Quiet::new(clock);
+    let check = std::pin::pin!(check_phase(lab, &scenario.expectations, clock, &quiet));
+    let watch = std::pin::pin!(quiet.watch(lab));
+    match futures::future::select(check, watch).await {
+        futures::future::Either::Left((outcomes, _)) => outcomes,
+        futures::future::Either::Right(((), _)) => unreachable!("watching never ends"),
+    }
 }

@@ -11,14 +11,42 @@ use crate::lab::Lab;
 
 impl Observe for Ping {
     async fn observe(&self, lab: &Lab) -> Observation {
+        self.look(lab, self.succeeds).await
+    }
+
+    async fn observe_failing(&self, lab: &Lab) -> Observation {
+        self.look(lab, false).await
+    }
+
+    fn looks_overlap(&self) -> bool {
+        self.succeeds
+    }
+}
+
+trait Look {
+    async fn look(&self, lab: &Lab, quick: bool) -> Observation;
+}
+
+impl Look for Ping {
+    /// One ping: `quick` for one that should answer (looked at often, overlapping), else
+    /// waiting long enough for the evidence of a failure.
+    async fn look(&self, lab: &Lab, quick: bool) -> Observation {
         let spec = PingSpec {
             dst: self.to,
             src: self.src,
             size: self.size,
             dont_fragment: self.df,
             ttl: None,
-            timeout: Duration::from_millis(1000),
-            attempts: if self.succeeds { 1 } else { 3 },
+            // A ping that must succeed is looked at often, by overlapping looks (see
+            // `looks_overlap`); one that must fail waits longer for what would disprove it.
+            timeout: if quick {
+                Duration::from_millis(500)
+            } else {
+                Duration::from_millis(1500)
+            },
+            // Three requests 1.5 s apart: an ICMP error that comes only after the
+            // neighbour's address resolution has given up (3 s) still counts.
+            attempts: if quick { 1 } else { 3 },
         };
         let outcome = match lab
             .probe(&self.from, move |ns| crate::probe::ping(ns, &spec))
@@ -27,12 +55,16 @@ impl Observe for Ping {
             Ok(o) => o,
             Err(e) => return Observation::new(false, e),
         };
-        let holds = match &outcome {
-            PingOutcome::Reply { ttl, .. } => {
+        let holds = match (&outcome, outcome.failure()) {
+            (PingOutcome::Reply { ttl, .. }, _) => {
                 self.succeeds && self.ttl.is_none_or(|want| want == *ttl)
             }
-            _ => !self.succeeds,
+            (_, failure) => !self.succeeds && (self.because.is_none() || self.because == failure),
         };
-        Observation::new(holds, outcome.to_string())
+        let mut seen = outcome.to_string();
+        if let Some(failure) = outcome.failure() {
+            seen.push_str(&format!(" [{failure}]"));
+        }
+        Observation::new(holds, seen)
     }
 }

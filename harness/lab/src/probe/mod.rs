@@ -14,6 +14,7 @@ mod icmp;
 mod ping;
 mod pmtu;
 mod socket;
+mod stream;
 mod traceroute;
 
 #[cfg(test)]
@@ -22,4 +23,5 @@ mod live_tests;
 pub use counters::{IpCounters, IpStats, ip_counters};
 pub use ping::{DEFAULT_SIZE_V4, DEFAULT_SIZE_V6, PingOutcome, PingSpec, ping};
 pub use pmtu::{PathMtu, PmtuSpec, path_mtu};
+pub use stream::{StreamLog, stream};
 pub use traceroute::{Hop, Trace, TraceSpec, traceroute};

@@ -6,6 +6,8 @@ use std::io;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use routelab_model::observed::ProbeFailure;
+
 use super::icmp::{self, ErrorKind, Message};
 use super::socket::{EchoSocket, LocalRefusal};
 use crate::net::Netns;
@@ -108,6 +110,46 @@ impl PingOutcome {
     /// Whether an echo reply came back.
     pub fn is_reply(&self) -> bool {
         matches!(self, PingOutcome::Reply { .. })
+    }
+
+    /// Why no reply came back, in the words a scenario's `because:` uses; `None` for a
+    /// reply.
+    pub fn failure(&self) -> Option<ProbeFailure> {
+        Some(match self {
+            PingOutcome::Reply { .. } => return None,
+            PingOutcome::FragmentationNeeded { .. } => ProbeFailure::FragNeeded,
+            PingOutcome::TimeExceeded { .. } => ProbeFailure::TtlExceeded,
+            PingOutcome::NoReply => ProbeFailure::Timeout,
+            // Refused locally: a firewall says "not permitted", a missing route otherwise.
+            PingOutcome::Unreachable {
+                from: None,
+                description,
+                ..
+            } => {
+                if description.contains("not permitted") || description.contains("denied") {
+                    ProbeFailure::Filtered
+                } else {
+                    ProbeFailure::Unreachable
+                }
+            }
+            PingOutcome::Unreachable {
+                from: Some(from),
+                code,
+                ..
+            } => {
+                // Administratively prohibited: ICMP codes 9, 10, 13; ICMPv6 codes 1 and 5.
+                let prohibited: &[u8] = if from.is_ipv6() {
+                    &[1, 5]
+                } else {
+                    &[9, 10, 13]
+                };
+                if code.is_some_and(|c| prohibited.contains(&c)) {
+                    ProbeFailure::Filtered
+                } else {
+                    ProbeFailure::Unreachable
+                }
+            }
+        })
     }
 }
 

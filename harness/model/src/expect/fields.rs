@@ -26,7 +26,10 @@ pub trait FieldGroup: Default {
     fn finish<E: de::Error>(&self) -> Result<(), E> {
         Ok(())
     }
-    /// The fields every kind has.
+}
+
+/// The group of an expectation kind: it always holds the fields every kind has.
+pub trait ExpectationFields: FieldGroup {
     fn common(&self) -> &Common;
 }
 
@@ -148,26 +151,35 @@ impl<'de, A: MapAccess<'de>, G: FieldGroup> Deserializer<'de> for Split<'_, A, G
     }
 }
 
-/// What every expectation kind may say besides its own fields.
+/// What every expectation kind may say besides its own fields; each falls back to the
+/// scenario's `defaults`.
 #[derive(Debug, Default)]
 pub struct Common {
-    /// How long a positive expectation may take to hold (`30s`); the scenario's default
-    /// otherwise.
+    /// How long a positive expectation may take to hold (`30s`).
     pub deadline: Option<Spanned<String>>,
+    /// For a negative: how long its phase's routes and protocol states must be unchanged
+    /// before it is judged.
+    pub settle: Option<Spanned<String>>,
+    /// For a negative: how long it must then stay true.
+    pub hold: Option<Spanned<String>>,
 }
 
 impl FieldGroup for Common {
     fn keys() -> Vec<&'static str> {
-        vec!["deadline"]
+        vec!["deadline", "settle", "hold"]
     }
 
     fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         match key {
             "deadline" => set_once(&mut self.deadline, "deadline", map),
+            "settle" => set_once(&mut self.settle, "settle", map),
+            "hold" => set_once(&mut self.hold, "hold", map),
             _ => unreachable!("only keys() are passed"),
         }
     }
+}
 
+impl ExpectationFields for Common {
     fn common(&self) -> &Common {
         self
     }
@@ -202,6 +214,31 @@ impl Probe {
     }
 }
 
+impl FieldGroup for Probe {
+    fn keys() -> Vec<&'static str> {
+        vec!["from", "to", "src"]
+    }
+
+    fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "from" => set_once(&mut self.from, "from", map),
+            "to" => set_once(&mut self.to, "to", map),
+            "src" => set_once(&mut self.src, "src", map),
+            _ => unreachable!("only keys() are passed"),
+        }
+    }
+
+    fn finish<E: de::Error>(&self) -> Result<(), E> {
+        if self.from.is_none() {
+            return Err(E::missing_field("from"));
+        }
+        if self.to.is_none() {
+            return Err(E::missing_field("to"));
+        }
+        Ok(())
+    }
+}
+
 /// The fields of a kind that sends packets: its endpoints and what every kind has.
 #[derive(Debug, Default)]
 pub struct Probing {
@@ -211,30 +248,26 @@ pub struct Probing {
 
 impl FieldGroup for Probing {
     fn keys() -> Vec<&'static str> {
-        let mut keys = vec!["from", "to", "src"];
+        let mut keys = Probe::keys();
         keys.extend(Common::keys());
         keys
     }
 
     fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "from" => set_once(&mut self.probe.from, "from", map),
-            "to" => set_once(&mut self.probe.to, "to", map),
-            "src" => set_once(&mut self.probe.src, "src", map),
-            _ => self.common.read(key, map),
+        if Probe::keys().contains(&key) {
+            self.probe.read(key, map)
+        } else {
+            self.common.read(key, map)
         }
     }
 
     fn finish<E: de::Error>(&self) -> Result<(), E> {
-        if self.probe.from.is_none() {
-            return Err(E::missing_field("from"));
-        }
-        if self.probe.to.is_none() {
-            return Err(E::missing_field("to"));
-        }
+        self.probe.finish()?;
         self.common.finish()
     }
+}
 
+impl ExpectationFields for Probing {
     fn common(&self) -> &Common {
         &self.common
     }
@@ -280,7 +313,9 @@ mod tests {
     fn unknown_missing_and_repeated_keys_are_refused() {
         let e = read("{ from: a, to: 10.0.0.1, size: 1, sise: 2 }").unwrap_err();
         assert!(
-            e.contains("unknown field `sise`, expected one of size, from, to, src, deadline"),
+            e.contains(
+                "unknown field `sise`, expected one of size, from, to, src, deadline, settle, hold"
+            ),
             "{e}"
         );
         let e = read("{ to: 10.0.0.1, size: 1 }").unwrap_err();

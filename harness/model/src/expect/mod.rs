@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-pub use fields::{Common, FieldGroup, Probe, Probing, With};
+pub use fields::{Common, ExpectationFields, FieldGroup, Probe, Probing, With};
 
 use crate::scenario::Scenario;
 use crate::scenario::validate::Context;
@@ -103,8 +103,18 @@ pub struct Expectation {
     pub label: String,
     /// Line of the expectation in the scenario file.
     pub line: u64,
+    /// How long a positive one may take to hold.
     #[serde(skip)]
     pub deadline: Duration,
+    /// Whether the file gave the deadline itself (a step's `within` does not override it).
+    #[serde(skip)]
+    pub deadline_given: bool,
+    /// For a negative: the quiet time its phase needs before it is judged.
+    #[serde(skip)]
+    pub settle: Duration,
+    /// For a negative: how long it must then stay true.
+    #[serde(skip)]
+    pub hold: Duration,
     pub kind: Kind,
 }
 
@@ -115,11 +125,21 @@ impl Expectation {
         scenario: &Scenario,
     ) -> Option<Expectation> {
         let kind = spec.value.validate_kind(cx, scenario)?;
-        let deadline = cx.deadline(spec.value.common().deadline.as_ref());
+        let common = spec.value.common();
+        let timing = cx.timing();
+        let mut time = |given: &Option<Spanned<String>>, default| {
+            given.as_ref().map_or(default, |g| cx.duration(g))
+        };
+        let deadline = time(&common.deadline, timing.deadline);
+        let settle = time(&common.settle, timing.settle);
+        let hold = time(&common.hold, timing.hold);
         Some(Expectation {
             label: kind.assertion().to_string(),
             line: spec.referenced.line(),
             deadline,
+            deadline_given: common.deadline.is_some(),
+            settle,
+            hold,
             kind,
         })
     }
@@ -132,7 +152,7 @@ impl Expectation {
 
 /// The sending node of a probe, checking that a given source address is of the
 /// destination's family.
-pub(crate) fn probe_origin(cx: &mut Context, probe: &Probe) -> Option<String> {
+pub fn probe_origin(cx: &mut Context, probe: &Probe) -> Option<String> {
     let from = probe.from();
     let node = node_ref(cx, from);
     if let Some(src) = &probe.src

@@ -7,6 +7,16 @@
 //! - ping: { from: h1, to: 10.0.2.2, size: 1421, df: true, succeeds: false }
 //! ```
 //! `size` is the whole IP packet in bytes (`ping -s` takes 28 less for IPv4, 48 for IPv6).
+//!
+//! A ping that must fail may say why, and then fails the expectation when it fails for
+//! another reason: `because: unreachable` (no route, or ICMP destination unreachable),
+//! `timeout` (no answer at all), `frag_needed` (too big, and not to be fragmented),
+//! `ttl_exceeded`, `filtered` (administratively prohibited, or a local firewall). Without
+//! it any failure counts, and the report still says which it was.
+//!
+//! ```yaml
+//! - ping: { from: h1, to: 10.0.2.2, size: 1421, df: true, succeeds: false, because: frag_needed }
+//! ```
 
 use std::fmt;
 use std::net::IpAddr;
@@ -16,6 +26,7 @@ use serde_saphyr::Spanned;
 
 use super::min_packet_size as min_size;
 use super::{Probing, With, probe_origin};
+use crate::observed::ProbeFailure;
 use crate::scenario::Scenario;
 use crate::scenario::validate::Context;
 
@@ -29,6 +40,8 @@ pub struct Spec {
     pub ttl: Option<u8>,
     #[serde(default = "yes")]
     pub succeeds: bool,
+    /// Why it must fail.
+    pub because: Option<Spanned<ProbeFailure>>,
 }
 
 fn yes() -> bool {
@@ -44,6 +57,7 @@ pub struct Ping {
     pub df: bool,
     pub ttl: Option<u8>,
     pub succeeds: bool,
+    pub because: Option<ProbeFailure>,
 }
 
 impl Ping {
@@ -62,6 +76,15 @@ impl Ping {
             );
             return None;
         }
+        if let Some(because) = &spec.because
+            && spec.succeeds
+        {
+            cx.error(
+                because.referenced,
+                "`because` says why a ping fails, so it needs `succeeds: false`",
+            );
+            return None;
+        }
         if !spec.succeeds && spec.ttl.is_some() {
             cx.error(
                 spec.group.probe.from().referenced,
@@ -77,6 +100,7 @@ impl Ping {
             df: spec.df,
             ttl: spec.ttl,
             succeeds: spec.succeeds,
+            because: spec.because.as_ref().map(|b| b.value),
         })
     }
 }
@@ -96,6 +120,9 @@ impl fmt::Display for Ping {
         if !self.succeeds {
             write!(f, " fails")?;
         }
+        if let Some(why) = self.because {
+            write!(f, " ({why})")?;
+        }
         Ok(())
     }
 }
@@ -104,5 +131,4 @@ impl super::Assertion for Ping {
     fn is_negative(&self) -> bool {
         !self.succeeds
     }
-
 }

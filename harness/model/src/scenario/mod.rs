@@ -24,6 +24,32 @@ use crate::expect::Expectation;
 
 /// How long an expectation may take to hold when neither it nor the scenario says.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+/// How long a phase's kernel routes and protocol states must stay unchanged before its
+/// negative expectations are judged, when neither they nor the scenario say.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
+/// How long a negative expectation must then stay true, by default.
+pub const DEFAULT_HOLD: Duration = Duration::from_secs(2);
+
+/// The scenario's timing defaults (`defaults:` in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Timing {
+    #[serde(with = "humantime_serde_compat")]
+    pub deadline: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub settle: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub hold: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Timing {
+        Timing {
+            deadline: DEFAULT_DEADLINE,
+            settle: DEFAULT_SETTLE,
+            hold: DEFAULT_HOLD,
+        }
+    }
+}
 
 /// A validated scenario: every name resolves, every value parsed.
 #[derive(Debug, Clone, Serialize)]
@@ -32,11 +58,13 @@ pub struct Scenario {
     #[serde(skip)]
     pub file: PathBuf,
     pub description: Option<String>,
-    #[serde(with = "humantime_serde_compat")]
-    pub deadline: Duration,
+    pub timing: Timing,
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
+    /// Phase 0: the network as built.
     pub expectations: Vec<Expectation>,
+    /// The timeline: each step a phase of its own.
+    pub steps: Vec<crate::timeline::Step>,
 }
 
 /// One node: a network namespace of its own.
@@ -218,6 +246,29 @@ pub fn files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     files.retain(|p| p.extension().is_some_and(|x| x == "yaml"));
     files.sort();
     Ok(files)
+}
+
+/// The largest file routelab reads as a scenario, Calico manifest or ruleset.
+pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a file the user named: it must be a regular file (not a FIFO, a device or a
+/// directory, which could block or never end) of at most [`MAX_INPUT_BYTES`].
+pub fn read_bounded(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    if meta.len() > MAX_INPUT_BYTES {
+        return Err(std::io::Error::other(format!(
+            "{} bytes is over the limit of {MAX_INPUT_BYTES}",
+            meta.len()
+        )));
+    }
+    let mut text = String::new();
+    file.take(MAX_INPUT_BYTES + 1).read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// Reads and validates a scenario file. Warnings come back with the scenario; any error

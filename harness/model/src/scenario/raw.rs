@@ -28,6 +28,9 @@ pub struct RawScenario {
     pub links: Vec<Spanned<RawLink>>,
     #[serde(default)]
     pub expect: Vec<Spanned<ExpectationSpec>>,
+    /// The timeline: what happens after the network is built.
+    #[serde(default)]
+    pub steps: Vec<Spanned<crate::timeline::RawStep>>,
     /// The Calico cluster that `kind: calico` nodes belong to.
     pub calico: Option<Spanned<RawCalico>>,
 }
@@ -109,6 +112,10 @@ impl fmt::Display for Scalar {
 pub struct RawDefaults {
     /// How long each expectation may take to hold, e.g. `30s`.
     pub deadline: Option<Spanned<String>>,
+    /// How long routes and protocol states must be unchanged before negatives are judged.
+    pub settle: Option<Spanned<String>>,
+    /// How long a negative must then stay true.
+    pub hold: Option<Spanned<String>>,
 }
 
 /// The kind of a node: what it is for and which defaults it gets.

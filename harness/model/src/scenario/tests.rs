@@ -22,7 +22,7 @@ fn minimal_scenario_loads_with_defaults() {
     let (s, warnings) = load(TWO_NODES).unwrap();
     assert!(warnings.0.is_empty());
     assert_eq!(s.name, "t");
-    assert_eq!(s.deadline, DEFAULT_DEADLINE);
+    assert_eq!(s.timing.deadline, DEFAULT_DEADLINE);
     assert_eq!(s.nodes.len(), 2);
     assert_eq!(s.nodes[0].kind, NodeKind::Router);
     assert_eq!(s.nodes[1].kind, NodeKind::Host);

@@ -9,8 +9,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::raw::{NodeKind, RawBird, RawLink, RawNode, RawRoute, RawScenario};
 use super::{
-    BirdConfig, DEFAULT_DEADLINE, Diagnostic, Diagnostics, Interface, Link, Node, Scenario,
-    StaticRoute, parse_duration,
+    BirdConfig, Diagnostic, Diagnostics, Interface, Link, Node, Scenario, StaticRoute, Timing,
+    parse_duration,
 };
 use crate::expect::Expectation;
 
@@ -23,7 +23,7 @@ pub struct Context<'a> {
     pub findings: Diagnostics,
     /// Interface names taken per node, so links can pick the next free `ethN`.
     taken_interfaces: BTreeMap<String, BTreeSet<String>>,
-    default_deadline: std::time::Duration,
+    timing: Timing,
 }
 
 impl Context<'_> {
@@ -84,17 +84,19 @@ impl Context<'_> {
         }
     }
 
-    /// Parses an optional per-expectation deadline, falling back to the scenario's.
-    pub fn deadline(&mut self, given: Option<&Spanned<String>>) -> std::time::Duration {
-        match given {
-            None => self.default_deadline,
-            Some(text) => match parse_duration(&text.value) {
-                Ok(d) => d,
-                Err(e) => {
-                    self.error(text.referenced, e);
-                    self.default_deadline
-                }
-            },
+    /// The scenario's timing defaults.
+    pub fn timing(&self) -> Timing {
+        self.timing
+    }
+
+    /// Parses a duration as written (`30s`, `500ms`); reports a bad one and gives zero.
+    pub fn duration(&mut self, text: &Spanned<String>) -> std::time::Duration {
+        match parse_duration(&text.value) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error(text.referenced, e);
+                std::time::Duration::ZERO
+            }
         }
     }
 }
@@ -133,7 +135,7 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
         node_names: BTreeSet::new(),
         findings: Diagnostics::default(),
         taken_interfaces: BTreeMap::new(),
-        default_deadline: DEFAULT_DEADLINE,
+        timing: Timing::default(),
     };
 
     let name = match &raw.name {
@@ -148,8 +150,16 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "scenario".into()),
     };
-    if let Some(d) = &raw.defaults.deadline {
-        cx.default_deadline = cx.deadline(Some(d));
+    for (given, slot) in [
+        (&raw.defaults.deadline, 0),
+        (&raw.defaults.settle, 1),
+        (&raw.defaults.hold, 2),
+    ] {
+        if let Some(text) = given {
+            let d = cx.duration(text);
+            let t = &mut cx.timing;
+            *[&mut t.deadline, &mut t.settle, &mut t.hold][slot] = d;
+        }
     }
 
     if raw.nodes.value.0.is_empty() {
@@ -205,10 +215,11 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
         name,
         file: file.to_path_buf(),
         description: raw.description.clone(),
-        deadline: cx.default_deadline,
+        timing: cx.timing,
         nodes,
         links,
         expectations: Vec::new(),
+        steps: Vec::new(),
     };
     let expectations: Vec<Expectation> = raw
         .expect
@@ -216,6 +227,7 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
         .filter_map(|e| Expectation::validate(e, &mut cx, &scenario))
         .collect();
     scenario.expectations = expectations;
+    scenario.steps = crate::timeline::validate(&mut cx, &raw.steps, &scenario);
     check_addresses(&mut cx, &scenario, &raw);
 
     if cx.findings.has_errors() {

@@ -1,0 +1,85 @@
+//! `bird_stop`, `bird_kill`, `bird_start`, `bird_restart`: a node's routing daemon stops in
+//! order (its sessions closed with a BGP Cease), is killed (SIGKILL: its peers learn of it
+//! only when their hold timers expire), starts again with its configuration, or both.
+//!
+//! ```yaml
+//! - bird_stop: gateway
+//! - bird_kill: kubenode-hkg04
+//! - bird_start: gateway
+//! - bird_restart: kubenode-hkg04      # orderly stop, then start
+//! ```
+//! A daemon stopped by a step is expected to be down: its exit does not fail the run. One
+//! that is started again must answer, or the step fails.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_saphyr::Spanned;
+
+use crate::scenario::Scenario;
+use crate::scenario::validate::Context;
+
+/// The node whose daemon changes.
+pub type Spec = Spanned<String>;
+
+/// What happens to the daemon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Stop,
+    Kill,
+    Start,
+    Restart,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DaemonState {
+    pub node: String,
+    pub change: Change,
+}
+
+impl DaemonState {
+    pub fn validate(
+        spec: &Spec,
+        cx: &mut Context,
+        scenario: &Scenario,
+        change: Change,
+    ) -> Option<Self> {
+        let node = node_with_daemon(cx, spec, scenario)?;
+        Some(DaemonState { node, change })
+    }
+}
+
+/// Checks that `node` names a node that runs a routing daemon.
+pub(crate) fn node_with_daemon(
+    cx: &mut Context,
+    node: &Spanned<String>,
+    scenario: &Scenario,
+) -> Option<String> {
+    if !cx.known_node(node) {
+        return None;
+    }
+    let runs_one = scenario
+        .node(&node.value)
+        .is_some_and(|n| n.bird.is_some() || n.calico.as_ref().is_some_and(|c| c.bgp));
+    if !runs_one {
+        cx.error(
+            node.referenced,
+            format!("node `{}` runs no routing daemon", node.value),
+        );
+        return None;
+    }
+    Some(node.value.clone())
+}
+
+impl fmt::Display for DaemonState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = match self.change {
+            Change::Stop => "bird_stop",
+            Change::Kill => "bird_kill",
+            Change::Start => "bird_start",
+            Change::Restart => "bird_restart",
+        };
+        write!(f, "{verb} {}", self.node)
+    }
+}
