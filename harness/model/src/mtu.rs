@@ -21,7 +21,7 @@
 //!   underneath fragments them as needed);
 //! - `unfragmented`, the largest packet that crosses without being fragmented anywhere:
 //!   the same for plain links and overlays, and for a flannel VXLAN hop also no more than
-//!   the unfragmented size of the path between the two node IPs minus 50.
+//!   the unfragmented size of the path between the two node IPs minus VXLAN's overhead.
 //!
 //! The predicted path MTU is the smallest `mtu` on the way there (an echo reply carries no
 //! DF, so the way back does not limit it); the predicted unfragmented size is the smallest
@@ -37,7 +37,7 @@ use serde::Serialize;
 use crate::calico::node::{TunnelKind, TunnelRoute};
 use crate::expect::Kind;
 use crate::link::flannel::{self, Backend};
-use crate::link::overlay::VXLAN_OVERHEAD;
+use crate::overhead;
 use crate::scenario::{Interface, Link, Scenario};
 
 /// How many hops a path may have before it is taken for a loop.
@@ -46,12 +46,12 @@ const MAX_HOPS: usize = 64;
 /// Pod encapsulations and their per-packet overhead, for the pod MTU recommendation.
 pub const POD_ENCAPSULATIONS: &[(&str, u32)] = &[
     ("Calico, no encapsulation", 0),
-    ("Calico IPIP", 20),
-    ("Calico VXLAN", 50),
-    ("Calico WireGuard", 60),
+    ("Calico IPIP", overhead::IPIP),
+    ("Calico VXLAN", overhead::VXLAN),
+    ("Calico WireGuard", overhead::CALICO_WIREGUARD),
     ("flannel host-gw", 0),
-    ("flannel vxlan", 50),
-    ("flannel wireguard", 80),
+    ("flannel vxlan", overhead::VXLAN),
+    ("flannel wireguard", overhead::FLANNEL_WIREGUARD),
 ];
 
 /// One hop of a predicted path.
@@ -266,7 +266,8 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Strin
             Step::FlannelVxlan { link, member, next } => {
                 let underneath = route(scenario, &member.node, IpAddr::V4(next.node_ip()))?;
                 let below = underneath.unfragmented().unwrap_or(u32::MAX);
-                let unfragmented = member.pod_mtu.min(below.saturating_sub(VXLAN_OVERHEAD));
+                let vxlan = Backend::Vxlan.overhead();
+                let unfragmented = member.pod_mtu.min(below.saturating_sub(vxlan));
                 Hop {
                     from: member.node.clone(),
                     to: next.node.clone(),
@@ -281,10 +282,11 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Strin
                             flannel::VXLAN_DEVICE
                         ),
                         format!(
-                            "VXLAN 50 bytes, {} -> {} never DF: unfragmented ≤ {below} - 50 = {}",
+                            "VXLAN {vxlan} bytes, {} -> {} never DF: unfragmented ≤ {below} - \
+                             {vxlan} = {}",
                             member.node_ip(),
                             next.node_ip(),
-                            below.saturating_sub(VXLAN_OVERHEAD)
+                            below.saturating_sub(vxlan)
                         ),
                     ],
                     underneath: Some(Box::new(underneath)),

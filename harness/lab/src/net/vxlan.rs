@@ -27,15 +27,6 @@ use rtnetlink::{Handle, LinkVxlan};
 use super::apply::{ApplyError, LabNamespace, namespace, netlink_err};
 use routelab_model::plan::{FdbPlan, Plan, VxlanDf};
 
-/// `02:5a:00:00:00:01` to bytes.
-pub fn parse_mac(text: &str) -> Result<Vec<u8>, ApplyError> {
-    let bytes: Result<Vec<u8>, _> = text.split(':').map(|b| u8::from_str_radix(b, 16)).collect();
-    match bytes {
-        Ok(b) if b.len() == 6 => Ok(b),
-        _ => Err(ApplyError::Other(format!("`{text}` is not a MAC address"))),
-    }
-}
-
 /// Creates every VXLAN device of the plan, up, with its MTU and MAC address.
 pub async fn create(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
     try_join_all(plan.vxlans.iter().map(|v| async move {
@@ -51,7 +42,7 @@ pub async fn create(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result
         if let Some(dev) = &v.dev {
             b = b.dev(home.interface_index(dev).await?);
         }
-        let mut b = b.mtu(v.mtu).address(parse_mac(&v.mac)?).up();
+        let mut b = b.mtu(v.mtu).address(v.mac.octets().to_vec()).up();
         if let Some(into) = &v.into {
             b = b.setns_by_fd(namespace(lab, into)?.netns.as_raw_fd());
         }
@@ -84,7 +75,7 @@ pub async fn program(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Resul
         ns.netlink
             .neighbours()
             .add(index, n.ip)
-            .link_layer_address(&parse_mac(&n.mac)?)
+            .link_layer_address(&n.mac.octets())
             .state(NeighbourState::Permanent)
             .replace()
             .execute()
@@ -110,7 +101,9 @@ async fn fdb_append(mut handle: Handle, index: u32, f: &FdbPlan) -> Result<(), A
     message.header.kind = RouteType::Unspec;
     message
         .attributes
-        .push(NeighbourAttribute::LinkLayerAddress(parse_mac(&f.mac)?));
+        .push(NeighbourAttribute::LinkLayerAddress(
+            f.mac.octets().to_vec(),
+        ));
     message
         .attributes
         .push(NeighbourAttribute::Destination(match f.dst {

@@ -37,6 +37,8 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::mac::MacAddr;
+use crate::overhead;
 use crate::plan::{
     AddressPlan, BridgePlan, FdbPlan, NeighbourPlan, OnlinkRoutePlan, Plan, RoutePlan, VxlanDf,
     VxlanPlan,
@@ -63,7 +65,7 @@ impl Backend {
     /// Bytes the backend adds to each pod packet on the wire between nodes.
     pub fn overhead(self) -> u32 {
         match self {
-            Backend::Vxlan => super::overlay::VXLAN_OVERHEAD,
+            Backend::Vxlan => overhead::VXLAN,
             Backend::HostGw => 0,
         }
     }
@@ -219,8 +221,9 @@ impl FlannelSpec {
                     at,
                     format!(
                         "flannel.1 on `{node}` can be at most {} bytes: the kernel keeps a \
-                         VXLAN device 50 bytes below the interface it rides on ({}, MTU {})",
-                        iface.mtu.saturating_sub(50),
+                         VXLAN device {} bytes below the interface it rides on ({}, MTU {})",
+                        iface.mtu.saturating_sub(Backend::Vxlan.overhead()),
+                        Backend::Vxlan.overhead(),
                         iface.name,
                         iface.mtu
                     ),
@@ -306,10 +309,10 @@ fn spanned(text: &str, at: serde_saphyr::Location) -> Spanned<String> {
 
 /// A locally administered MAC for flannel.1 of the member at `index`: flanneld picks one at
 /// random and publishes it in the node's annotations; a fixed one keeps plans stable.
-pub fn vtep_mac(index: usize) -> String {
+pub fn vtep_mac(index: usize) -> MacAddr {
     let i = u16::try_from(index + 1).expect("a sane number of members");
     let [hi, lo] = i.to_be_bytes();
-    format!("0e:f1:a0:00:{hi:02x}:{lo:02x}")
+    MacAddr::new([0x0e, 0xf1, 0xa0, 0, hi, lo])
 }
 
 pub fn plan(name: &str, backend: Backend, members: &[Member], plan: &mut Plan) {
@@ -421,5 +424,7 @@ mod tests {
         assert_eq!(Backend::Vxlan.overhead(), 50);
         assert_eq!(Backend::HostGw.overhead(), 0);
         assert_ne!(vtep_mac(0), vtep_mac(1));
+        assert_eq!(vtep_mac(0).to_string(), "0e:f1:a0:00:00:01");
+        assert!(vtep_mac(0).is_locally_administered() && vtep_mac(0).is_unicast());
     }
 }
