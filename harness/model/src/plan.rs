@@ -276,7 +276,7 @@ pub fn plan(scenario: &Scenario) -> Plan {
         }
     }
     for link in &scenario.links {
-        crate::link::plan(link, &mut plan);
+        link.plan(&mut plan);
     }
     for node in &scenario.nodes {
         for r in &node.routes {

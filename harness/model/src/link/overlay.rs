@@ -64,10 +64,12 @@
 
 use std::net::Ipv4Addr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::{Link, LinkKind};
 use crate::mac::MacAddr;
+use crate::mtu::HopSizes;
 use crate::overhead;
 use crate::plan::{
     AddressPlan, BridgePlan, FdbPlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan,
@@ -75,7 +77,7 @@ use crate::plan::{
 };
 use crate::scenario::raw::RawEndpoint;
 use crate::scenario::validate::{Context, check_mtu, endpoint};
-use crate::scenario::{Interface, Link};
+use crate::scenario::Interface;
 
 /// ZeroTier's per-packet overhead over an IPv4 underlay (see the module documentation):
 /// outer IPv4 and UDP, its packet header (28) and the `FRAME` verb's network id and
@@ -93,7 +95,7 @@ pub const MAX_MEMBERS: usize = 253;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OverlaySpec {
+pub struct Spec {
     pub name: Spanned<String>,
     /// MTU of every member interface unless a member overrides it; 2800 by default.
     pub mtu: Option<Spanned<u32>>,
@@ -106,7 +108,7 @@ pub struct OverlaySpec {
 }
 
 /// An overlay's sizes, validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct OverlaySizes {
     pub underlay_mtu: u32,
     pub overhead: u32,
@@ -127,8 +129,17 @@ pub fn carrier_mtu(sizes: OverlaySizes) -> u32 {
     sizes.threshold() + overhead::VXLAN
 }
 
-impl OverlaySpec {
-    pub fn validate(&self, cx: &mut Context) -> Option<Link> {
+/// A validated overlay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overlay {
+    pub name: String,
+    #[serde(flatten)]
+    pub sizes: OverlaySizes,
+    pub members: Vec<Interface>,
+}
+
+impl Spec {
+    pub fn validate(&self, cx: &mut Context, _earlier: &[Link]) -> Option<Overlay> {
         let name = &self.name.value;
         let mtu = self.mtu.as_ref().map_or(DEFAULT_MEMBER_MTU, |m| {
             check_mtu(cx, m.value, m.referenced);
@@ -218,7 +229,7 @@ impl OverlaySpec {
                 );
             }
         }
-        Some(Link::Overlay {
+        Some(Overlay {
             name: name.clone(),
             sizes,
             members,
@@ -252,7 +263,34 @@ pub fn member_mac(link: &str, index: usize) -> MacAddr {
     MacAddr::new([0x02, a, b, c, 0, i])
 }
 
-pub fn plan(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &mut Plan) {
+impl LinkKind for Overlay {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn interfaces(&self) -> &[Interface] {
+        &self.members
+    }
+
+    fn plan(&self, plan: &mut Plan) {
+        plan_overlay(&self.name, self.sizes, &self.members, plan);
+    }
+
+    /// Unfragmented up to the threshold; bigger packets are fragmented, or lost if DF, so
+    /// the threshold caps both sizes.
+    fn hop(&self, from: &Interface, _peer_mtu: u32) -> HopSizes {
+        let t = self.sizes.threshold();
+        let mut sizes = HopSizes::plain(from.mtu.min(t));
+        sizes.stack.push(format!(
+            "ZeroTier-like UDP, {} bytes over a {}-byte underlay: unfragmented ≤ {t}; above, \
+             fragmented, or lost if DF",
+            self.sizes.overhead, self.sizes.underlay_mtu
+        ));
+        sizes
+    }
+}
+
+fn plan_overlay(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &mut Plan) {
     let carrier = carrier_mtu(sizes);
     plan.namespaces.push(NamespacePlan {
         name: name.to_string(),
