@@ -12,7 +12,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::TryStreamExt;
 use netlink_packet_route::link::{LinkAttribute, State};
 use rtnetlink::Handle;
 
@@ -264,12 +263,7 @@ fn solicited_node_hex(addr: Ipv6Addr) -> String {
 }
 
 async fn operstate(handle: &Handle, name: &str) -> Result<State, String> {
-    let link = handle
-        .link()
-        .get()
-        .match_name(name.to_string())
-        .execute()
-        .try_next()
+    let link = crate::net::netlink::find_link(handle, name)
         .await
         .map_err(|e| format!("looking up {name}: {e}"))?
         .ok_or_else(|| format!("no link {name}"))?;

@@ -15,6 +15,8 @@
 //! - [`plan`]: the Plan vocabulary and the planner;
 //! - [`calico`]: Calico resources, selectors, IPAM and confd's rendering;
 //! - [`mtu`]: path MTU prediction from the file alone;
+//! - [`overhead`]: the per-packet overhead of each encapsulation;
+//! - [`mac`]: MAC addresses as the plan carries them;
 //! - [`names`]: the rules for every name that becomes a path or an interface;
 //! - [`timeline`]: steps that change the network after it is built, one file per action;
 //! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
@@ -25,9 +27,11 @@
 pub mod calico;
 pub mod expect;
 pub mod link;
+pub mod mac;
 pub mod mtu;
 pub mod names;
 pub mod observed;
+pub mod overhead;
 pub mod plan;
 pub mod scenario;
 pub mod timeline;

@@ -4,8 +4,9 @@
 //! For a source node and a destination address, the path is found hop by hop as the
 //! kernel would forward, from what the file says:
 //!
-//! 1. the longest matching prefix among the node's connected subnets, its static routes
-//!    and the routes a `flannel` link installs (host-gw: via the other node's IP; vxlan: an
+//! 1. the longest matching prefix among the node's connected subnets, its static routes,
+//!    Felix's tunnel routes on a calico node, and the routes links install
+//!    ([`Link::routes_at`]; flannel's host-gw: via the other node's IP; vxlan: an
 //!    encapsulated hop over `flannel.1`);
 //! 2. where nothing in the file matches on a node that runs a routing daemon (BIRD), the
 //!    route is one it learns at run time, which cannot be known statically: the
@@ -15,13 +16,15 @@
 //!
 //! Each hop has two sizes:
 //!
-//! - `mtu`, the largest packet with DF that crosses it: the smaller MTU of its two ends; for
-//!   an `overlay`, also no more than its threshold (bigger DF packets are lost); for a
-//!   flannel VXLAN hop, `flannel.1`'s MTU (its outer packets never carry DF, so the path
-//!   underneath fragments them as needed);
+//! - `mtu`, the largest packet with DF that crosses it: what the link says
+//!   ([`Link::hop`]: the smaller MTU of its two ends; for an `overlay`, no more than its
+//!   threshold, as bigger DF packets are lost); for an encapsulated hop (a flannel VXLAN
+//!   or a Calico tunnel), the device's MTU, and no more than the path underneath less the
+//!   overhead when the outer packet copies the inner DF;
 //! - `unfragmented`, the largest packet that crosses without being fragmented anywhere:
-//!   the same for plain links and overlays, and for a flannel VXLAN hop also no more than
-//!   the unfragmented size of the path between the two node IPs minus 50.
+//!   the same for plain links and overlays, and for an encapsulated hop also no more than
+//!   the unfragmented size of the path underneath (between the two node IPs) less the
+//!   encapsulation's overhead.
 //!
 //! The predicted path MTU is the smallest `mtu` on the way there (an echo reply carries no
 //! DF, so the way back does not limit it); the predicted unfragmented size is the smallest
@@ -36,9 +39,9 @@ use serde::Serialize;
 
 use crate::calico::node::{TunnelKind, TunnelRoute};
 use crate::expect::Kind;
-use crate::link::flannel::{self, Backend};
-use crate::link::overlay::VXLAN_OVERHEAD;
-use crate::scenario::{Interface, Link, Scenario};
+use crate::link::Link;
+use crate::overhead;
+use crate::scenario::{Interface, Scenario};
 
 /// How many hops a path may have before it is taken for a loop.
 const MAX_HOPS: usize = 64;
@@ -46,13 +49,91 @@ const MAX_HOPS: usize = 64;
 /// Pod encapsulations and their per-packet overhead, for the pod MTU recommendation.
 pub const POD_ENCAPSULATIONS: &[(&str, u32)] = &[
     ("Calico, no encapsulation", 0),
-    ("Calico IPIP", 20),
-    ("Calico VXLAN", 50),
-    ("Calico WireGuard", 60),
+    ("Calico IPIP", overhead::IPIP),
+    ("Calico VXLAN", overhead::VXLAN),
+    ("Calico WireGuard", overhead::CALICO_WIREGUARD),
     ("flannel host-gw", 0),
-    ("flannel vxlan", 50),
-    ("flannel wireguard", 80),
+    ("flannel vxlan", overhead::VXLAN),
+    ("flannel wireguard", overhead::FLANNEL_WIREGUARD),
 ];
+
+/// What a link says of a hop across it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HopSizes {
+    /// Largest DF packet that crosses.
+    pub mtu: u32,
+    /// Largest packet that crosses unfragmented.
+    pub unfragmented: u32,
+    /// How the link carries the packet, for [`Hop::stack`] (after the ends' MTUs).
+    pub stack: Vec<String>,
+}
+
+impl HopSizes {
+    /// A hop that carries up to `mtu` bytes as they are, DF or not.
+    pub fn plain(mtu: u32) -> HopSizes {
+        HopSizes {
+            mtu,
+            unfragmented: mtu,
+            stack: Vec::new(),
+        }
+    }
+}
+
+/// A route a link installs on a node ([`Link::routes_at`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkRoute {
+    pub to: IpNet,
+    pub way: Way,
+}
+
+/// Where a [`LinkRoute`] sends a packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Way {
+    /// Plainly to `gateway`, out of the node's interface `dev` (on another link).
+    Gateway { gateway: IpAddr, dev: String },
+    /// Into a tunnel to another node.
+    Encapsulated(Encapsulation),
+}
+
+/// Whether an encapsulation's outer packets carry DF.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OuterDf {
+    /// Never: the path underneath fragments them as needed (VXLAN).
+    Never,
+    /// As the inner packet does: the path underneath also caps DF packets (IPIP).
+    Copied,
+}
+
+impl fmt::Display for OuterDf {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            OuterDf::Never => "never DF",
+            OuterDf::Copied => "DF copied",
+        })
+    }
+}
+
+/// A hop into a tunnel from one node to another, whose outer packets take the path between
+/// `outer_src` and `outer_dst`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encapsulation {
+    /// The sender's tunnel device, e.g. `flannel.1`.
+    pub device: String,
+    /// The link as the hop names it, e.g. `flannel k3s (vxlan)`.
+    pub link: String,
+    pub from: String,
+    pub to: String,
+    /// What the tunnel carries, e.g. `pod packet`.
+    pub inner: &'static str,
+    /// The device's MTU.
+    pub inner_mtu: u32,
+    /// The encapsulation, e.g. `VXLAN`.
+    pub protocol: &'static str,
+    pub overhead: u32,
+    pub outer_src: IpAddr,
+    pub outer_dst: IpAddr,
+    pub outer_df: OuterDf,
+}
 
 /// One hop of a predicted path.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -228,12 +309,8 @@ enum Step<'a> {
         next: String,
         assumed: bool,
     },
-    /// Through a flannel VXLAN device to the member `next`.
-    FlannelVxlan {
-        link: &'a Link,
-        member: &'a flannel::Member,
-        next: &'a flannel::Member,
-    },
+    /// Into a tunnel a link installed (flannel's VXLAN).
+    Encapsulated(Encapsulation),
     /// Into a Calico tunnel device (of MTU `mtu`), encapsulated to the node with address
     /// `via`.
     CalicoTunnel {
@@ -263,34 +340,7 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Strin
                 next,
                 assumed,
             } => link_hop(link, iface, &next, assumed),
-            Step::FlannelVxlan { link, member, next } => {
-                let underneath = route(scenario, &member.node, IpAddr::V4(next.node_ip()))?;
-                let below = underneath.unfragmented().unwrap_or(u32::MAX);
-                let unfragmented = member.pod_mtu.min(below.saturating_sub(VXLAN_OVERHEAD));
-                Hop {
-                    from: member.node.clone(),
-                    to: next.node.clone(),
-                    interface: flannel::VXLAN_DEVICE.into(),
-                    link: format!("flannel {} (vxlan)", link.name()),
-                    mtu: member.pod_mtu,
-                    unfragmented,
-                    stack: vec![
-                        format!(
-                            "pod packet ≤ {} ({})",
-                            member.pod_mtu,
-                            flannel::VXLAN_DEVICE
-                        ),
-                        format!(
-                            "VXLAN 50 bytes, {} -> {} never DF: unfragmented ≤ {below} - 50 = {}",
-                            member.node_ip(),
-                            next.node_ip(),
-                            below.saturating_sub(VXLAN_OVERHEAD)
-                        ),
-                    ],
-                    underneath: Some(Box::new(underneath)),
-                    assumed: false,
-                }
-            }
+            Step::Encapsulated(tunnel) => encapsulated_hop(scenario, tunnel)?,
             Step::CalicoTunnel { kind, via, mtu } => tunnel_hop(scenario, &at, kind, via, mtu)?,
         };
         at = hop.to.clone();
@@ -300,6 +350,56 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Strin
         from: from.to_string(),
         to,
         hops,
+    })
+}
+
+/// `(mtu, unfragmented)` of a hop into a tunnel device of MTU `inner_mtu` whose outer
+/// packets, `overhead` bytes larger, take the path `underneath`.
+fn tunnel_sizes(
+    inner_mtu: u32,
+    overhead: u32,
+    outer_df: OuterDf,
+    underneath: &Route,
+) -> (u32, u32) {
+    let room = |size: Option<u32>| size.unwrap_or(u32::MAX).saturating_sub(overhead);
+    let mtu = match outer_df {
+        OuterDf::Never => inner_mtu,
+        OuterDf::Copied => inner_mtu.min(room(underneath.mtu())),
+    };
+    (mtu, inner_mtu.min(room(underneath.unfragmented())))
+}
+
+/// A hop into a tunnel a link installed, over the path between its outer addresses.
+fn encapsulated_hop(scenario: &Scenario, tunnel: Encapsulation) -> Result<Hop, String> {
+    let underneath = route(scenario, &tunnel.from, tunnel.outer_dst)?;
+    let below = underneath.unfragmented().unwrap_or(u32::MAX);
+    let overhead = tunnel.overhead;
+    let (mtu, unfragmented) =
+        tunnel_sizes(tunnel.inner_mtu, overhead, tunnel.outer_df, &underneath);
+    let stack = vec![
+        format!(
+            "{} ≤ {} ({})",
+            tunnel.inner, tunnel.inner_mtu, tunnel.device
+        ),
+        format!(
+            "{} {overhead} bytes, {} -> {} {}: unfragmented ≤ {below} - {overhead} = {}",
+            tunnel.protocol,
+            tunnel.outer_src,
+            tunnel.outer_dst,
+            tunnel.outer_df,
+            below.saturating_sub(overhead)
+        ),
+    ];
+    Ok(Hop {
+        from: tunnel.from,
+        to: tunnel.to,
+        interface: tunnel.device,
+        link: tunnel.link,
+        mtu,
+        unfragmented,
+        stack,
+        underneath: Some(Box::new(underneath)),
+        assumed: false,
     })
 }
 
@@ -319,23 +419,24 @@ fn tunnel_hop(
         .ok_or_else(|| format!("no node has {via}"))?
         .to_string();
     let overhead = kind.overhead();
-    let room = |size: Option<u32>| size.unwrap_or(u32::MAX).saturating_sub(overhead);
     let device = kind.device();
-    let (df_mtu, how) = match kind {
-        TunnelKind::Ipip => (mtu.min(room(underneath.mtu())), "IPIP, DF copied"),
-        TunnelKind::Vxlan => (mtu, "VXLAN, never DF"),
+    let (protocol, outer_df) = match kind {
+        TunnelKind::Ipip => ("IPIP", OuterDf::Copied),
+        TunnelKind::Vxlan => ("VXLAN", OuterDf::Never),
     };
+    let (df_mtu, unfragmented) = tunnel_sizes(mtu, overhead, outer_df, &underneath);
     Ok(Hop {
         from: at.to_string(),
         to: next,
         interface: device.into(),
         link: format!("calico {device}"),
         mtu: df_mtu,
-        unfragmented: mtu.min(room(underneath.unfragmented())),
+        unfragmented,
         stack: vec![
             format!("inner packet ≤ {mtu} ({device} MTU)"),
             format!(
-                "{how}, {overhead} bytes to {via}: unfragmented ≤ underlay {} - {overhead}",
+                "{protocol}, {outer_df}, {overhead} bytes to {via}: unfragmented ≤ underlay \
+                 {} - {overhead}",
                 underneath.unfragmented().unwrap_or(u32::MAX)
             ),
         ],
@@ -350,26 +451,11 @@ fn link_hop(link: &Link, iface: &Interface, next: &str, assumed: bool) -> Hop {
         .iter()
         .find(|i| i.node == next)
         .map_or(iface.mtu, |i| i.mtu);
-    let ends = iface.mtu.min(peer_mtu);
-    let (kind, mtu, unfragmented, mut stack) = match link {
-        Link::Wire { .. } => ("wire", ends, ends, vec![]),
-        Link::Bridge { mtu, .. } => ("bridge", ends, ends, vec![format!("L2 segment, MTU {mtu}")]),
-        Link::Overlay { sizes, .. } => {
-            let t = sizes.threshold();
-            let limit = iface.mtu.min(t);
-            (
-                "overlay",
-                limit,
-                limit,
-                vec![format!(
-                    "ZeroTier-like UDP, {} bytes over a {}-byte underlay: unfragmented ≤ {t}; \
-                     above, fragmented, or lost if DF",
-                    sizes.overhead, sizes.underlay_mtu
-                )],
-            )
-        }
-        Link::Flannel { .. } => ("flannel", ends, ends, vec![]),
-    };
+    let HopSizes {
+        mtu,
+        unfragmented,
+        mut stack,
+    } = link.hop(iface, peer_mtu);
     stack.insert(
         0,
         format!(
@@ -381,7 +467,7 @@ fn link_hop(link: &Link, iface: &Interface, next: &str, assumed: bool) -> Hop {
         from: iface.node.clone(),
         to: next.to_string(),
         interface: iface.name.clone(),
-        link: format!("{kind} {}", link.name()),
+        link: format!("{} {}", link.tag(), link.name()),
         mtu,
         unfragmented,
         stack,
@@ -394,7 +480,8 @@ fn link_hop(link: &Link, iface: &Interface, next: &str, assumed: bool) -> Hop {
 enum Candidate<'a> {
     Connected(&'a Link, &'a Interface),
     Static(&'a crate::scenario::StaticRoute),
-    Flannel(&'a Link, &'a flannel::Member, &'a flannel::Member, Backend),
+    /// A route a link installed.
+    Link(LinkRoute),
     /// A block of another calico node, which Felix routes to that node's address.
     CalicoTunnel(&'a TunnelRoute, TunnelKind, u32),
 }
@@ -408,11 +495,7 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
             best = Some((len, c));
         }
     };
-    for link in &scenario.links {
-        if matches!(link, Link::Flannel { .. }) {
-            // Its cni0 stand-in subnets are not ways to other nodes.
-            continue;
-        }
+    for link in scenario.links.iter().filter(|l| l.joins_nodes()) {
         for i in link.interfaces().iter().filter(|i| i.node == at) {
             for a in i.addresses.iter().filter(|a| a.trunc().contains(&to)) {
                 offer(a.prefix_len(), Candidate::Connected(link, i));
@@ -430,24 +513,9 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
             );
         }
     }
-    for link in &scenario.links {
-        let Link::Flannel {
-            backend, members, ..
-        } = link
-        else {
-            continue;
-        };
-        let Some(me) = members.iter().find(|m| m.node == at) else {
-            continue;
-        };
-        for other in members.iter().filter(|m| m.node != at) {
-            let reachable = *backend == Backend::Vxlan || flannel::same_subnet(me, other);
-            if reachable && IpNet::V4(other.pod_cidr).contains(&to) {
-                offer(
-                    other.pod_cidr.prefix_len(),
-                    Candidate::Flannel(link, me, other, *backend),
-                );
-            }
+    for r in scenario.links.iter().flat_map(|l| l.routes_at(at)) {
+        if r.to.contains(&to) {
+            offer(r.to.prefix_len(), Candidate::Link(r));
         }
     }
     match best.map(|(_, c)| c) {
@@ -474,25 +542,16 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
             via_gateway(scenario, at, gw, r.dev.as_deref())
                 .ok_or_else(|| format!("{at}: cannot follow its route {} to {to}", r.to))
         }
-        Some(Candidate::Flannel(link, me, other, Backend::Vxlan)) => Ok(Step::FlannelVxlan {
-            link,
-            member: me,
-            next: other,
-        }),
         Some(Candidate::CalicoTunnel(r, kind, mtu)) if r.encapsulated => Ok(Step::CalicoTunnel {
             kind,
             via: r.node_ip,
             mtu,
         }),
-        Some(Candidate::CalicoTunnel(r, ..)) => via_gateway(scenario, at, Some(r.node_ip), None)
-            .ok_or_else(|| format!("{at}: {} is not reachable directly", r.node_ip)),
-        Some(Candidate::Flannel(_, me, other, Backend::HostGw)) => via_gateway(
-            scenario,
-            at,
-            Some(IpAddr::V4(other.node_ip())),
-            Some(&me.interface),
-        )
-        .ok_or_else(|| format!("{at}: {} is not reachable directly", other.node_ip())),
+        Some(Candidate::CalicoTunnel(r, ..)) => direct(scenario, at, r.node_ip, None),
+        Some(Candidate::Link(r)) => match r.way {
+            Way::Gateway { gateway, dev } => direct(scenario, at, gateway, Some(&dev)),
+            Way::Encapsulated(tunnel) => Ok(Step::Encapsulated(tunnel)),
+        },
         // Routes a daemon would learn: only a node that runs one can have them.
         None if node.bird.is_some() || node.calico.is_some() => {
             shortest_first_step(scenario, at, owner)
@@ -501,6 +560,17 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
             "{at} has no route to {to} (none in the file, and no routing daemon to learn one)"
         )),
     }
+}
+
+/// The hop to a gateway that must be on a subnet of `at` (through `dev` if given).
+fn direct<'a>(
+    scenario: &'a Scenario,
+    at: &str,
+    gw: IpAddr,
+    dev: Option<&str>,
+) -> Result<Step<'a>, String> {
+    via_gateway(scenario, at, Some(gw), dev)
+        .ok_or_else(|| format!("{at}: {gw} is not reachable directly"))
 }
 
 /// The hop to the owner of `gw` on a link `at` shares with it (through `dev` if given).
@@ -557,11 +627,7 @@ fn shortest_first_step<'a>(
         if n == owner {
             break;
         }
-        for link in scenario
-            .links
-            .iter()
-            .filter(|l| !matches!(l, Link::Flannel { .. }))
-        {
+        for link in scenario.links.iter().filter(|l| l.joins_nodes()) {
             let Some(out) = link.interfaces().iter().find(|i| i.node == n) else {
                 continue;
             };
@@ -614,7 +680,7 @@ pub fn all_pairs(scenario: &Scenario) -> Vec<(String, IpAddr, Option<IpAddr>)> {
         scenario
             .links
             .iter()
-            .filter(|l| !matches!(l, Link::Flannel { .. }))
+            .filter(|l| l.joins_nodes())
             .flat_map(|l| l.interfaces())
             .filter(|i| i.node == node)
             .flat_map(|i| &i.addresses)

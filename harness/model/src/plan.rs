@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use ipnet::IpNet;
 use serde::Serialize;
 
+use crate::mac::MacAddr;
 use crate::scenario::{BirdConfig, Scenario};
 
 /// A namespace's role: a scenario node, or a hidden one that carries a link (a bridge).
@@ -139,7 +140,7 @@ pub struct VxlanPlan {
     pub dev: Option<String>,
     pub mtu: u32,
     /// MAC address, fixed so static FDB and neighbour entries can name it.
-    pub mac: String,
+    pub mac: MacAddr,
     /// Learn remote MACs from received packets (a ZeroTier-like switch) or not (flannel).
     pub learning: bool,
     pub df: VxlanDf,
@@ -150,8 +151,8 @@ pub struct VxlanPlan {
 pub struct FdbPlan {
     pub ns: String,
     pub dev: String,
-    /// `00:00:00:00:00:00` floods broadcast and unknown unicast to `dst`.
-    pub mac: String,
+    /// [`MacAddr::ZERO`] floods broadcast and unknown unicast to `dst`.
+    pub mac: MacAddr,
     pub dst: IpAddr,
 }
 
@@ -161,7 +162,7 @@ pub struct NeighbourPlan {
     pub ns: String,
     pub dev: String,
     pub ip: IpAddr,
-    pub mac: String,
+    pub mac: MacAddr,
 }
 
 /// A route whose gateway is declared on-link (`ip route add TO via GW dev DEV onlink`),
@@ -275,7 +276,7 @@ pub fn plan(scenario: &Scenario) -> Plan {
         }
     }
     for link in &scenario.links {
-        crate::link::plan(link, &mut plan);
+        link.plan(&mut plan);
     }
     for node in &scenario.nodes {
         for r in &node.routes {
@@ -434,7 +435,7 @@ fn plan_tunnel(
                 local,
                 dev: None,
                 mtu: tunnel.mtu,
-                mac: tunnel.mac.clone().unwrap_or_default(),
+                mac: tunnel.mac.expect("a VXLAN tunnel has a VTEP MAC"),
                 learning: false,
                 df: VxlanDf::Unset,
             });
@@ -468,12 +469,12 @@ fn plan_tunnel(
                         ns: node.to_string(),
                         dev: device.into(),
                         ip: vtep.address,
-                        mac: vtep.mac.clone(),
+                        mac: vtep.mac,
                     });
                     plan.fdb.push(FdbPlan {
                         ns: node.to_string(),
                         dev: device.into(),
-                        mac: vtep.mac.clone(),
+                        mac: vtep.mac,
                         dst: r.node_ip,
                     });
                 }

@@ -10,14 +10,14 @@ use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
-use futures::TryStreamExt;
 use futures::future::try_join_all;
-use netlink_packet_route::link::{InfoData, InfoVeth, LinkAttribute};
-use netlink_packet_route::route::{RouteProtocol, RouteScope, RouteType};
+use ipnet::IpNet;
+use netlink_packet_route::link::{InfoData, InfoVeth};
+use netlink_packet_route::route::{RouteNextHopFlags, RouteProtocol, RouteScope, RouteType};
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
 use super::Netns;
-use routelab_model::plan::{Plan, RoutePlan, VethEnd};
+use routelab_model::plan::{OnlinkRoutePlan, Plan, RoutePlan, VethEnd};
 
 /// What went wrong while building, naming the object concerned.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +72,33 @@ pub struct LabNamespace {
     pub netlink: Handle,
 }
 
-fn netlink_err(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> ApplyError {
+impl LabNamespace {
+    /// The index of the interface named `name` here.
+    pub async fn interface_index(&self, name: &str) -> Result<u32, ApplyError> {
+        let label = self.netns.label();
+        match super::netlink::find_link(&self.netlink, name).await {
+            Ok(Some(link)) => Ok(link.header.index),
+            Ok(None) => Err(ApplyError::Other(format!(
+                "no interface {name} in `{label}`"
+            ))),
+            Err(source) => Err(ApplyError::Netlink {
+                what: format!("looking up {name} in `{label}`"),
+                source,
+            }),
+        }
+    }
+}
+
+/// The lab's namespace named `name`, which the plan refers to.
+pub(super) fn namespace<'a>(
+    lab: &'a BTreeMap<String, LabNamespace>,
+    name: &str,
+) -> Result<&'a LabNamespace, ApplyError> {
+    lab.get(name)
+        .ok_or_else(|| ApplyError::Other(format!("plan names unknown namespace `{name}`")))
+}
+
+pub(super) fn netlink_err(what: impl Into<String>) -> impl FnOnce(rtnetlink::Error) -> ApplyError {
     let what = what.into();
     move |source| ApplyError::Netlink { what, source }
 }
@@ -113,10 +139,7 @@ pub async fn create_namespaces(plan: &Plan) -> Result<BTreeMap<String, LabNamesp
 /// Builds everything but the daemons: sysctls, bridges, veths, VXLAN and IPIP devices,
 /// addresses, routes.
 pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
-    let ns = |name: &str| -> Result<&LabNamespace, ApplyError> {
-        lab.get(name)
-            .ok_or_else(|| ApplyError::Other(format!("plan names unknown namespace `{name}`")))
-    };
+    let ns = |name: &str| namespace(lab, name);
 
     // Global sysctls first, so `default` values reach interfaces created afterwards;
     // per-interface ones (whose /proc/sys path only exists later) after the links.
@@ -149,7 +172,7 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
 
     let mut bridge_index: BTreeMap<(String, String), u32> = BTreeMap::new();
     for b in &plan.bridges {
-        let index = link_index(&ns(&b.ns)?.netlink, &b.name).await?;
+        let index = ns(&b.ns)?.interface_index(&b.name).await?;
         bridge_index.insert((b.ns.clone(), b.name.clone()), index);
     }
 
@@ -210,7 +233,16 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
     // Interface indexes per namespace, fetched once.
     let mut indexes: BTreeMap<String, BTreeMap<String, u32>> = BTreeMap::new();
     for (name, space) in lab {
-        indexes.insert(name.clone(), link_indexes(&space.netlink).await?);
+        let listed = super::netlink::interfaces(&space.netlink)
+            .await
+            .map_err(netlink_err(format!("listing interfaces in `{name}`")))?;
+        indexes.insert(
+            name.clone(),
+            listed
+                .into_iter()
+                .map(|(index, ifname)| (ifname, index))
+                .collect(),
+        );
     }
     let index_of = |ns_name: &str, ifname: &str| -> Result<u32, ApplyError> {
         indexes
@@ -256,38 +288,17 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
     }))
     .await?;
 
-    // Routes one namespace at a time in file order (a later route may depend on an
-    // earlier one), namespaces concurrently.
-    let mut by_ns: BTreeMap<&str, Vec<&RoutePlan>> = BTreeMap::new();
-    for r in &plan.routes {
-        by_ns.entry(&r.ns).or_default().push(r);
-    }
-    try_join_all(by_ns.into_iter().map(|(name, routes)| {
-        let index_of = &index_of;
-        async move {
-            let space = ns(name)?;
-            for r in routes {
-                let msg = route_message(r, index_of)?;
-                space
-                    .netlink
-                    .route()
-                    .add(msg)
-                    .execute()
-                    .await
-                    .map_err(netlink_err(format!(
-                        "adding route {} in `{}`",
-                        describe(r),
-                        r.ns
-                    )))?;
-            }
-            Ok::<(), ApplyError>(())
-        }
-    }))
-    .await?;
+    add_routes(lab, plan.routes.iter().map(RouteRequest::from), &index_of).await?;
 
-    // Static FDB and neighbour entries on the VXLAN devices, and on-link routes (through
-    // flannel.1 or tunl0).
+    // Static FDB and neighbour entries on the VXLAN devices, then the on-link routes
+    // through them (and through tunl0).
     super::vxlan::program(plan, lab).await?;
+    add_routes(
+        lab,
+        plan.onlink_routes.iter().map(RouteRequest::from),
+        &index_of,
+    )
+    .await?;
 
     for f in &plan.firewalls {
         load_nftables(ns(&f.ns)?, &f.ruleset)?;
@@ -344,26 +355,101 @@ fn peer_message(end: &VethEnd, netns: &Netns) -> netlink_packet_route::link::Lin
         .build()
 }
 
-fn describe(r: &RoutePlan) -> String {
-    let mut s = r.to.to_string();
-    if r.blackhole {
-        s = format!("blackhole {s}");
-    }
-    for v in &r.via {
-        s.push_str(&format!(" via {v}"));
-    }
-    if let Some(d) = &r.dev {
-        s.push_str(&format!(" dev {d}"));
-    }
-    s
+/// A route to add, from either kind of route the plan lists.
+struct RouteRequest<'a> {
+    ns: &'a str,
+    to: IpNet,
+    via: &'a [IpAddr],
+    dev: Option<&'a str>,
+    blackhole: bool,
+    metric: Option<u32>,
+    /// The gateway is declared on the device's link (`onlink`), needing no subnet there.
+    onlink: bool,
 }
 
-fn route_message(
-    r: &RoutePlan,
+impl<'a> From<&'a RoutePlan> for RouteRequest<'a> {
+    fn from(r: &'a RoutePlan) -> Self {
+        RouteRequest {
+            ns: &r.ns,
+            to: r.to,
+            via: &r.via,
+            dev: r.dev.as_deref(),
+            blackhole: r.blackhole,
+            metric: r.metric,
+            onlink: false,
+        }
+    }
+}
+
+impl<'a> From<&'a OnlinkRoutePlan> for RouteRequest<'a> {
+    fn from(r: &'a OnlinkRoutePlan) -> Self {
+        RouteRequest {
+            ns: &r.ns,
+            to: r.to,
+            via: std::slice::from_ref(&r.via),
+            dev: Some(&r.dev),
+            blackhole: false,
+            metric: None,
+            onlink: true,
+        }
+    }
+}
+
+/// As `ip route` would print it, for messages.
+impl std::fmt::Display for RouteRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.blackhole {
+            write!(f, "blackhole ")?;
+        }
+        write!(f, "{}", self.to)?;
+        for v in self.via {
+            write!(f, " via {v}")?;
+        }
+        if let Some(d) = self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if self.onlink {
+            write!(f, " onlink")?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds routes one namespace at a time in the order given (a later route may depend on an
+/// earlier one), namespaces concurrently.
+async fn add_routes<'a>(
+    lab: &BTreeMap<String, LabNamespace>,
+    routes: impl Iterator<Item = RouteRequest<'a>>,
     index_of: &impl Fn(&str, &str) -> Result<u32, ApplyError>,
+) -> Result<(), ApplyError> {
+    let mut by_ns: BTreeMap<&str, Vec<RouteRequest>> = BTreeMap::new();
+    for r in routes {
+        by_ns.entry(r.ns).or_default().push(r);
+    }
+    try_join_all(by_ns.into_iter().map(|(name, routes)| async move {
+        let space = namespace(lab, name)?;
+        for r in routes {
+            let oif = r.dev.map(|d| index_of(r.ns, d)).transpose()?;
+            space
+                .netlink
+                .route()
+                .add(route_message(&r, oif)?)
+                .execute()
+                .await
+                .map_err(netlink_err(format!("adding route {r} in `{}`", r.ns)))?;
+        }
+        Ok::<(), ApplyError>(())
+    }))
+    .await?;
+    Ok(())
+}
+
+/// The netlink request for `r`, leaving by interface `oif` when it names a device.
+fn route_message(
+    r: &RouteRequest,
+    oif: Option<u32>,
 ) -> Result<netlink_packet_route::route::RouteMessage, ApplyError> {
-    let what = describe(r);
-    let bad = |e: &dyn std::fmt::Display| ApplyError::Other(format!("route {what}: {e}"));
+    let bad = |e: &dyn std::fmt::Display| ApplyError::Other(format!("route {r}: {e}"));
     let mut b = RouteMessageBuilder::<IpAddr>::new()
         .destination_prefix(r.to.addr(), r.to.prefix_len())
         .map_err(|e| bad(&e))?
@@ -378,8 +464,7 @@ fn route_message(
         // A route straight onto an interface, as `ip route add X dev Y` makes it.
         b = b.scope(RouteScope::Link);
     }
-    let oif = r.dev.as_deref().map(|d| index_of(&r.ns, d)).transpose()?;
-    match r.via.as_slice() {
+    match r.via {
         [] => {}
         [gw] => {
             b = b.gateway(*gw).map_err(|e| bad(&e))?;
@@ -396,47 +481,24 @@ fn route_message(
                     if let Some(i) = oif {
                         hop.interface_index = i;
                     }
+                    if r.onlink {
+                        hop.flags |= RouteNextHopFlags::Onlink;
+                    }
                     hop
                 })
                 .collect();
             b = b.multipath(hops);
         }
     }
-    if let Some(i) = oif
-        && r.via.len() <= 1
-    {
-        b = b.output_interface(i);
-    }
-    Ok(b.build())
-}
-
-async fn link_index(handle: &Handle, name: &str) -> Result<u32, ApplyError> {
-    let mut links = handle.link().get().match_name(name.to_string()).execute();
-    match links.try_next().await {
-        Ok(Some(l)) => Ok(l.header.index),
-        Ok(None) => Err(ApplyError::Other(format!("no interface named {name}"))),
-        Err(source) => Err(ApplyError::Netlink {
-            what: format!("looking up {name}"),
-            source,
-        }),
-    }
-}
-
-async fn link_indexes(handle: &Handle) -> Result<BTreeMap<String, u32>, ApplyError> {
-    let mut out = BTreeMap::new();
-    let mut links = handle.link().get().execute();
-    while let Some(l) = links
-        .try_next()
-        .await
-        .map_err(netlink_err("listing interfaces"))?
-    {
-        for a in &l.attributes {
-            if let LinkAttribute::IfName(n) = a {
-                out.insert(n.clone(), l.header.index);
-            }
+    if r.via.len() <= 1 {
+        if let Some(i) = oif {
+            b = b.output_interface(i);
+        }
+        if r.onlink {
+            b = b.onlink();
         }
     }
-    Ok(out)
+    Ok(b.build())
 }
 
 /// Writes one sysctl from inside the namespace. Returns Ok(false) when the key does not
@@ -481,5 +543,67 @@ mod tests {
         assert!(netlink_error(libc::EOPNOTSUPP).is_missing_kernel_feature());
         assert!(!netlink_error(libc::EEXIST).is_missing_kernel_feature());
         assert!(!ApplyError::Other("x".into()).is_missing_kernel_feature());
+    }
+
+    fn route_plan(to: &str, via: &[&str], dev: Option<&str>) -> RoutePlan {
+        RoutePlan {
+            ns: "n1".into(),
+            to: to.parse().unwrap(),
+            via: via.iter().map(|v| v.parse().unwrap()).collect(),
+            dev: dev.map(str::to_string),
+            blackhole: false,
+            metric: None,
+        }
+    }
+
+    #[test]
+    fn both_kinds_of_planned_route_read_like_ip_route() {
+        let plain = route_plan("10.2.0.0/24", &["10.1.0.1", "10.1.0.2"], Some("eth0"));
+        assert_eq!(
+            RouteRequest::from(&plain).to_string(),
+            "10.2.0.0/24 via 10.1.0.1 via 10.1.0.2 dev eth0"
+        );
+        let onlink = OnlinkRoutePlan {
+            ns: "n1".into(),
+            to: "10.42.1.0/24".parse().unwrap(),
+            via: "10.42.1.0".parse().unwrap(),
+            dev: "flannel.1".into(),
+        };
+        assert_eq!(
+            RouteRequest::from(&onlink).to_string(),
+            "10.42.1.0/24 via 10.42.1.0 dev flannel.1 onlink"
+        );
+        let mut blackhole = route_plan("10.42.0.0/26", &[], None);
+        blackhole.blackhole = true;
+        assert_eq!(
+            RouteRequest::from(&blackhole).to_string(),
+            "blackhole 10.42.0.0/26"
+        );
+    }
+
+    #[test]
+    fn an_onlink_route_leaves_by_its_device_with_the_onlink_flag() {
+        use netlink_packet_route::route::{RouteAttribute, RouteFlags};
+        let onlink = OnlinkRoutePlan {
+            ns: "n1".into(),
+            to: "10.42.1.0/24".parse().unwrap(),
+            via: "10.42.1.0".parse().unwrap(),
+            dev: "flannel.1".into(),
+        };
+        let msg = route_message(&RouteRequest::from(&onlink), Some(7)).unwrap();
+        assert!(msg.header.flags.contains(RouteFlags::Onlink));
+        assert_eq!(msg.header.scope, RouteScope::Universe);
+        assert!(msg.attributes.contains(&RouteAttribute::Oif(7)));
+        assert!(
+            msg.attributes
+                .iter()
+                .any(|a| matches!(a, RouteAttribute::Gateway(_)))
+        );
+        // A plain route onto a device is link-scoped and not onlink.
+        let plain = route_plan("10.42.0.2/32", &[], Some("cali0"));
+        let msg = route_message(&RouteRequest::from(&plain), Some(9)).unwrap();
+        assert!(!msg.header.flags.contains(RouteFlags::Onlink));
+        assert_eq!(msg.header.scope, RouteScope::Link);
+        assert!(msg.attributes.contains(&RouteAttribute::Oif(9)));
     }
 }

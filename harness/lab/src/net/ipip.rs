@@ -11,35 +11,23 @@
 
 use std::collections::BTreeMap;
 
-use futures::TryStreamExt;
 use futures::future::try_join_all;
 use rtnetlink::{LinkIpIp, LinkUnspec};
 
-use super::apply::{ApplyError, LabNamespace};
+use super::apply::{ApplyError, LabNamespace, namespace, netlink_err};
+use super::netlink::find_link;
 use routelab_model::plan::Plan;
 
 /// Sets up every IPIP device of the plan: up, with its MTU.
 pub async fn create(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
     try_join_all(plan.ipip_tunnels.iter().map(|t| async move {
-        let space = lab
-            .get(&t.ns)
-            .ok_or_else(|| ApplyError::Other(format!("plan names unknown namespace `{}`", t.ns)))?;
-        let handle = space.netlink.link();
-        let failed = |source| ApplyError::Netlink {
-            what: format!("setting up IPIP device {} in `{}`", t.name, t.ns),
-            source,
-        };
-        let existing = match handle
-            .get()
-            .match_name(t.name.clone())
-            .execute()
-            .try_next()
-            .await
-        {
+        let space = namespace(lab, &t.ns)?;
+        let failed = netlink_err(format!("setting up IPIP device {} in `{}`", t.name, t.ns));
+        let existing = match find_link(&space.netlink, &t.name).await {
             Ok(link) => link,
-            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code().abs() == libc::ENODEV => None,
             Err(e) => return Err(failed(e)),
         };
+        let handle = space.netlink.link();
         match existing {
             Some(link) => {
                 let msg = LinkUnspec::new_with_index(link.header.index)

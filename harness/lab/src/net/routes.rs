@@ -6,7 +6,6 @@ use std::net::IpAddr;
 use futures::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::AddressFamily;
-use netlink_packet_route::link::LinkAttribute;
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteMessage, RouteNextHopFlags, RouteProtocol, RouteType,
     RouteVia,
@@ -41,21 +40,6 @@ fn gateway(attrs: &[RouteAttribute]) -> Option<IpAddr> {
         RouteAttribute::Via(RouteVia::Inet6(v6)) => Some(IpAddr::V6(*v6)),
         _ => None,
     })
-}
-
-/// Interface index to name, for printing.
-pub async fn interface_names(handle: &Handle) -> Result<BTreeMap<u32, String>, rtnetlink::Error> {
-    let mut names = BTreeMap::new();
-    let mut links = handle.link().get().execute();
-    while let Some(link) = links.try_next().await? {
-        if let Some(name) = link.attributes.iter().find_map(|a| match a {
-            LinkAttribute::IfName(n) => Some(n.clone()),
-            _ => None,
-        }) {
-            names.insert(link.header.index, name);
-        }
-    }
-    Ok(names)
 }
 
 fn convert(msg: &RouteMessage, names: &BTreeMap<u32, String>) -> Option<KernelRoute> {
@@ -120,7 +104,11 @@ fn convert(msg: &RouteMessage, names: &BTreeMap<u32, String>) -> Option<KernelRo
 
 /// Every route of the main table of one address family.
 pub async fn main_table(handle: &Handle, ipv6: bool) -> Result<Vec<KernelRoute>, rtnetlink::Error> {
-    let names = interface_names(handle).await?;
+    // Interface index to name, for printing.
+    let names: BTreeMap<u32, String> = super::netlink::interfaces(handle)
+        .await?
+        .into_iter()
+        .collect();
     let query = if ipv6 {
         RouteMessageBuilder::<std::net::Ipv6Addr>::new().build()
     } else {

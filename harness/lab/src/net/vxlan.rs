@@ -1,6 +1,6 @@
 //! The VXLAN stages of [`super::apply`]: devices (right after the veths, so the address
-//! stage finds them), then static FDB and neighbour entries and on-link routes (after the
-//! routes).
+//! stage finds them), then static FDB and neighbour entries (after the routes, before the
+//! on-link routes through the devices).
 //!
 //! A device is created by a request on the netlink socket of the namespace that is to keep
 //! its UDP socket, with `IFLA_NET_NS_FD` naming the namespace the device itself goes to: the
@@ -12,7 +12,6 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
-use futures::TryStreamExt;
 use futures::future::try_join_all;
 use netlink_packet_route::link::VxlanDf as KernelDf;
 use netlink_packet_route::neighbour::{
@@ -23,48 +22,15 @@ use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::packet_core::{
     NLM_F_ACK, NLM_F_APPEND, NLM_F_CREATE, NLM_F_REQUEST, NetlinkMessage, NetlinkPayload,
 };
-use rtnetlink::{Handle, LinkVxlan, RouteMessageBuilder};
+use rtnetlink::{Handle, LinkVxlan};
 
-use super::apply::{ApplyError, LabNamespace};
+use super::apply::{ApplyError, LabNamespace, namespace, netlink_err};
 use routelab_model::plan::{FdbPlan, Plan, VxlanDf};
-
-fn space<'a>(
-    lab: &'a BTreeMap<String, LabNamespace>,
-    name: &str,
-) -> Result<&'a LabNamespace, ApplyError> {
-    lab.get(name)
-        .ok_or_else(|| ApplyError::Other(format!("plan names unknown namespace `{name}`")))
-}
-
-fn netlink_err(what: String) -> impl FnOnce(rtnetlink::Error) -> ApplyError {
-    move |source| ApplyError::Netlink { what, source }
-}
-
-/// `02:5a:00:00:00:01` to bytes.
-pub fn parse_mac(text: &str) -> Result<Vec<u8>, ApplyError> {
-    let bytes: Result<Vec<u8>, _> = text.split(':').map(|b| u8::from_str_radix(b, 16)).collect();
-    match bytes {
-        Ok(b) if b.len() == 6 => Ok(b),
-        _ => Err(ApplyError::Other(format!("`{text}` is not a MAC address"))),
-    }
-}
-
-async fn index_in(handle: &Handle, name: &str, ns: &str) -> Result<u32, ApplyError> {
-    let mut links = handle.link().get().match_name(name.to_string()).execute();
-    match links.try_next().await {
-        Ok(Some(l)) => Ok(l.header.index),
-        Ok(None) => Err(ApplyError::Other(format!("no interface {name} in `{ns}`"))),
-        Err(source) => Err(ApplyError::Netlink {
-            what: format!("looking up {name} in `{ns}`"),
-            source,
-        }),
-    }
-}
 
 /// Creates every VXLAN device of the plan, up, with its MTU and MAC address.
 pub async fn create(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
     try_join_all(plan.vxlans.iter().map(|v| async move {
-        let home = space(lab, &v.ns)?;
+        let home = namespace(lab, &v.ns)?;
         let mut b = LinkVxlan::new(&v.name, v.vni)
             .port(v.port)
             .local(v.local)
@@ -74,11 +40,11 @@ pub async fn create(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result
                 VxlanDf::Inherit => KernelDf::Inherit,
             });
         if let Some(dev) = &v.dev {
-            b = b.dev(index_in(&home.netlink, dev, &v.ns).await?);
+            b = b.dev(home.interface_index(dev).await?);
         }
-        let mut b = b.mtu(v.mtu).address(parse_mac(&v.mac)?).up();
+        let mut b = b.mtu(v.mtu).address(v.mac.octets().to_vec()).up();
         if let Some(into) = &v.into {
-            b = b.setns_by_fd(space(lab, into)?.netns.as_raw_fd());
+            b = b.setns_by_fd(namespace(lab, into)?.netns.as_raw_fd());
         }
         let target = v.into.as_deref().unwrap_or(&v.ns);
         home.netlink
@@ -95,21 +61,21 @@ pub async fn create(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result
     Ok(())
 }
 
-/// Programs FDB entries, neighbour entries and on-link routes.
+/// Programs FDB and neighbour entries.
 pub async fn program(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
     // One entry after another per device: appending to the same MAC's destination list.
     for f in &plan.fdb {
-        let ns = space(lab, &f.ns)?;
-        let index = index_in(&ns.netlink, &f.dev, &f.ns).await?;
+        let ns = namespace(lab, &f.ns)?;
+        let index = ns.interface_index(&f.dev).await?;
         fdb_append(ns.netlink.clone(), index, f).await?;
     }
     try_join_all(plan.neighbours.iter().map(|n| async move {
-        let ns = space(lab, &n.ns)?;
-        let index = index_in(&ns.netlink, &n.dev, &n.ns).await?;
+        let ns = namespace(lab, &n.ns)?;
+        let index = ns.interface_index(&n.dev).await?;
         ns.netlink
             .neighbours()
             .add(index, n.ip)
-            .link_layer_address(&parse_mac(&n.mac)?)
+            .link_layer_address(&n.mac.octets())
             .state(NeighbourState::Permanent)
             .replace()
             .execute()
@@ -118,28 +84,6 @@ pub async fn program(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Resul
                 "adding neighbour {} lladdr {} on {} in `{}`",
                 n.ip, n.mac, n.dev, n.ns
             )))
-    }))
-    .await?;
-    try_join_all(plan.onlink_routes.iter().map(|r| async move {
-        let ns = space(lab, &r.ns)?;
-        let index = index_in(&ns.netlink, &r.dev, &r.ns).await?;
-        let what = format!("{} via {} dev {} onlink", r.to, r.via, r.dev);
-        let bad = |e: &dyn std::fmt::Display| ApplyError::Other(format!("route {what}: {e}"));
-        let msg = RouteMessageBuilder::<IpAddr>::new()
-            .destination_prefix(r.to.addr(), r.to.prefix_len())
-            .map_err(|e| bad(&e))?
-            .gateway(r.via)
-            .map_err(|e| bad(&e))?
-            .output_interface(index)
-            .onlink()
-            .protocol(netlink_packet_route::route::RouteProtocol::Static)
-            .build();
-        ns.netlink
-            .route()
-            .add(msg)
-            .execute()
-            .await
-            .map_err(netlink_err(format!("adding route {what} in `{}`", r.ns)))
     }))
     .await?;
     Ok(())
@@ -157,7 +101,9 @@ async fn fdb_append(mut handle: Handle, index: u32, f: &FdbPlan) -> Result<(), A
     message.header.kind = RouteType::Unspec;
     message
         .attributes
-        .push(NeighbourAttribute::LinkLayerAddress(parse_mac(&f.mac)?));
+        .push(NeighbourAttribute::LinkLayerAddress(
+            f.mac.octets().to_vec(),
+        ));
     message
         .attributes
         .push(NeighbourAttribute::Destination(match f.dst {

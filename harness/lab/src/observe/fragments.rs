@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use crate::lab::Lab;
-use crate::probe::{IpCounters, PingOutcome, PingSpec};
+use crate::probe::{IpCounters, LargestPassing, Outcome, PingOutcome, PingSpec};
 
 /// What one size came to.
 #[derive(Debug, Clone)]
@@ -117,83 +117,8 @@ pub async fn trial(
     })
 }
 
-/// The search for the largest clean size in `lo..=hi`, as a pure state machine: it says
-/// which size to try next ([`Bisection::next`]) and is told how that went
-/// ([`Bisection::record`]). It assumes that a size that crosses cleanly means every smaller
-/// one does too. `first`, the expected answer, is tried before bisecting, then the size just
-/// above it: when the expectation is right, two trials settle it.
-#[derive(Debug, Clone)]
-pub struct Bisection {
-    lo: u16,
-    hi: u16,
-    first: Option<u16>,
-    /// Every size <= good is clean.
-    good: Option<u16>,
-    /// Every size >= bad is not.
-    bad: Option<u16>,
-    /// `lo` was found not clean: there is no answer.
-    nothing: bool,
-}
-
-impl Bisection {
-    pub fn new(lo: u16, hi: u16, first: u16) -> Bisection {
-        Bisection {
-            lo,
-            hi: hi.max(lo),
-            first: (lo..hi).contains(&first).then_some(first),
-            good: None,
-            bad: None,
-            nothing: false,
-        }
-    }
-
-    /// The next size to try, or `None` when the answer is known.
-    pub fn next(&self) -> Option<u16> {
-        if self.nothing {
-            return None;
-        }
-        if let Some(first) = self.first {
-            return match (self.good, self.bad) {
-                (None, None) => Some(first),
-                (Some(g), None) if g == first => Some(first + 1),
-                _ => self.bisect(),
-            };
-        }
-        self.bisect()
-    }
-
-    fn bisect(&self) -> Option<u16> {
-        let Some(g) = self.good else {
-            return Some(self.lo);
-        };
-        if g >= self.hi {
-            return None;
-        }
-        let Some(b) = self.bad else {
-            return Some(self.hi);
-        };
-        (b - g > 1).then(|| g + (b - g) / 2)
-    }
-
-    /// Records how `size` went.
-    pub fn record(&mut self, size: u16, clean: bool) {
-        if clean {
-            self.good = Some(self.good.map_or(size, |g| g.max(size)));
-        } else if size <= self.lo {
-            self.nothing = true;
-        } else {
-            self.bad = Some(self.bad.map_or(size, |b| b.min(size)));
-        }
-    }
-
-    /// The largest clean size once [`Bisection::next`] says `None`: `None` if even `lo`
-    /// was not clean.
-    pub fn answer(&self) -> Option<u16> {
-        if self.nothing { None } else { self.good }
-    }
-}
-
-/// Runs a [`Bisection`] with real trials; returns the answer and the trials made.
+/// The largest size in `lo..=hi` that crosses cleanly, trying `first` (the expected answer)
+/// first; returns the answer and the trials made.
 pub async fn largest_clean(
     lab: &Lab,
     from: &str,
@@ -202,11 +127,16 @@ pub async fn largest_clean(
     (lo, hi): (u16, u16),
     first: u16,
 ) -> Result<(Option<u16>, Vec<Trial>), String> {
-    let mut search = Bisection::new(lo, hi, first);
+    let mut search = LargestPassing::expecting(lo, hi, first);
     let mut trials = Vec::new();
-    while let Some(size) = search.next() {
+    while let Some(size) = search.next_size() {
         let t = trial(lab, from, to, src, size).await?;
-        search.record(size, t.clean());
+        let outcome = if t.clean() {
+            Outcome::Passed
+        } else {
+            Outcome::Failed { reported_mtu: None }
+        };
+        search.record(size, outcome);
         trials.push(t);
     }
     Ok((search.answer(), trials))
@@ -219,54 +149,4 @@ pub fn describe(trials: &[Trial]) -> String {
         .map(|t| format!("  {t}"))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Bisection;
-
-    /// Runs a search against a path whose largest clean size is `limit` (`None`: nothing
-    /// is clean); returns the answer and the sizes tried.
-    fn run(lo: u16, hi: u16, first: u16, limit: Option<u16>) -> (Option<u16>, Vec<u16>) {
-        let mut b = Bisection::new(lo, hi, first);
-        let mut tried = Vec::new();
-        while let Some(size) = b.next() {
-            assert!(tried.len() < 40, "the search does not end: {tried:?}");
-            tried.push(size);
-            b.record(size, limit.is_some_and(|l| size <= l));
-        }
-        (b.answer(), tried)
-    }
-
-    #[test]
-    fn a_right_expectation_takes_two_trials() {
-        assert_eq!(
-            run(28, 1500, 1380, Some(1380)),
-            (Some(1380), vec![1380, 1381])
-        );
-    }
-
-    #[test]
-    fn a_wrong_expectation_still_finds_the_exact_answer() {
-        for limit in [28, 29, 100, 1379, 1381, 1420, 1499] {
-            for first in [1380, 28, 1499, 1500, 2000] {
-                let (found, tried) = run(28, 1500, first, Some(limit));
-                assert_eq!(
-                    found,
-                    Some(limit),
-                    "limit {limit}, first {first}: {tried:?}"
-                );
-                assert!(tried.len() <= 16, "limit {limit}, first {first}: {tried:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn the_ends_of_the_range() {
-        // Everything clean: the top of the range is the answer.
-        assert_eq!(run(28, 1500, 1380, Some(9000)).0, Some(1500));
-        // Nothing clean, not even the smallest packet: no answer.
-        assert_eq!(run(28, 1500, 1380, None).0, None);
-        assert_eq!(run(28, 1500, 28, None), (None, vec![28]));
-    }
 }

@@ -1,78 +1,69 @@
 //! ICMP and ICMPv6 echo messages: building requests and reading what comes back.
 //!
-//! Pure byte handling, no sockets. A probe is recognised by its echo identifier and sequence
-//! number, which come back either in an echo reply or, for an error, inside the copy of the
-//! offending packet that the error quotes.
+//! Pure byte handling, no sockets; the header formats are etherparse's. A probe is
+//! recognised by its echo identifier and sequence number, which come back either in an
+//! echo reply or, for an error, inside the copy of the offending packet that the error
+//! quotes.
+//!
+//! What is left here is what the raw sockets ask of it, which a packet library cannot know:
+//!
+//! - a request is only the ICMP message: the kernel writes the IP header in front of it
+//!   (no `IP_HDRINCL`), so [`echo_request`] builds no IP packet (etherparse's
+//!   `PacketBuilder` would) and sizes the message so that the whole packet has the size
+//!   asked for;
+//! - an IPv4 raw socket hands over the IP header with the message, an ICMPv6 one only the
+//!   message (the hop limit comes as ancillary data): [`parse_v4`] and [`parse_v6`];
+//! - an ICMPv6 request goes out with a zero checksum, which the kernel always fills in:
+//!   it covers a pseudo-header with the source address, chosen only at send time;
+//! - codes etherparse has no name for arrive as its `Unknown` type and are still errors of
+//!   their kind, and the texts of unreachable codes are ping's, for messages that read
+//!   like ping's.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-/// IPv4 header without options, as the kernel builds it for a raw ICMP socket.
-pub(crate) const IPV4_HEADER: usize = 20;
-/// The fixed IPv6 header; echo requests carry no extension headers.
-pub(crate) const IPV6_HEADER: usize = 40;
+use etherparse::{
+    IcmpEchoHeader, Icmpv4Header, Icmpv4Slice, Icmpv4Type, Icmpv6Header, Icmpv6Slice, Icmpv6Type,
+    IpNumber, Ipv4Header, Ipv6ExtensionSlice, Ipv6Header, LaxIpSlice, LaxIpv4Slice, icmpv4, icmpv6,
+};
+
 /// ICMP and ICMPv6 echo headers: type, code, checksum, identifier, sequence.
-pub(crate) const ECHO_HEADER: usize = 8;
-
-const V4_ECHO_REPLY: u8 = 0;
-const V4_DEST_UNREACH: u8 = 3;
-const V4_ECHO_REQUEST: u8 = 8;
-const V4_TIME_EXCEEDED: u8 = 11;
-const V4_PARAM_PROBLEM: u8 = 12;
-const V4_FRAG_NEEDED: u8 = 4;
-
-const V6_DEST_UNREACH: u8 = 1;
-const V6_PACKET_TOO_BIG: u8 = 2;
-const V6_TIME_EXCEEDED: u8 = 3;
-const V6_PARAM_PROBLEM: u8 = 4;
-const V6_ECHO_REQUEST: u8 = 128;
-const V6_ECHO_REPLY: u8 = 129;
-
-const PROTO_ICMP: u8 = 1;
-const PROTO_ICMPV6: u8 = 58;
+const ECHO_HEADER: usize = Icmpv4Header::MIN_LEN;
 
 /// Smallest IP packet that holds an echo request for this address family.
 pub(crate) fn min_echo_packet(v6: bool) -> usize {
     ip_header_len(v6) + ECHO_HEADER
 }
 
-/// Size of the IP header the kernel puts in front of our echo message.
-pub(crate) fn ip_header_len(v6: bool) -> usize {
-    if v6 { IPV6_HEADER } else { IPV4_HEADER }
+/// Size of the IP header the kernel puts in front of our echo message: IPv4 without
+/// options, or the fixed IPv6 header (echo requests carry no extension headers).
+fn ip_header_len(v6: bool) -> usize {
+    if v6 {
+        Ipv6Header::LEN
+    } else {
+        Ipv4Header::MIN_LEN
+    }
 }
 
 /// An echo request whose whole IP packet will be `packet_size` bytes.
 ///
-/// The payload is a recognisable byte pattern (as ping's is). For ICMPv6 the checksum is left
-/// zero: the kernel always computes it for raw ICMPv6 sockets, since it covers a
-/// pseudo-header with the source address chosen at send time.
+/// The payload is a recognisable byte pattern (as ping's is). For ICMPv6 the checksum is
+/// left zero for the kernel to compute.
 pub(crate) fn echo_request(v6: bool, ident: u16, seq: u16, packet_size: usize) -> Vec<u8> {
-    let len = packet_size
-        .saturating_sub(ip_header_len(v6))
-        .max(ECHO_HEADER);
-    let mut msg = vec![0u8; len];
-    msg[0] = if v6 { V6_ECHO_REQUEST } else { V4_ECHO_REQUEST };
-    msg[4..6].copy_from_slice(&ident.to_be_bytes());
-    msg[6..8].copy_from_slice(&seq.to_be_bytes());
-    for (i, byte) in msg[ECHO_HEADER..].iter_mut().enumerate() {
-        *byte = i as u8;
-    }
-    if !v6 {
-        let sum = checksum(&msg);
-        msg[2..4].copy_from_slice(&sum.to_be_bytes());
-    }
+    let payload: Vec<u8> = (0..packet_size.saturating_sub(min_echo_packet(v6)))
+        .map(|i| i as u8)
+        .collect();
+    let echo = IcmpEchoHeader { id: ident, seq };
+    let mut msg = if v6 {
+        Icmpv6Header::new(Icmpv6Type::EchoRequest(echo))
+            .to_bytes()
+            .to_vec()
+    } else {
+        Icmpv4Header::with_checksum(Icmpv4Type::EchoRequest(echo), &payload)
+            .to_bytes()
+            .to_vec()
+    };
+    msg.extend_from_slice(&payload);
     msg
-}
-
-/// The Internet checksum (RFC 1071) of `data`.
-pub(crate) fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 /// What an ICMP error says went wrong.
@@ -85,6 +76,15 @@ pub(crate) enum ErrorKind {
     Unreachable { code: u8, description: String },
     /// TTL or hop limit reached zero in transit (or reassembly timed out).
     TimeExceeded,
+}
+
+impl ErrorKind {
+    fn parameter_problem(code: u8) -> ErrorKind {
+        ErrorKind::Unreachable {
+            code,
+            description: "Parameter problem".to_string(),
+        }
+    }
 }
 
 /// An ICMP message that concerns one of our echo requests.
@@ -107,140 +107,130 @@ pub(crate) enum Message {
 /// Returns the packet's TTL and the message, or `None` for anything that is not an echo
 /// reply or an error quoting an echo request.
 pub(crate) fn parse_v4(packet: &[u8]) -> Option<(u8, Message)> {
-    let ihl = usize::from(packet.first()? & 0x0f) * 4;
-    if ihl < IPV4_HEADER || packet.len() < ihl + ECHO_HEADER {
-        return None;
-    }
-    let ttl = packet[8];
-    let icmp = &packet[ihl..];
-    let (kind, code) = (icmp[0], icmp[1]);
-    let message = match kind {
-        V4_ECHO_REPLY => Message::EchoReply {
-            ident: be16(icmp, 4)?,
-            seq: be16(icmp, 6)?,
-        },
-        V4_DEST_UNREACH | V4_TIME_EXCEEDED | V4_PARAM_PROBLEM => {
-            let error = match kind {
-                V4_DEST_UNREACH if code == V4_FRAG_NEEDED => ErrorKind::TooBig {
-                    mtu: u32::from(be16(icmp, 6)?),
+    let (ip, _) = LaxIpv4Slice::from_slice(packet).ok()?;
+    let ttl = ip.header().ttl();
+    let icmp = Icmpv4Slice::from_slice(ip.payload().payload).ok()?;
+    let code = icmp.code_u8();
+    let kind = match icmp.icmp_type() {
+        Icmpv4Type::EchoReply(echo) => {
+            return Some((
+                ttl,
+                Message::EchoReply {
+                    ident: echo.id,
+                    seq: echo.seq,
                 },
-                V4_DEST_UNREACH => ErrorKind::Unreachable {
-                    code,
-                    description: describe_v4_unreachable(code),
-                },
-                V4_TIME_EXCEEDED => ErrorKind::TimeExceeded,
-                _ => ErrorKind::Unreachable {
-                    code,
-                    description: "Parameter problem".to_string(),
-                },
-            };
-            let (quoted_dst, ident, seq) = quoted_v4(&icmp[ECHO_HEADER..])?;
-            Message::Error {
-                kind: error,
-                ident,
-                seq,
-                quoted_dst,
-            }
+            ));
         }
+        Icmpv4Type::DestinationUnreachable(
+            icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu },
+        ) => ErrorKind::TooBig {
+            mtu: u32::from(next_hop_mtu),
+        },
+        Icmpv4Type::DestinationUnreachable(_)
+        | Icmpv4Type::Unknown {
+            type_u8: icmpv4::TYPE_DEST_UNREACH,
+            ..
+        } => ErrorKind::Unreachable {
+            code,
+            description: describe_v4_unreachable(code),
+        },
+        Icmpv4Type::TimeExceeded(_)
+        | Icmpv4Type::Unknown {
+            type_u8: icmpv4::TYPE_TIME_EXCEEDED,
+            ..
+        } => ErrorKind::TimeExceeded,
+        Icmpv4Type::ParameterProblem(_)
+        | Icmpv4Type::Unknown {
+            type_u8: icmpv4::TYPE_PARAMETER_PROBLEM,
+            ..
+        } => ErrorKind::parameter_problem(code),
         _ => return None,
     };
-    Some((ttl, message))
-}
-
-/// The destination, identifier and sequence of the echo request an IPv4 error quotes.
-fn quoted_v4(quoted: &[u8]) -> Option<(IpAddr, u16, u16)> {
-    let ihl = usize::from(quoted.first()? & 0x0f) * 4;
-    if ihl < IPV4_HEADER || quoted.len() < ihl + ECHO_HEADER || quoted[9] != PROTO_ICMP {
-        return None;
-    }
-    let dst = Ipv4Addr::new(quoted[16], quoted[17], quoted[18], quoted[19]);
-    let echo = &quoted[ihl..];
-    if echo[0] != V4_ECHO_REQUEST {
-        return None;
-    }
-    Some((IpAddr::V4(dst), be16(echo, 4)?, be16(echo, 6)?))
+    Some((ttl, quoting(kind, icmp.payload())?))
 }
 
 /// Reads a message from a raw ICMPv6 socket (which delivers no IP header; the hop limit
 /// comes separately as ancillary data).
-pub(crate) fn parse_v6(icmp: &[u8]) -> Option<Message> {
-    if icmp.len() < ECHO_HEADER {
-        return None;
-    }
-    let (kind, code) = (icmp[0], icmp[1]);
-    let error = match kind {
-        V6_ECHO_REPLY => {
+pub(crate) fn parse_v6(message: &[u8]) -> Option<Message> {
+    let icmp = Icmpv6Slice::from_slice(message).ok()?;
+    let code = icmp.code_u8();
+    let kind = match icmp.icmp_type() {
+        Icmpv6Type::EchoReply(echo) => {
             return Some(Message::EchoReply {
-                ident: be16(icmp, 4)?,
-                seq: be16(icmp, 6)?,
+                ident: echo.id,
+                seq: echo.seq,
             });
         }
-        V6_DEST_UNREACH => ErrorKind::Unreachable {
+        Icmpv6Type::PacketTooBig { mtu } => ErrorKind::TooBig { mtu },
+        Icmpv6Type::Unknown {
+            type_u8: icmpv6::TYPE_PACKET_TOO_BIG,
+            bytes5to8,
+            ..
+        } => ErrorKind::TooBig {
+            mtu: u32::from_be_bytes(bytes5to8),
+        },
+        Icmpv6Type::DestinationUnreachable(_)
+        | Icmpv6Type::Unknown {
+            type_u8: icmpv6::TYPE_DST_UNREACH,
+            ..
+        } => ErrorKind::Unreachable {
             code,
             description: describe_v6_unreachable(code),
         },
-        V6_PACKET_TOO_BIG => ErrorKind::TooBig {
-            mtu: u32::from_be_bytes(icmp[4..8].try_into().ok()?),
-        },
-        V6_TIME_EXCEEDED => ErrorKind::TimeExceeded,
-        V6_PARAM_PROBLEM => ErrorKind::Unreachable {
-            code,
-            description: "Parameter problem".to_string(),
-        },
+        Icmpv6Type::TimeExceeded(_)
+        | Icmpv6Type::Unknown {
+            type_u8: icmpv6::TYPE_TIME_EXCEEDED,
+            ..
+        } => ErrorKind::TimeExceeded,
+        Icmpv6Type::ParameterProblem(_)
+        | Icmpv6Type::Unknown {
+            type_u8: icmpv6::TYPE_PARAMETER_PROBLEM,
+            ..
+        } => ErrorKind::parameter_problem(code),
         _ => return None,
     };
-    let (quoted_dst, ident, seq) = quoted_v6(&icmp[ECHO_HEADER..])?;
+    quoting(kind, icmp.payload())
+}
+
+/// The error `kind`, if what it quotes is one of our echo requests.
+fn quoting(kind: ErrorKind, quoted: &[u8]) -> Option<Message> {
+    let (quoted_dst, echo) = quoted_request(quoted)?;
     Some(Message::Error {
-        kind: error,
-        ident,
-        seq,
+        kind,
+        ident: echo.id,
+        seq: echo.seq,
         quoted_dst,
     })
 }
 
-/// The destination, identifier and sequence of the echo request an ICMPv6 error quotes,
-/// skipping any extension headers (a quoted fragment must be the first one).
-fn quoted_v6(quoted: &[u8]) -> Option<(IpAddr, u16, u16)> {
-    if quoted.len() < IPV6_HEADER {
+/// The destination and echo header of the request an error quotes: the start of an IPv4 or
+/// IPv6 packet (extension headers included), cut short wherever the error's sender chose.
+/// Only an unfragmented packet or a first fragment carries the echo header.
+fn quoted_request(quoted: &[u8]) -> Option<(IpAddr, IcmpEchoHeader)> {
+    let (ip, _) = LaxIpSlice::from_slice(quoted).ok()?;
+    let first_fragment = match &ip {
+        LaxIpSlice::Ipv4(v4) => v4.header().fragments_offset().value() == 0,
+        LaxIpSlice::Ipv6(v6) => v6.extensions().clone().into_iter().all(|ext| match ext {
+            Ipv6ExtensionSlice::Fragment(f) => f.fragment_offset().value() == 0,
+            _ => true,
+        }),
+    };
+    if !first_fragment {
         return None;
     }
-    let dst: [u8; 16] = quoted[24..40].try_into().ok()?;
-    let mut next = quoted[6];
-    let mut at = IPV6_HEADER;
-    loop {
-        match next {
-            PROTO_ICMPV6 => break,
-            // Hop-by-hop, routing and destination options: length in 8-byte units after
-            // the first 8 bytes.
-            0 | 43 | 60 => {
-                next = *quoted.get(at)?;
-                at += 8 + usize::from(*quoted.get(at + 1)?) * 8;
-            }
-            // Fragment header: fixed 8 bytes; only the first fragment carries the echo header.
-            44 => {
-                next = *quoted.get(at)?;
-                let offset = be16(quoted, at + 2)? >> 3;
-                if offset != 0 {
-                    return None;
-                }
-                at += 8;
-            }
+    let payload = ip.payload();
+    let echo = match payload.ip_number {
+        IpNumber::ICMP => match Icmpv4Slice::from_slice(payload.payload).ok()?.icmp_type() {
+            Icmpv4Type::EchoRequest(echo) => echo,
             _ => return None,
-        }
-    }
-    let echo = quoted.get(at..at + ECHO_HEADER)?;
-    if echo[0] != V6_ECHO_REQUEST {
-        return None;
-    }
-    Some((
-        IpAddr::V6(Ipv6Addr::from(dst)),
-        be16(echo, 4)?,
-        be16(echo, 6)?,
-    ))
-}
-
-fn be16(data: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*data.get(at)?, *data.get(at + 1)?]))
+        },
+        IpNumber::IPV6_ICMP => match Icmpv6Slice::from_slice(payload.payload).ok()?.icmp_type() {
+            Icmpv6Type::EchoRequest(echo) => echo,
+            _ => return None,
+        },
+        _ => return None,
+    };
+    Some((ip.destination_addr(), echo))
 }
 
 /// The words ping uses for each IPv4 destination-unreachable code.
@@ -284,6 +274,32 @@ fn describe_v6_unreachable(code: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv6Addr;
+
+    // Packets are written out byte by byte here, as the kernel hands them over, rather
+    // than built with the library that parses them.
+    const IPV4_HEADER: usize = 20;
+    const IPV6_HEADER: usize = 40;
+    const PROTO_ICMP: u8 = 1;
+    const PROTO_ICMPV6: u8 = 58;
+    const V4_ECHO_REPLY: u8 = 0;
+    const V4_DEST_UNREACH: u8 = 3;
+    const V4_FRAG_NEEDED: u8 = 4;
+    const V6_DEST_UNREACH: u8 = 1;
+    const V6_PACKET_TOO_BIG: u8 = 2;
+
+    /// The Internet checksum (RFC 1071) of `data`: zero over a message whose checksum is
+    /// right.
+    fn checksum(data: &[u8]) -> u16 {
+        let mut sum: u32 = data
+            .chunks(2)
+            .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
+            .sum();
+        while sum >> 16 != 0 {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        !(sum as u16)
+    }
 
     /// A minimal IPv4 header for `proto` from 10.0.0.1 to `dst`, with the checksum left zero
     /// (nothing here checks it).
@@ -407,6 +423,7 @@ mod tests {
     fn unreachable_codes_read_like_ping() {
         let dst: Ipv6Addr = "fd00::9".parse().unwrap();
         let mut quoted = vec![0u8; IPV6_HEADER];
+        quoted[0] = 0x60;
         quoted[6] = PROTO_ICMPV6;
         quoted[24..40].copy_from_slice(&dst.octets());
         quoted.extend_from_slice(&echo_request(true, 1, 2, 56));
@@ -427,5 +444,66 @@ mod tests {
             describe_v4_unreachable(99),
             "Dest Unreachable, Bad Code: 99"
         );
+    }
+
+    /// An IPv4 error of `kind` and `code` from 10.0.0.1, quoting a request to 10.0.2.2.
+    fn v4_error(kind: u8, code: u8) -> Vec<u8> {
+        let mut quoted = ipv4_header(63, PROTO_ICMP, [10, 0, 2, 2], 84);
+        quoted.extend_from_slice(&echo_request(false, 4, 6, 84)[..8]);
+        let mut error = vec![kind, code, 0, 0, 0, 0, 0, 0];
+        error.extend_from_slice(&quoted);
+        let mut packet = ipv4_header(64, PROTO_ICMP, [10, 0, 0, 1], 20 + error.len());
+        packet.extend_from_slice(&error);
+        packet
+    }
+
+    fn kind_of(parsed: Option<Message>) -> ErrorKind {
+        match parsed {
+            Some(Message::Error {
+                kind,
+                ident: 4,
+                seq: 6,
+                ..
+            }) => kind,
+            other => panic!("not an error quoting request 4/6: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn codes_without_a_name_are_still_errors_of_their_kind() {
+        assert_eq!(
+            kind_of(parse_v4(&v4_error(V4_DEST_UNREACH, 99)).map(|(_, m)| m)),
+            ErrorKind::Unreachable {
+                code: 99,
+                description: "Dest Unreachable, Bad Code: 99".into()
+            }
+        );
+        assert_eq!(
+            kind_of(parse_v4(&v4_error(11, 7)).map(|(_, m)| m)),
+            ErrorKind::TimeExceeded
+        );
+        assert_eq!(
+            kind_of(parse_v4(&v4_error(12, 9)).map(|(_, m)| m)),
+            ErrorKind::parameter_problem(9)
+        );
+        // Redirects and the like quote packets too, but say nothing about the probe.
+        assert_eq!(parse_v4(&v4_error(5, 1)), None);
+    }
+
+    #[test]
+    fn extension_headers_before_a_quoted_v6_request_are_skipped() {
+        let dst: Ipv6Addr = "fd00:2::2".parse().unwrap();
+        let mut quoted = vec![0u8; IPV6_HEADER];
+        quoted[0] = 0x60;
+        quoted[6] = 0; // hop-by-hop options follow
+        quoted[24..40].copy_from_slice(&dst.octets());
+        // Hop-by-hop (8 bytes, PadN), then destination options of 16 bytes.
+        quoted.extend_from_slice(&[60, 0, 1, 4, 0, 0, 0, 0]);
+        quoted.extend_from_slice(&[PROTO_ICMPV6, 1, 1, 12, 0, 0, 0, 0]);
+        quoted.extend_from_slice(&[0; 8]);
+        quoted.extend_from_slice(&echo_request(true, 4, 6, 1500)[..8]);
+        let mut error = vec![3, 0, 0, 0, 0, 0, 0, 0]; // time exceeded in transit
+        error.extend_from_slice(&quoted);
+        assert_eq!(kind_of(parse_v6(&error)), ErrorKind::TimeExceeded);
     }
 }

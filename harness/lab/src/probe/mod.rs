@@ -1,4 +1,5 @@
-//! Probes that send real packets inside a lab: ping, traceroute, path MTU, fragmentation counters.
+//! Probes that send real packets inside a lab: ping, traceroute, path MTU, fragmentation
+//! counters, and the size search that path MTU and `max_unfragmented` share.
 //!
 //! Each probe runs on a short-lived thread inside the namespace it probes from
 //! ([`Netns::run`](crate::net::Netns::run)) with raw ICMP / ICMPv6 sockets, and blocks that
@@ -13,6 +14,7 @@ mod counters;
 mod icmp;
 mod ping;
 mod pmtu;
+mod search;
 mod socket;
 mod stream;
 mod traceroute;
@@ -23,5 +25,6 @@ mod live_tests;
 pub use counters::{IpCounters, IpStats, ip_counters};
 pub use ping::{DEFAULT_SIZE_V4, DEFAULT_SIZE_V6, PingOutcome, PingSpec, ping};
 pub use pmtu::{PathMtu, PmtuSpec, path_mtu};
+pub(crate) use search::{LargestPassing, Outcome};
 pub use stream::{StreamLog, stream};
 pub use traceroute::{Hop, Trace, TraceSpec, traceroute};

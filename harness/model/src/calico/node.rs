@@ -18,6 +18,8 @@ use super::config::ClusterRoutePolicy;
 use super::ipam::{self, AffinityState, BlockAffinity};
 use super::resources::{AsNumber, NodeBgpSpec, NodeSpec, ObjectMeta, Resource};
 use super::{RenderedConfig, render};
+use crate::mac::MacAddr;
+use crate::overhead;
 
 /// The gateway address every Calico pod routes through: link-local, answered by the host
 /// with proxy ARP, never configured anywhere.
@@ -97,8 +99,8 @@ impl TunnelKind {
     /// Bytes the outer headers add to each packet.
     pub fn overhead(self) -> u32 {
         match self {
-            TunnelKind::Ipip => 20,
-            TunnelKind::Vxlan => 50,
+            TunnelKind::Ipip => overhead::IPIP,
+            TunnelKind::Vxlan => overhead::VXLAN,
         }
     }
 
@@ -134,7 +136,7 @@ pub struct TunnelDataplane {
     pub mtu: u32,
     /// VXLAN: this node's VTEP MAC address.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub mac: Option<String>,
+    pub mac: Option<MacAddr>,
     /// Routes to other nodes' blocks. Empty when BIRD programs them instead.
     pub routes: Vec<TunnelRoute>,
     /// This node's own blocks in these pools, blackholed (Felix installs these too, since
@@ -160,17 +162,14 @@ pub struct TunnelRoute {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Vtep {
     pub address: IpAddr,
-    pub mac: String,
+    pub mac: MacAddr,
 }
 
 /// A VTEP MAC for `node`: Felix picks one at random and publishes it in the Node resource;
 /// one derived from the name keeps plans stable. Locally administered, unicast.
-pub fn vtep_mac(node: &str) -> String {
+pub fn vtep_mac(node: &str) -> MacAddr {
     let d = Sha256::digest(format!("vtep.{node}").as_bytes());
-    format!(
-        "66:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-        d[0], d[1], d[2], d[3], d[4]
-    )
+    MacAddr::new([0x66, d[0], d[1], d[2], d[3], d[4]])
 }
 
 /// Felix's interface name for a pod: `cali` and 11 hex digits of a hash of its identity,
@@ -657,8 +656,8 @@ mod tests {
         );
         assert_eq!(vxlan.address, Some("10.42.0.0".parse().unwrap()));
         assert_eq!(a.pods[0].ip.to_string(), "10.42.0.1");
-        assert_eq!(vxlan.mac.as_deref(), Some(vtep_mac("a").as_str()));
-        let got: Vec<(String, String, String, String, bool)> = vxlan
+        assert_eq!(vxlan.mac, Some(vtep_mac("a")));
+        let got: Vec<(String, String, MacAddr, String, bool)> = vxlan
             .routes
             .iter()
             .map(|r| {
@@ -666,7 +665,7 @@ mod tests {
                 (
                     r.block.to_string(),
                     vtep.address.to_string(),
-                    vtep.mac.clone(),
+                    vtep.mac,
                     r.node_ip.to_string(),
                     r.encapsulated,
                 )
@@ -714,11 +713,12 @@ mod tests {
 
     #[test]
     fn vtep_macs_are_unicast_locally_administered_and_differ_per_node() {
-        let mac = vtep_mac("a");
+        let mac = vtep_mac("a").to_string();
         let first = u8::from_str_radix(&mac[..2], 16).unwrap();
         assert_eq!(first & 0b11, 0b10, "{mac}");
         assert_eq!(mac.len(), 17);
-        assert_ne!(mac, vtep_mac("b"));
+        assert!(vtep_mac("a").is_locally_administered() && vtep_mac("a").is_unicast());
+        assert_ne!(vtep_mac("a"), vtep_mac("b"));
     }
 
     #[test]

@@ -13,25 +13,35 @@
 //!         - { node: kubemaster, addresses: [192.168.100.251/24] }
 //! ```
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::plan::{AddressPlan, BridgePlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan};
+use super::{Link, LinkKind};
+use crate::mtu::HopSizes;
+use crate::scenario::Interface;
 use crate::scenario::raw::RawEndpoint;
 use crate::scenario::validate::{Context, check_mtu, endpoint};
-use crate::scenario::{Interface, Link};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BridgeSpec {
+pub struct Spec {
     pub name: Spanned<String>,
     /// MTU of the segment and of every member unless a member overrides it; 1500 by default.
     pub mtu: Option<Spanned<u32>>,
     pub members: Spanned<Vec<RawEndpoint>>,
 }
 
-impl BridgeSpec {
-    pub fn validate(&self, cx: &mut Context) -> Option<Link> {
+/// A validated bridge.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bridge {
+    pub name: String,
+    pub mtu: u32,
+    pub members: Vec<Interface>,
+}
+
+impl Spec {
+    pub fn validate(&self, cx: &mut Context, _earlier: &[Link]) -> Option<Bridge> {
         let mtu = self.mtu.as_ref().map_or(super::DEFAULT_MTU, |m| {
             check_mtu(cx, m.value, m.referenced);
             m.value
@@ -50,7 +60,7 @@ impl BridgeSpec {
             .map(|m| endpoint(cx, m, mtu))
             .collect();
         let members: Option<Vec<Interface>> = members.into_iter().collect();
-        Some(Link::Bridge {
+        Some(Bridge {
             name: self.name.value.clone(),
             mtu,
             members: members?,
@@ -58,41 +68,58 @@ impl BridgeSpec {
     }
 }
 
-/// Bridge ports are named `p<index>` inside the segment namespace: unique, short, and
-/// stable across runs.
-pub fn plan(name: &str, mtu: u32, members: &[Interface], plan: &mut Plan) {
-    plan.namespaces.push(NamespacePlan {
-        name: name.to_string(),
-        role: NamespaceRole::Segment,
-    });
-    plan.bridges.push(BridgePlan {
-        ns: name.to_string(),
-        name: "br0".into(),
-        mtu,
-    });
-    for (index, m) in members.iter().enumerate() {
-        plan.veths.push(VethPlan {
-            link: name.to_string(),
-            a: VethEnd {
-                ns: m.node.clone(),
-                name: m.name.clone(),
-                mtu: m.mtu,
-                bridge: None,
-            },
-            b: VethEnd {
-                ns: name.to_string(),
-                name: format!("p{index}"),
-                // A port at least as wide as the segment, so a member's own MTU is what limits.
-                mtu: mtu.max(m.mtu),
-                bridge: Some("br0".into()),
-            },
+impl LinkKind for Bridge {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn interfaces(&self) -> &[Interface] {
+        &self.members
+    }
+
+    /// Bridge ports are named `p<index>` inside the segment namespace: unique, short, and
+    /// stable across runs.
+    fn plan(&self, plan: &mut Plan) {
+        plan.namespaces.push(NamespacePlan {
+            name: self.name.clone(),
+            role: NamespaceRole::Segment,
         });
-        for a in &m.addresses {
-            plan.addresses.push(AddressPlan {
-                ns: m.node.clone(),
-                interface: m.name.clone(),
-                address: *a,
+        plan.bridges.push(BridgePlan {
+            ns: self.name.clone(),
+            name: "br0".into(),
+            mtu: self.mtu,
+        });
+        for (index, m) in self.members.iter().enumerate() {
+            plan.veths.push(VethPlan {
+                link: self.name.clone(),
+                a: VethEnd {
+                    ns: m.node.clone(),
+                    name: m.name.clone(),
+                    mtu: m.mtu,
+                    bridge: None,
+                },
+                b: VethEnd {
+                    ns: self.name.clone(),
+                    name: format!("p{index}"),
+                    // A port at least as wide as the segment, so a member's own MTU is
+                    // what limits.
+                    mtu: self.mtu.max(m.mtu),
+                    bridge: Some("br0".into()),
+                },
             });
+            for a in &m.addresses {
+                plan.addresses.push(AddressPlan {
+                    ns: m.node.clone(),
+                    interface: m.name.clone(),
+                    address: *a,
+                });
+            }
         }
+    }
+
+    fn hop(&self, from: &Interface, peer_mtu: u32) -> HopSizes {
+        let mut sizes = HopSizes::plain(from.mtu.min(peer_mtu));
+        sizes.stack.push(format!("L2 segment, MTU {}", self.mtu));
+        sizes
     }
 }

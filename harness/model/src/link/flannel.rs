@@ -37,12 +37,16 @@ use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::{Link, LinkKind};
+use crate::mac::MacAddr;
+use crate::mtu::{Encapsulation, LinkRoute, OuterDf, Way};
+use crate::overhead;
 use crate::plan::{
     AddressPlan, BridgePlan, FdbPlan, NeighbourPlan, OnlinkRoutePlan, Plan, RoutePlan, VxlanDf,
     VxlanPlan,
 };
 use crate::scenario::validate::{Context, check_mtu};
-use crate::scenario::{Interface, Link};
+use crate::scenario::Interface;
 
 /// flanneld's default VXLAN port on Linux (not IANA's 4789).
 pub const VXLAN_PORT: u16 = 8472;
@@ -63,7 +67,7 @@ impl Backend {
     /// Bytes the backend adds to each pod packet on the wire between nodes.
     pub fn overhead(self) -> u32 {
         match self {
-            Backend::Vxlan => super::overlay::VXLAN_OVERHEAD,
+            Backend::Vxlan => overhead::VXLAN,
             Backend::HostGw => 0,
         }
     }
@@ -71,7 +75,7 @@ impl Backend {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FlannelSpec {
+pub struct Spec {
     pub name: Spanned<String>,
     pub backend: Option<Spanned<Backend>>,
     pub mtu: Option<Spanned<u32>>,
@@ -119,10 +123,20 @@ pub fn same_subnet(a: &Member, b: &Member) -> bool {
     a.node_net.contains(&b.node_ip())
 }
 
-impl FlannelSpec {
+/// A validated flannel network: `interfaces` are what it adds to each node (`flannel.1`,
+/// the `cni0` stand-in for the pods).
+#[derive(Debug, Clone, Serialize)]
+pub struct Flannel {
+    pub name: String,
+    pub backend: Backend,
+    pub members: Vec<Member>,
+    pub interfaces: Vec<Interface>,
+}
+
+impl Spec {
     /// `links` are the links before this one in the file; the members' interfaces must be
     /// among them.
-    pub fn validate(&self, cx: &mut Context, links: &[Link]) -> Option<Link> {
+    pub fn validate(&self, cx: &mut Context, links: &[Link]) -> Option<Flannel> {
         let name = &self.name.value;
         let backend = self.backend.as_ref().map_or(Backend::Vxlan, |b| b.value);
         if let Some(m) = &self.mtu {
@@ -219,8 +233,9 @@ impl FlannelSpec {
                     at,
                     format!(
                         "flannel.1 on `{node}` can be at most {} bytes: the kernel keeps a \
-                         VXLAN device 50 bytes below the interface it rides on ({}, MTU {})",
-                        iface.mtu.saturating_sub(50),
+                         VXLAN device {} bytes below the interface it rides on ({}, MTU {})",
+                        iface.mtu.saturating_sub(Backend::Vxlan.overhead()),
+                        Backend::Vxlan.overhead(),
                         iface.name,
                         iface.mtu
                     ),
@@ -290,7 +305,7 @@ impl FlannelSpec {
                 mtu: m.pod_mtu,
             });
         }
-        Some(Link::Flannel {
+        Some(Flannel {
             name: name.clone(),
             backend,
             members,
@@ -306,13 +321,71 @@ fn spanned(text: &str, at: serde_saphyr::Location) -> Spanned<String> {
 
 /// A locally administered MAC for flannel.1 of the member at `index`: flanneld picks one at
 /// random and publishes it in the node's annotations; a fixed one keeps plans stable.
-pub fn vtep_mac(index: usize) -> String {
+pub fn vtep_mac(index: usize) -> MacAddr {
     let i = u16::try_from(index + 1).expect("a sane number of members");
     let [hi, lo] = i.to_be_bytes();
-    format!("0e:f1:a0:00:{hi:02x}:{lo:02x}")
+    MacAddr::new([0x0e, 0xf1, 0xa0, 0, hi, lo])
 }
 
-pub fn plan(name: &str, backend: Backend, members: &[Member], plan: &mut Plan) {
+impl LinkKind for Flannel {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn interfaces(&self) -> &[Interface] {
+        &self.interfaces
+    }
+
+    fn plan(&self, plan: &mut Plan) {
+        plan_members(&self.name, self.backend, &self.members, plan);
+    }
+
+    /// Its interfaces end its own routes: `cni0`'s subnet is the node's pods, and
+    /// `flannel.1` reaches other nodes only through [`LinkKind::routes_at`].
+    fn joins_nodes(&self) -> bool {
+        false
+    }
+
+    /// As flanneld installs them (see the module documentation): vxlan, every other
+    /// member's pod network through `flannel.1`, whose outer packets never carry DF;
+    /// host-gw, those of members on the node's subnet, via their node IPs.
+    fn routes_at(&self, node: &str) -> Vec<LinkRoute> {
+        let Some(me) = self.members.iter().find(|m| m.node == node) else {
+            return Vec::new();
+        };
+        let others = self.members.iter().filter(|m| m.node != node);
+        others
+            .filter_map(|other| {
+                let way = match self.backend {
+                    Backend::Vxlan => Way::Encapsulated(Encapsulation {
+                        device: VXLAN_DEVICE.into(),
+                        link: format!("flannel {} (vxlan)", self.name),
+                        from: me.node.clone(),
+                        to: other.node.clone(),
+                        inner: "pod packet",
+                        inner_mtu: me.pod_mtu,
+                        protocol: "VXLAN",
+                        overhead: Backend::Vxlan.overhead(),
+                        outer_src: IpAddr::V4(me.node_ip()),
+                        outer_dst: IpAddr::V4(other.node_ip()),
+                        outer_df: OuterDf::Never,
+                    }),
+                    Backend::HostGw if same_subnet(me, other) => Way::Gateway {
+                        gateway: IpAddr::V4(other.node_ip()),
+                        dev: me.interface.clone(),
+                    },
+                    Backend::HostGw => return None,
+                };
+                Some(LinkRoute {
+                    to: IpNet::V4(other.pod_cidr),
+                    way,
+                })
+            })
+            .collect()
+    }
+}
+
+fn plan_members(name: &str, backend: Backend, members: &[Member], plan: &mut Plan) {
     for (index, m) in members.iter().enumerate() {
         plan.bridges.push(BridgePlan {
             ns: m.node.clone(),
@@ -421,5 +494,7 @@ mod tests {
         assert_eq!(Backend::Vxlan.overhead(), 50);
         assert_eq!(Backend::HostGw.overhead(), 0);
         assert_ne!(vtep_mac(0), vtep_mac(1));
+        assert_eq!(vtep_mac(0).to_string(), "0e:f1:a0:00:00:01");
+        assert!(vtep_mac(0).is_locally_administered() && vtep_mac(0).is_unicast());
     }
 }

@@ -37,9 +37,9 @@
 //!
 //! ## The carrier MTU
 //!
-//! The kernel's VXLAN overhead is fixed: 50 bytes for an IPv4 underlay (outer IPv4 20,
-//! UDP 8, VXLAN 8, inner Ethernet 14). To make the threshold what the scenario says,
-//! routelab sets the underlay veths' MTU, the *carrier MTU*, to
+//! The kernel's VXLAN overhead is fixed: [`overhead::VXLAN`], 50 bytes for an IPv4 underlay
+//! (outer IPv4 20, UDP 8, VXLAN 8, inner Ethernet 14). To make the threshold what the
+//! scenario says, routelab sets the underlay veths' MTU, the *carrier MTU*, to
 //! `underlay_mtu - overhead + 50` (see [`carrier_mtu`]).
 //!
 //! ZeroTier's overhead, the default, is 66 bytes over IPv4: outer IPv4 20, UDP 8, the
@@ -64,22 +64,25 @@
 
 use std::net::Ipv4Addr;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::{Link, LinkKind};
+use crate::mac::MacAddr;
+use crate::mtu::HopSizes;
+use crate::overhead;
 use crate::plan::{
     AddressPlan, BridgePlan, FdbPlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan,
     VxlanDf, VxlanPlan,
 };
 use crate::scenario::raw::RawEndpoint;
 use crate::scenario::validate::{Context, check_mtu, endpoint};
-use crate::scenario::{Interface, Link};
+use crate::scenario::Interface;
 
-/// ZeroTier's per-packet overhead over an IPv4 underlay (see the module documentation).
-pub const ZEROTIER_OVERHEAD: u32 = 66;
-/// The kernel VXLAN's per-packet overhead over an IPv4 underlay: outer IPv4 20, UDP 8,
-/// VXLAN 8 and the inner Ethernet header 14.
-pub const VXLAN_OVERHEAD: u32 = 50;
+/// ZeroTier's per-packet overhead over an IPv4 underlay (see the module documentation):
+/// outer IPv4 and UDP, its packet header (28) and the `FRAME` verb's network id and
+/// ethertype (8 + 2).
+pub const ZEROTIER_OVERHEAD: u32 = overhead::IPV4_HEADER + overhead::UDP_HEADER + 28 + 8 + 2;
 /// The member interfaces' MTU when the scenario gives none: ZeroTier's default.
 pub const DEFAULT_MEMBER_MTU: u32 = 2800;
 /// ZeroTier's UDP port, used by the VXLAN devices.
@@ -92,7 +95,7 @@ pub const MAX_MEMBERS: usize = 253;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OverlaySpec {
+pub struct Spec {
     pub name: Spanned<String>,
     /// MTU of every member interface unless a member overrides it; 2800 by default.
     pub mtu: Option<Spanned<u32>>,
@@ -105,7 +108,7 @@ pub struct OverlaySpec {
 }
 
 /// An overlay's sizes, validated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct OverlaySizes {
     pub underlay_mtu: u32,
     pub overhead: u32,
@@ -119,14 +122,24 @@ impl OverlaySizes {
 }
 
 /// The MTU routelab gives the underlay veths so that the kernel's VXLAN, with its fixed
-/// 50 bytes, fragments exactly above [`OverlaySizes::threshold`]: an inner packet of `S`
-/// bytes becomes an outer one of `S + 50`, which fits iff `S + 50 <= carrier`.
+/// [`overhead::VXLAN`] bytes, fragments exactly above [`OverlaySizes::threshold`]: an inner
+/// packet of `S` bytes becomes an outer one of `S + VXLAN`, which fits iff
+/// `S + VXLAN <= carrier`.
 pub fn carrier_mtu(sizes: OverlaySizes) -> u32 {
-    sizes.threshold() + VXLAN_OVERHEAD
+    sizes.threshold() + overhead::VXLAN
 }
 
-impl OverlaySpec {
-    pub fn validate(&self, cx: &mut Context) -> Option<Link> {
+/// A validated overlay.
+#[derive(Debug, Clone, Serialize)]
+pub struct Overlay {
+    pub name: String,
+    #[serde(flatten)]
+    pub sizes: OverlaySizes,
+    pub members: Vec<Interface>,
+}
+
+impl Spec {
+    pub fn validate(&self, cx: &mut Context, _earlier: &[Link]) -> Option<Overlay> {
         let name = &self.name.value;
         let mtu = self.mtu.as_ref().map_or(DEFAULT_MEMBER_MTU, |m| {
             check_mtu(cx, m.value, m.referenced);
@@ -216,7 +229,7 @@ impl OverlaySpec {
                 );
             }
         }
-        Some(Link::Overlay {
+        Some(Overlay {
             name: name.clone(),
             sizes,
             members,
@@ -238,7 +251,7 @@ pub fn underlay_address(index: usize) -> Ipv4Addr {
 /// A locally administered MAC for the member at `index`, stable across runs and distinct
 /// between overlays (a hash of the link's name), as ZeroTier derives its MACs from the
 /// network id and the member's address.
-pub fn member_mac(link: &str, index: usize) -> String {
+pub fn member_mac(link: &str, index: usize) -> MacAddr {
     // FNV-1a, 32 bits: small, stable, no dependency.
     let mut h: u32 = 0x811c_9dc5;
     for b in link.bytes() {
@@ -247,10 +260,37 @@ pub fn member_mac(link: &str, index: usize) -> String {
     }
     let [a, b, c, _] = h.to_be_bytes();
     let i = u8::try_from(index + 1).expect("at most MAX_MEMBERS members");
-    format!("02:{a:02x}:{b:02x}:{c:02x}:00:{i:02x}")
+    MacAddr::new([0x02, a, b, c, 0, i])
 }
 
-pub fn plan(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &mut Plan) {
+impl LinkKind for Overlay {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn interfaces(&self) -> &[Interface] {
+        &self.members
+    }
+
+    fn plan(&self, plan: &mut Plan) {
+        plan_overlay(&self.name, self.sizes, &self.members, plan);
+    }
+
+    /// Unfragmented up to the threshold; bigger packets are fragmented, or lost if DF, so
+    /// the threshold caps both sizes.
+    fn hop(&self, from: &Interface, _peer_mtu: u32) -> HopSizes {
+        let t = self.sizes.threshold();
+        let mut sizes = HopSizes::plain(from.mtu.min(t));
+        sizes.stack.push(format!(
+            "ZeroTier-like UDP, {} bytes over a {}-byte underlay: unfragmented ≤ {t}; above, \
+             fragmented, or lost if DF",
+            self.sizes.overhead, self.sizes.underlay_mtu
+        ));
+        sizes
+    }
+}
+
+fn plan_overlay(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &mut Plan) {
     let carrier = carrier_mtu(sizes);
     plan.namespaces.push(NamespacePlan {
         name: name.to_string(),
@@ -306,7 +346,7 @@ pub fn plan(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &mut P
             plan.fdb.push(FdbPlan {
                 ns: m.node.clone(),
                 dev: m.name.clone(),
-                mac: "00:00:00:00:00:00".into(),
+                mac: MacAddr::ZERO,
                 dst: underlay_address(other).into(),
             });
         }
@@ -351,7 +391,8 @@ mod tests {
         assert_eq!(member_mac("zt", 0), member_mac("zt", 0));
         assert_ne!(member_mac("zt", 0), member_mac("zt", 1));
         assert_ne!(member_mac("zt", 0), member_mac("zt2", 0));
-        assert!(member_mac("zt", 0).starts_with("02:"));
+        assert!(member_mac("zt", 0).to_string().starts_with("02:"));
+        assert!(member_mac("zt", 0).is_locally_administered() && member_mac("zt", 0).is_unicast());
         assert_eq!(underlay_address(2), Ipv4Addr::new(198, 18, 0, 3));
     }
 }

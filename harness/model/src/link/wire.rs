@@ -14,17 +14,18 @@
 //! A `preset` names the kind of line and sets its MTU (an end's own `mtu` still
 //! overrides it); see [`Preset`] for the values.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::plan::{AddressPlan, Plan, VethEnd, VethPlan};
+use super::{Link, LinkKind};
+use crate::scenario::Interface;
 use crate::scenario::raw::RawEndpoint;
 use crate::scenario::validate::{Context, check_mtu, endpoint};
-use crate::scenario::{Interface, Link};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct WireSpec {
+pub struct Spec {
     pub name: Spanned<String>,
     /// MTU of both ends unless an end overrides it; 1500 by default.
     pub mtu: Option<Spanned<u32>>,
@@ -64,8 +65,15 @@ impl Preset {
     }
 }
 
-impl WireSpec {
-    pub fn validate(&self, cx: &mut Context) -> Option<Link> {
+/// A validated wire.
+#[derive(Debug, Clone, Serialize)]
+pub struct Wire {
+    pub name: String,
+    pub ends: [Interface; 2],
+}
+
+impl Spec {
+    pub fn validate(&self, cx: &mut Context, _earlier: &[Link]) -> Option<Wire> {
         let mtu = match (&self.mtu, &self.preset) {
             (Some(m), Some(p)) => {
                 cx.error(
@@ -110,32 +118,42 @@ impl WireSpec {
             );
             return None;
         }
-        Some(Link::Wire {
+        Some(Wire {
             name: self.name.value.clone(),
             ends: [a, b],
         })
     }
 }
 
-pub fn plan(name: &str, ends: &[Interface; 2], plan: &mut Plan) {
-    let end = |i: &Interface| VethEnd {
-        ns: i.node.clone(),
-        name: i.name.clone(),
-        mtu: i.mtu,
-        bridge: None,
-    };
-    plan.veths.push(VethPlan {
-        link: name.to_string(),
-        a: end(&ends[0]),
-        b: end(&ends[1]),
-    });
-    for i in ends {
-        for a in &i.addresses {
-            plan.addresses.push(AddressPlan {
-                ns: i.node.clone(),
-                interface: i.name.clone(),
-                address: *a,
-            });
+impl LinkKind for Wire {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn interfaces(&self) -> &[Interface] {
+        &self.ends
+    }
+
+    fn plan(&self, plan: &mut Plan) {
+        let end = |i: &Interface| VethEnd {
+            ns: i.node.clone(),
+            name: i.name.clone(),
+            mtu: i.mtu,
+            bridge: None,
+        };
+        plan.veths.push(VethPlan {
+            link: self.name.clone(),
+            a: end(&self.ends[0]),
+            b: end(&self.ends[1]),
+        });
+        for i in &self.ends {
+            for a in &i.addresses {
+                plan.addresses.push(AddressPlan {
+                    ns: i.node.clone(),
+                    interface: i.name.clone(),
+                    address: *a,
+                });
+            }
         }
     }
 }

@@ -20,6 +20,9 @@ use serde::Serialize;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use raw::NodeKind;
 
+/// A link between nodes; each kind is a file of [`crate::link`].
+pub use crate::link::Link;
+
 use crate::expect::Expectation;
 
 /// How long an expectation may take to hold when neither it nor the scenario says.
@@ -128,54 +131,6 @@ pub struct Interface {
     pub name: String,
     pub addresses: Vec<IpNet>,
     pub mtu: u32,
-}
-
-/// A link between nodes. Each kind lives in `net::links`.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "lowercase", tag = "kind")]
-pub enum Link {
-    /// A point-to-point veth pair (a leased line, a patch cable).
-    Wire { name: String, ends: [Interface; 2] },
-    /// An L2 segment (a Proxmox `vmbr0`, a switch) with any number of members.
-    Bridge {
-        name: String,
-        mtu: u32,
-        members: Vec<Interface>,
-    },
-    /// A ZeroTier-like L2 network carried as UDP over an underlay of its own.
-    Overlay {
-        name: String,
-        #[serde(flatten)]
-        sizes: crate::link::overlay::OverlaySizes,
-        members: Vec<Interface>,
-    },
-    /// flannel between K3s nodes, over interfaces other links gave them; `interfaces` are
-    /// what it adds to each node (`flannel.1`, the `cni0` stand-in for the pods).
-    Flannel {
-        name: String,
-        backend: crate::link::flannel::Backend,
-        members: Vec<crate::link::flannel::Member>,
-        interfaces: Vec<Interface>,
-    },
-}
-
-impl Link {
-    pub fn name(&self) -> &str {
-        match self {
-            Link::Wire { name, .. }
-            | Link::Bridge { name, .. }
-            | Link::Overlay { name, .. }
-            | Link::Flannel { name, .. } => name,
-        }
-    }
-
-    pub fn interfaces(&self) -> &[Interface] {
-        match self {
-            Link::Wire { ends, .. } => ends,
-            Link::Bridge { members, .. } | Link::Overlay { members, .. } => members,
-            Link::Flannel { interfaces, .. } => interfaces,
-        }
-    }
 }
 
 impl Scenario {

@@ -13,6 +13,7 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::expect::ExpectationSpec;
+pub use crate::link::RawLink;
 
 /// The top level of a scenario file.
 #[derive(Debug, Deserialize)]
@@ -174,16 +175,6 @@ pub struct RawRoute {
 pub struct RawBird {
     pub config: Option<Spanned<String>>,
     pub inline: Option<String>,
-}
-
-/// A link, tagged by its kind: `- wire: {...}` or `- bridge: {...}`.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum RawLink {
-    Wire(crate::link::wire::WireSpec),
-    Bridge(crate::link::bridge::BridgeSpec),
-    Overlay(crate::link::overlay::OverlaySpec),
-    Flannel(crate::link::flannel::FlannelSpec),
 }
 
 /// One node's attachment to a link.

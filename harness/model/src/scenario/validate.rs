@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde_saphyr::{Location, Spanned};
 
-use super::raw::{NodeKind, RawBird, RawLink, RawNode, RawRoute, RawScenario};
+use super::raw::{NodeKind, RawBird, RawNode, RawRoute, RawScenario};
 use super::{
     BirdConfig, Diagnostic, Diagnostics, Interface, Link, Node, Scenario, StaticRoute, Timing,
     parse_duration,
@@ -178,13 +178,8 @@ pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics)
 
     let mut links: Vec<Link> = Vec::new();
     for l in &raw.links {
-        let link = match &l.value {
-            RawLink::Wire(spec) => spec.validate(&mut cx),
-            RawLink::Bridge(spec) => spec.validate(&mut cx),
-            RawLink::Overlay(spec) => spec.validate(&mut cx),
-            // Rides on interfaces of the links before it.
-            RawLink::Flannel(spec) => spec.validate(&mut cx, &links),
-        };
+        // A kind may ride on interfaces of the links before it (flannel does).
+        let link = l.value.validate(&mut cx, &links);
         links.extend(link);
     }
     let mut link_names = BTreeSet::new();
