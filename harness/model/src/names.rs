@@ -46,7 +46,10 @@ pub fn interface(name: &str) -> Result<(), String> {
             name.escape_debug()
         ));
     }
-    if name == "." || name == ".." || name.contains(['/', ':']) || name.contains(char::is_whitespace)
+    if name == "."
+        || name == ".."
+        || name.contains(['/', ':'])
+        || name.contains(char::is_whitespace)
     {
         return Err(format!(
             "interface name `{}` may not be `.` or `..` or contain `/`, `:` or white space",
@@ -68,23 +71,56 @@ mod tests {
 
     #[test]
     fn plain_names_are_single_harmless_path_components() {
-        for good in ["r1", "kubenode-hkg04", "Global_NIC", "a.b", "0", &"x".repeat(32)] {
+        for good in [
+            "r1",
+            "kubenode-hkg04",
+            "Global_NIC",
+            "a.b",
+            "0",
+            &"x".repeat(32),
+        ] {
             assert_eq!(plain("node", good), Ok(()), "{good}");
         }
         for bad in [
-            "", ".", "..", "/tmp/x", "../../x", "a/b", "-x", ".hidden", "_x", "a b", "a\nb",
-            "é", &"x".repeat(33),
+            "",
+            ".",
+            "..",
+            "/tmp/x",
+            "../../x",
+            "a/b",
+            "-x",
+            ".hidden",
+            "_x",
+            "a b",
+            "a\nb",
+            "é",
+            &"x".repeat(33),
         ] {
             assert!(plain("lab", bad).is_err(), "{bad:?} accepted");
         }
-        assert!(plain("pod", "../../x").unwrap_err().starts_with("pod name `../../x`"));
+        assert!(
+            plain("pod", "../../x")
+                .unwrap_err()
+                .starts_with("pod name `../../x`")
+        );
     }
 
     #[test]
     fn interface_names_follow_linux_and_avoid_reserved_ones() {
         assert_eq!(interface("eth0"), Ok(()));
         assert_eq!(interface("vxlan.calico"), Ok(()));
-        for bad in ["", "lo", "all", "default", "a/b", "a:b", "a b", ".", "..", "sixteen-chars-xx"] {
+        for bad in [
+            "",
+            "lo",
+            "all",
+            "default",
+            "a/b",
+            "a:b",
+            "a b",
+            ".",
+            "..",
+            "sixteen-chars-xx",
+        ] {
             assert!(interface(bad).is_err(), "{bad:?} accepted");
         }
     }

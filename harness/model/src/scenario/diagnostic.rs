@@ -34,6 +34,17 @@ impl Diagnostic {
         Diagnostic::new(Severity::Warning, file, at, message)
     }
 
+    /// An error at a line and column known by number (0 for the file as a whole).
+    pub fn error_at(file: &Path, line: u64, column: u64, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
     fn new(severity: Severity, file: &Path, at: Location, message: impl Into<String>) -> Self {
         Diagnostic {
             severity,
