@@ -149,7 +149,10 @@ pub fn main() -> ExitCode {
             blocks,
             env,
         }) => {
-            match routelab_model::calico::render_command(&resources, &node, &out, &blocks, &env) {
+            match routelab_model::calico::render_command(&resources, &node, &blocks, &env)
+                .map_err(anyhow::Error::from)
+                .and_then(|rendered| write_rendered(&rendered, &out))
+            {
                 Ok(()) => {
                     println!(
                         "wrote bird.cfg, bird_aggr.cfg, bird_ipam.cfg and bird6 twins to {}",
@@ -165,6 +168,20 @@ pub fn main() -> ExitCode {
         }
         Command::Calico(CalicoCommand::Status { lab, node }) => calico_status(&lab, &node),
     })
+}
+
+/// Writes the six files of `calico render` into `dir` (created if missing).
+fn write_rendered(
+    rendered: &routelab_model::calico::RenderedConfig,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in rendered.files() {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 /// Loads every file, printing diagnostics; `None` if any is invalid.

@@ -46,9 +46,21 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
     let mut resources = Vec::new();
     for file in &section.value.resources {
         let path = normalize(&cx.dir.join(&file.value));
+        let same = |a: &std::path::Path, b: &std::path::Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+        if same(&path, cx.file) {
+            cx.error(
+                file.referenced,
+                format!(
+                    "`{}` is this scenario file itself; list the files that hold the cluster's \
+                     Calico resources (BGPConfiguration, BGPPeer, IPPool, ...)",
+                    file.value
+                ),
+            );
+            continue;
+        }
         match crate::calico::resources::load_file(&path) {
             Ok(r) => resources.extend(r),
-            Err(e) => cx.error(file.referenced, format!("Calico resources: {e:#}")),
+            Err(e) => cx.error(file.referenced, format!("Calico resources: {e}")),
         }
     }
 
@@ -187,7 +199,7 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
                 }
             }
         }
-        Err(e) => cx.error(section.referenced, format!("{e:#}")),
+        Err(e) => cx.error(section.referenced, e.to_string()),
     }
 }
 
