@@ -48,6 +48,10 @@ pub enum Command {
         /// Print each scenario's plan (namespaces, links, addresses, routes, daemons).
         #[arg(long)]
         plan: bool,
+        /// Go ahead with a lab that looks too big for this machine (its estimated
+        /// namespaces, processes and memory are printed either way).
+        #[arg(long)]
+        force: bool,
     },
     /// Build each scenario, check its expectations, tear it down.
     /// Exit 0 all hold, 1 one failed, 2 invalid input, 3 environment problem.
@@ -60,6 +64,10 @@ pub enum Command {
         /// Write a JSON report here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Go ahead with a lab that looks too big for this machine (its estimated
+        /// namespaces, processes and memory are printed either way).
+        #[arg(long)]
+        force: bool,
     },
     /// Build a scenario and leave it running (namespaces `<lab>-<node>` in `ip netns`).
     Up {
@@ -67,6 +75,10 @@ pub enum Command {
         /// Lab name; defaults to the scenario's name.
         #[arg(long)]
         lab: Option<String>,
+        /// Go ahead with a lab that looks too big for this machine (its estimated
+        /// namespaces, processes and memory are printed either way).
+        #[arg(long)]
+        force: bool,
     },
     /// Remove a lab made by `up`: its daemons and namespaces.
     Down {
@@ -136,9 +148,14 @@ pub fn main() -> ExitCode {
     }
     let search = &search;
     ExitCode::from(match cli.command {
-        Command::Check { files, plan } => check(&files, plan, search),
-        Command::Run { files, junit, json } => run(&files, junit, json, search),
-        Command::Up { file, lab } => up(&file, lab, search),
+        Command::Check { files, plan, force } => check(&files, plan, search, force),
+        Command::Run {
+            files,
+            junit,
+            json,
+            force,
+        } => run(&files, junit, json, search, force),
+        Command::Up { file, lab, force } => up(&file, lab, search, force),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
         Command::Mtu { file } => mtu(&file),
@@ -185,11 +202,11 @@ fn write_rendered(
 }
 
 /// Loads every file, printing diagnostics; `None` if any is invalid.
-fn load_all(files: &[PathBuf], search: &BirdSearch) -> Option<Vec<Loaded>> {
+fn load_all(files: &[PathBuf], search: &BirdSearch, force: bool) -> Option<Vec<Loaded>> {
     let mut loaded = Vec::new();
     let mut ok = true;
     for f in files {
-        match run::load(f, search) {
+        match routelab_lab::preflight::load(f, search, force) {
             Ok(l) => {
                 eprint!("{}", l.warnings);
                 loaded.push(l);
@@ -217,8 +234,8 @@ fn mtu(file: &std::path::Path) -> u8 {
     }
 }
 
-fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch) -> u8 {
-    let Some(loaded) = load_all(files, search) else {
+fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch, force: bool) -> u8 {
+    let Some(loaded) = load_all(files, search, force) else {
         return EXIT_INVALID;
     };
     for l in &loaded {
@@ -270,8 +287,9 @@ fn run(
     junit: Option<PathBuf>,
     json: Option<PathBuf>,
     search: &BirdSearch,
+    force: bool,
 ) -> u8 {
-    let Some(loaded) = load_all(files, search) else {
+    let Some(loaded) = load_all(files, search, force) else {
         return EXIT_INVALID;
     };
     let plans: Vec<_> = loaded.iter().map(|l| l.plan.clone()).collect();
@@ -318,13 +336,13 @@ fn run(
     }
 }
 
-fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch) -> u8 {
+fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch, force: bool) -> u8 {
     if let Some(name) = &lab_name
         && let Err(code) = valid_lab(name)
     {
         return code;
     }
-    let Some(mut loaded) = load_all(std::slice::from_ref(file), search) else {
+    let Some(mut loaded) = load_all(std::slice::from_ref(file), search, force) else {
         return EXIT_INVALID;
     };
     let l = loaded.remove(0);

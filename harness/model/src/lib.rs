@@ -23,6 +23,7 @@
 
 pub mod calico;
 pub mod expect;
+pub mod footprint;
 pub mod input;
 pub mod link;
 pub mod mtu;

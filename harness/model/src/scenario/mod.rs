@@ -69,6 +69,8 @@ pub struct NodeSource {
     pub nftables: Option<(u64, u64)>,
     /// Where the text of `bird: { inline: ... }` begins.
     pub bird_inline: Option<(u64, u64)>,
+    /// Where `calico: { pods: ... }` is.
+    pub pods: Option<(u64, u64)>,
 }
 
 /// A static route in a node's kernel table.

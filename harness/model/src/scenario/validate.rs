@@ -336,6 +336,11 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
                 .as_ref()
                 .map(|n| text_start(cx.text, n.referenced)),
             bird_inline: bird_inline_at,
+            pods: raw
+                .calico
+                .as_ref()
+                .and_then(|c| c.value.pods.as_ref())
+                .map(|p| (p.referenced.line(), p.referenced.column())),
         },
     }
 }
