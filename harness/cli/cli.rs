@@ -108,7 +108,8 @@ pub enum CalicoCommand {
     /// bird.cfg, bird_aggr.cfg, bird_ipam.cfg and their bird6 twins.
     Render {
         /// Files with Calico resources (BGPConfiguration, BGPPeer, BGPFilter, IPPool, Node,
-        /// the operator's Installation); multi-document YAML. Other kinds are skipped.
+        /// the operator's Installation); multi-document YAML. Other Kubernetes kinds are
+        /// skipped; a kind or apiVersion Calico does not have is an error.
         #[arg(long = "resources", required = true, num_args = 1..)]
         resources: Vec<PathBuf>,
         /// The Node resource to render for.

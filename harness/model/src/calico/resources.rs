@@ -2,8 +2,11 @@
 //! under the CRD group `crd.projectcalico.org/v1`), the operator's `operator.tigera.io/v1`
 //! Installation, and Kubernetes Secrets (for BGP passwords).
 //!
-//! A file is a multi-document YAML stream. Documents of any other kind (Deployments,
-//! Services, ...) are skipped; `...List` documents contribute their `items`. Only the fields
+//! A file is a multi-document YAML stream. Documents of other Kubernetes kinds
+//! (Deployments, Pods, ...) and Calico kinds BGP does not use (FelixConfiguration,
+//! NetworkPolicy, ...) are skipped; a kind Calico does not have, a Calico kind under
+//! another apiVersion, or a document without `apiVersion` and `kind` is an error at its
+//! line. `...List` documents contribute their `items`. Only the fields
 //! the renderer needs are modelled; every other field is ignored, as the API server's
 //! clients do.
 
