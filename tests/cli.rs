@@ -38,7 +38,7 @@ fn bad_input_corpus() {
         .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
         .collect();
     cases.sort();
-    assert!(cases.len() >= 10, "the corpus is missing cases");
+    assert!(cases.len() >= 60, "the corpus is missing cases");
     let mut failures = Vec::new();
     for case in &cases {
         let rel = case
@@ -81,6 +81,129 @@ fn a_bad_bird_config_is_reported_with_birds_own_message() {
     // BIRD's own words, with its file:line:column.
     assert!(err.contains("r.conf:3:"), "{err}");
     assert!(err.contains("syntax error"), "{err}");
+}
+
+/// What no corpus file can be: a FIFO, a device or a directory given as the scenario (or
+/// as what it names) is refused at once rather than read for ever or blocked on.
+#[test]
+fn non_regular_files_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("scenario.yaml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    for (given, kind) in [
+        (fifo.to_str().unwrap(), "a FIFO"),
+        ("/dev/zero", "a character device"),
+        ("tests", "a directory"),
+    ] {
+        let started = Instant::now();
+        let out = routelab(&["check", given]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{given}: {err}");
+        assert_eq!(
+            err,
+            format!(
+                "{given}: error: cannot read the scenario: this is {kind}, not a regular file; \
+                 give the path of a file\n"
+            )
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{given} was read"
+        );
+    }
+    // A FIFO as a BIRD config, a Calico manifest, and a file a BIRD config includes.
+    let conf = dir.path().join("r.conf");
+    std::fs::write(&conf, "router id 10.0.0.1;\ninclude \"scenario.yaml\";\n").unwrap();
+    let cases = [
+        (
+            "nodes:\n  r: { kind: router, bird: { config: scenario.yaml } }\n",
+            "s.yaml:2:38: error: BIRD config `scenario.yaml`: this is a FIFO",
+        ),
+        (
+            "nodes:\n  r: { kind: router, bird: { config: r.conf } }\n",
+            "r.conf:2:1: error: BIRD config of node `r`: include: ",
+        ),
+        (
+            "calico: { resources: [scenario.yaml] }\nnodes:\n  n: { kind: calico }\n",
+            "s.yaml:1:23: error: Calico resources: ",
+        ),
+    ];
+    for (scenario, expected) in cases {
+        let file = dir.path().join("s.yaml");
+        std::fs::write(&file, scenario).unwrap();
+        let out = routelab(&["check", file.to_str().unwrap()]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(expected), "{expected:?} not in: {err}");
+        assert!(err.contains("FIFO"), "{err}");
+    }
+}
+
+/// A YAML file over the reader's node budget says so in words.
+#[test]
+fn an_enormous_yaml_file_is_too_large_not_a_budget_breach() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.yaml");
+    let addresses = vec!["10.0.0.1/32"; 260_000].join(",");
+    std::fs::write(
+        &file,
+        format!("nodes:\n  a:\n    loopback: [{addresses}]\n"),
+    )
+    .unwrap();
+    let out = routelab(&["check", file.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: file too large (over 250000 YAML nodes)"),
+        "{err}"
+    );
+    assert!(!err.contains("budget"), "{err}");
+}
+
+/// A lab too big for the machine is refused with the estimate, unless `--force`; then
+/// the estimate is a note. (Its numbers depend on the machine, so no corpus file.)
+#[test]
+fn a_lab_too_big_for_the_machine_needs_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let nodes: String = (0..30)
+        .map(|i| format!("  n{i}:\n    kind: calico\n    calico: {{ pods: 4000 }}\n"))
+        .collect();
+    let members: String = (0..30)
+        .map(|i| format!("        - {{ node: n{i}, addresses: [10.0.{i}.1/16] }}\n"))
+        .collect();
+    let file = dir.path().join("huge.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "calico:\n  resources: [pool.yaml]\nnodes:\n{nodes}links:\n  - bridge:\n      name: lan\n      members:\n{members}"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pool.yaml"),
+        "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.64.0.0/10, blockSize: 20}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = routelab(&["check", path]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let estimate =
+        "120031 namespaces, 120030 veth pairs, 30 BIRD processes, about 35226 MiB of memory";
+    assert!(
+        err.contains(&format!(
+            "huge.yaml:93:21: error: this lab is too big for this machine: it needs {estimate}"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("pass --force"), "{err}");
+    let out = routelab(&["check", "--force", path]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(&format!("note: this lab needs {estimate}")),
+        "{err}"
+    );
 }
 
 #[test]

@@ -50,6 +50,10 @@ pub enum Command {
         /// Print each scenario's plan (namespaces, links, addresses, routes, daemons).
         #[arg(long)]
         plan: bool,
+        /// Go ahead with a lab that looks too big for this machine (its estimated
+        /// namespaces, processes and memory are printed either way).
+        #[arg(long)]
+        force: bool,
     },
     /// Build each scenario, check its expectations, tear it down.
     /// Exit 0 all hold, 1 one failed, 2 invalid input, 3 environment problem.
@@ -62,6 +66,10 @@ pub enum Command {
         /// Write a JSON report here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Go ahead with a lab that looks too big for this machine (its estimated
+        /// namespaces, processes and memory are printed either way).
+        #[arg(long)]
+        force: bool,
     },
     /// Build a scenario and leave it running (namespaces `<lab>-<node>` in `ip netns`).
     Up {
@@ -69,6 +77,10 @@ pub enum Command {
         /// Lab name; defaults to the scenario's name.
         #[arg(long)]
         lab: Option<String>,
+        /// Go ahead with a lab that looks too big for this machine (its estimated
+        /// namespaces, processes and memory are printed either way).
+        #[arg(long)]
+        force: bool,
     },
     /// Remove a lab made by `up`: its daemons and namespaces.
     Down {
@@ -98,7 +110,8 @@ pub enum CalicoCommand {
     /// bird.cfg, bird_aggr.cfg, bird_ipam.cfg and their bird6 twins.
     Render {
         /// Files with Calico resources (BGPConfiguration, BGPPeer, BGPFilter, IPPool, Node,
-        /// the operator's Installation); multi-document YAML. Other kinds are skipped.
+        /// the operator's Installation); multi-document YAML. Other Kubernetes kinds are
+        /// skipped; a kind or apiVersion Calico does not have is an error.
         #[arg(long = "resources", required = true, num_args = 1..)]
         resources: Vec<PathBuf>,
         /// The Node resource to render for.
@@ -138,9 +151,14 @@ pub fn main() -> ExitCode {
     }
     let search = &search;
     ExitCode::from(match cli.command {
-        Command::Check { files, plan } => check(&files, plan, search),
-        Command::Run { files, junit, json } => run(&files, junit, json, search),
-        Command::Up { file, lab } => up(&file, lab, search),
+        Command::Check { files, plan, force } => check(&files, plan, search, force),
+        Command::Run {
+            files,
+            junit,
+            json,
+            force,
+        } => run(&files, junit, json, search, force),
+        Command::Up { file, lab, force } => up(&file, lab, search, force),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
         Command::Mtu { file } => mtu(&file),
@@ -151,7 +169,10 @@ pub fn main() -> ExitCode {
             blocks,
             env,
         }) => {
-            match routelab_model::calico::render_command(&resources, &node, &out, &blocks, &env) {
+            match routelab_model::calico::render_command(&resources, &node, &blocks, &env)
+                .map_err(anyhow::Error::from)
+                .and_then(|rendered| write_rendered(&rendered, &out))
+            {
                 Ok(()) => {
                     println!(
                         "wrote bird.cfg, bird_aggr.cfg, bird_ipam.cfg and bird6 twins to {}",
@@ -169,12 +190,26 @@ pub fn main() -> ExitCode {
     })
 }
 
+/// Writes the six files of `calico render` into `dir` (created if missing).
+fn write_rendered(
+    rendered: &routelab_model::calico::RenderedConfig,
+    dir: &std::path::Path,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in rendered.files() {
+        let path = dir.join(name);
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
+
 /// Loads every file, printing diagnostics; `None` if any is invalid.
-fn load_all(files: &[PathBuf], search: &BirdSearch) -> Option<Vec<Loaded>> {
+fn load_all(files: &[PathBuf], search: &BirdSearch, force: bool) -> Option<Vec<Loaded>> {
     let mut loaded = Vec::new();
     let mut ok = true;
     for f in files {
-        match run::load(f, search) {
+        match routelab_lab::preflight::load(f, search, force) {
             Ok(l) => {
                 eprint!("{}", l.warnings);
                 loaded.push(l);
@@ -202,8 +237,8 @@ fn mtu(file: &std::path::Path) -> u8 {
     }
 }
 
-fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch) -> u8 {
-    let Some(loaded) = load_all(files, search) else {
+fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch, force: bool) -> u8 {
+    let Some(loaded) = load_all(files, search, force) else {
         return EXIT_INVALID;
     };
     for l in &loaded {
@@ -362,6 +397,7 @@ fn run(
     junit: Option<PathBuf>,
     json: Option<PathBuf>,
     search: &BirdSearch,
+    force: bool,
 ) -> u8 {
     let mut signals = Signals::install();
     let (json, junit) = match (
@@ -371,7 +407,7 @@ fn run(
         (Ok(json), Ok(junit)) => (json, junit),
         (Err(code), _) | (_, Err(code)) => return code,
     };
-    let loaded = load_all(files, search);
+    let loaded = load_all(files, search, force);
     if let Some(caught) = signals.pending() {
         return caught.exit_code();
     }
@@ -427,14 +463,14 @@ fn run(
         .unwrap_or(EXIT_OK)
 }
 
-fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch) -> u8 {
+fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch, force: bool) -> u8 {
     if let Some(name) = &lab_name
         && let Err(code) = valid_lab(name)
     {
         return code;
     }
     let mut signals = Signals::install();
-    let loaded = load_all(std::slice::from_ref(file), search);
+    let loaded = load_all(std::slice::from_ref(file), search, force);
     if let Some(caught) = signals.pending() {
         return caught.exit_code();
     }

@@ -15,6 +15,7 @@ pub mod env;
 pub mod lab;
 pub mod net;
 pub mod observe;
+pub mod preflight;
 pub mod probe;
 pub mod report;
 pub mod run;

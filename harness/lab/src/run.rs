@@ -4,14 +4,13 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::daemon::{BirdBinary, BirdSearch, DaemonUser};
-use crate::lab::DaemonDied;
-use crate::lab::{Lab, LabError, LabState, Mode};
+use crate::daemon::BirdSearch;
+use crate::lab::{DaemonDied, Lab, LabError, LabState, Mode};
 use crate::report::{PhaseReport, ScenarioReport, Status};
 use crate::settle::Quiet;
 use crate::timeline::{ActionReport, Measurements};
-use routelab_model::plan::{DaemonKind, Plan};
-use routelab_model::scenario::{self, Diagnostic, Diagnostics, Scenario};
+use routelab_model::plan::Plan;
+use routelab_model::scenario::{Diagnostics, Scenario};
 
 /// A scenario that passed validation, with its plan and any warnings.
 #[derive(Debug, Clone)]
@@ -23,80 +22,12 @@ pub struct Loaded {
     pub binaries: BirdSearch,
 }
 
-/// Load → validate → plan, and have BIRD parse every daemon config (`bird -p`) so a bad
-/// config is reported with BIRD's own message before anything is built. Needs no
-/// privileges. When BIRD is not installed the configs are not parsed and a warning says so.
+/// Load → validate → plan, and the checks that need the machine ([`crate::preflight`]):
+/// BIRD's parser on every daemon config, sysctl names, nftables rulesets, the lab's size.
+/// Needs no privileges. When BIRD is not installed the configs are not parsed and a
+/// warning says so.
 pub fn load(file: &Path, search: &BirdSearch) -> Result<Loaded, Diagnostics> {
-    let (scenario, mut warnings) = scenario::load(file)?;
-    let plan = routelab_model::plan::plan(&scenario);
-    let mut errors = Diagnostics::default();
-    let dir = tempfile::tempdir().map_err(|e| {
-        Diagnostics(vec![file_note(
-            file,
-            format!("creating a temp dir: {e}"),
-            true,
-        )])
-    })?;
-    // Each kind of BIRD is looked up (and its version run) once, not per daemon.
-    let mut binaries: Vec<(DaemonKind, Option<BirdBinary>)> = Vec::new();
-    for d in &plan.daemons {
-        if !binaries.iter().any(|(k, _)| *k == d.kind) {
-            let found = search.binary(d.kind).map_err(|e| {
-                warnings.push(file_note(
-                    file,
-                    format!("BIRD configs not parsed: {e}"),
-                    false,
-                ));
-            });
-            binaries.push((d.kind, found.ok()));
-        }
-        let Some(binary) = binaries
-            .iter()
-            .find(|(k, _)| *k == d.kind)
-            .and_then(|(_, b)| b.as_ref())
-        else {
-            continue;
-        };
-        // As it will run: in a sandbox of its own, read as the daemon user.
-        let user = DaemonUser::for_daemons();
-        let sandbox = dir.path().join(&d.ns);
-        let path = crate::daemon::make_sandbox(&sandbox, user)
-            .and_then(|()| crate::daemon::write_config(&d.config, &sandbox, user))
-            .map_err(|e| {
-                Diagnostics(vec![file_note(
-                    file,
-                    format!("writing a BIRD config: {e}"),
-                    true,
-                )])
-            })?;
-        let result = crate::daemon::check_config(binary, &path, user);
-        if let Err(e) = result {
-            errors.push(file_note(
-                file,
-                format!("BIRD rejects the config of node `{}`: {e}", d.ns),
-                true,
-            ));
-        }
-    }
-    if errors.has_errors() {
-        errors.0.extend(warnings.0);
-        return Err(errors);
-    }
-    Ok(Loaded {
-        scenario,
-        plan,
-        warnings,
-        binaries: search.clone(),
-    })
-}
-
-fn file_note(file: &Path, message: String, error: bool) -> Diagnostic {
-    let at = serde_saphyr::Location::UNKNOWN;
-    if error {
-        Diagnostic::error(file, at, message)
-    } else {
-        Diagnostic::warning(file, at, message)
-    }
+    crate::preflight::load(file, search, false)
 }
 
 /// Builds the lab, starts its daemons and checks every expectation. An ephemeral lab is

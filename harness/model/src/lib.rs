@@ -26,6 +26,8 @@
 
 pub mod calico;
 pub mod expect;
+pub mod footprint;
+pub mod input;
 pub mod link;
 pub mod mac;
 pub mod mtu;

@@ -263,8 +263,17 @@ pub fn check_config(
     bin: &BirdBinary,
     config: &Path,
     user: Option<super::DaemonUser>,
+    limit: std::time::Duration,
 ) -> Result<(), DaemonError> {
     let config = absolute(config)?;
+    let running = |e| {
+        DaemonError::io(
+            format!("running {} -p -c {}", bin.path.display(), config.display()),
+            e,
+        )
+    };
+    // A file rather than a pipe: a BIRD that hangs must not also hang its reader.
+    let output = tempfile::tempfile().map_err(running)?;
     let mut cmd = Command::new(&bin.path);
     cmd.arg("-p")
         .arg("-c")
@@ -276,27 +285,46 @@ pub fn check_config(
         }
     }
     cmd.stdin(Stdio::null())
+        .stdout(output.try_clone().map_err(running)?)
+        .stderr(output.try_clone().map_err(running)?)
         .env_clear()
         .current_dir(config_dir(&config));
-    let out = cmd.output().map_err(|e| {
-        DaemonError::io(
-            format!("running {} -p -c {}", bin.path.display(), config.display()),
-            e,
-        )
-    })?;
-    if out.status.success() {
+    let mut child = cmd.spawn().map_err(running)?;
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(running)? {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(DaemonError::Config {
+                message: format!(
+                    "bird -p did not finish parsing {} within {} s (does it include a FIFO or \
+                     a device?)",
+                    config.display(),
+                    limit.as_secs()
+                ),
+                config,
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    if status.success() {
         return Ok(());
     }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let message = match (stderr.trim(), stdout.trim()) {
-        ("", "") => format!(
-            "{} -p -c {} failed ({}) without a message",
+    let mut text = String::new();
+    let mut output = output;
+    let _ = std::io::Seek::rewind(&mut output);
+    let _ =
+        std::io::Read::read_to_string(&mut std::io::Read::take(&mut output, 64 * 1024), &mut text);
+    let message = match text.trim() {
+        "" => format!(
+            "{} -p -c {} failed ({status}) without a message",
             bin.path.display(),
             config.display(),
-            out.status
         ),
-        ("", s) | (s, _) => s.to_string(),
+        text => text.to_string(),
     };
     let message = with_absolute_positions(&message, config_dir(&config));
     Err(DaemonError::Config { config, message })

@@ -138,8 +138,20 @@ fn ebgp_session_establishes_and_routes_reach_the_kernel() {
     runtime().block_on(async {
         let p = pair().await.unwrap();
         let (ca, cb) = ebgp_pair_configs(dir.path(), 65001);
-        check_config(&bin, &ca, DaemonUser::for_daemons()).unwrap();
-        check_config(&bin, &cb, DaemonUser::for_daemons()).unwrap();
+        check_config(
+            &bin,
+            &ca,
+            DaemonUser::for_daemons(),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        check_config(
+            &bin,
+            &cb,
+            DaemonUser::for_daemons(),
+            Duration::from_secs(10),
+        )
+        .unwrap();
         let ra = start(&p.a, &bin, dir.path(), "a", ca);
         let rb = start(&p.b, &bin, dir.path(), "b", cb);
 
@@ -316,7 +328,13 @@ fn a_broken_config_gives_birds_own_message_with_file_and_line() {
         "peers.conf",
         "protocol device {\n  scan time 1;\n  bogus;\n}\n",
     );
-    let err = check_config(&bin, &main, DaemonUser::for_daemons()).unwrap_err();
+    let err = check_config(
+        &bin,
+        &main,
+        DaemonUser::for_daemons(),
+        Duration::from_secs(10),
+    )
+    .unwrap_err();
     let DaemonError::Config { message, .. } = &err else {
         panic!("expected a config error, got {err:?}");
     };
@@ -330,9 +348,21 @@ fn a_broken_config_gives_birds_own_message_with_file_and_line() {
 
     // Fixed, it passes; the include is found relative to r1.conf wherever we run from.
     write(&sub, "peers.conf", "protocol device {\n  scan time 1;\n}\n");
-    check_config(&bin, &main, DaemonUser::for_daemons()).unwrap();
+    check_config(
+        &bin,
+        &main,
+        DaemonUser::for_daemons(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
 
-    let missing = check_config(&bin, &dir.path().join("nope.conf"), None).unwrap_err();
+    let missing = check_config(
+        &bin,
+        &dir.path().join("nope.conf"),
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap_err();
     assert!(
         missing
             .to_string()
@@ -603,7 +633,13 @@ protocol ospf o1 {{
         let p = pair().await.unwrap();
         let ca = write(dir.path(), "a.conf", &c2);
         let cb = write(dir.path(), "b.conf", &c16);
-        check_config(&bird1, &cb, DaemonUser::for_daemons()).unwrap();
+        check_config(
+            &bird1,
+            &cb,
+            DaemonUser::for_daemons(),
+            Duration::from_secs(10),
+        )
+        .unwrap();
         let _ra = start(&p.a, &bin, dir.path(), "a", ca);
         let rb = start(&p.b, &bird1, dir.path(), "b", cb);
         let mut client = rb.client().await.unwrap();

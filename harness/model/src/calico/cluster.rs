@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use anyhow::bail;
+use super::error::bail;
 use ipnet::IpNet;
 
 use super::resources::{
@@ -113,12 +113,13 @@ pub struct Pool {
 }
 
 impl Pool {
-    fn from_spec(name: &str, spec: &IpPoolSpec) -> anyhow::Result<Pool> {
+    fn from_spec(name: &str, spec: &IpPoolSpec) -> super::Result<Pool> {
         let cidr: IpNet = match spec.cidr.parse() {
             Ok(c) => c,
             Err(e) => bail!("IPPool {name}: bad cidr {:?}: {e}", spec.cidr),
         };
         let default_block = if cidr.addr().is_ipv4() { 26 } else { 122 };
+        check_block_size(&format!("IPPool {name}"), cidr, spec.block_size)?;
         Ok(Pool {
             name: name.to_string(),
             cidr: cidr.trunc(),
@@ -130,6 +131,32 @@ impl Pool {
             block_size: spec.block_size.unwrap_or(default_block),
             node_selector: spec.node_selector.clone(),
         })
+    }
+}
+
+/// A pool's `blockSize` must be of its family: /20 to /32 for IPv4, /116 to /128 for IPv6.
+fn check_block_size(owner: &str, cidr: IpNet, size: Option<u8>) -> super::Result<()> {
+    let (range, family, other) = if cidr.addr().is_ipv4() {
+        (
+            super::resources::BLOCK_SIZES_V4,
+            "IPv4",
+            "116 to 128 is for IPv6 pools",
+        )
+    } else {
+        (
+            super::resources::BLOCK_SIZES_V6,
+            "IPv6",
+            "20 to 32 is for IPv4 pools",
+        )
+    };
+    match size {
+        Some(s) if !range.contains(&s) => bail!(
+            "{owner}: blockSize {s} does not suit the {family} pool {cidr}: {family} pools take \
+             {} to {} ({other})",
+            range.start(),
+            range.end()
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -172,13 +199,14 @@ fn merge_network(base: &mut CalicoNetwork, patch: CalicoNetwork) {
 }
 
 /// The IPPools the operator creates from its Installation.
-fn installation_pools(net: &CalicoNetwork) -> anyhow::Result<Vec<Pool>> {
+fn installation_pools(net: &CalicoNetwork) -> super::Result<Vec<Pool>> {
     let mut out = Vec::new();
     for (i, p) in net.ip_pools.iter().flatten().enumerate() {
         let cidr: IpNet = match p.cidr.parse() {
             Ok(c) => c,
             Err(e) => bail!("Installation ipPools[{i}]: bad cidr {:?}: {e}", p.cidr),
         };
+        check_block_size(&format!("Installation ipPools[{i}]"), cidr, p.block_size)?;
         let v4 = cidr.addr().is_ipv4();
         let (ipip, vxlan) = match p.encapsulation.as_deref().unwrap_or("IPIP") {
             "IPIP" => (Encap::Always, Encap::Never),
@@ -229,7 +257,7 @@ fn installation_pools(net: &CalicoNetwork) -> anyhow::Result<Vec<Pool>> {
 }
 
 /// Parses a Go duration (`90s`, `2m30s`, `1.5h`, `500ms`) into whole seconds, rounded.
-pub fn duration_secs(s: &str) -> anyhow::Result<u64> {
+pub fn duration_secs(s: &str) -> super::Result<u64> {
     let mut total = 0f64;
     let mut rest = s.trim();
     if rest.is_empty() {
@@ -241,7 +269,7 @@ pub fn duration_secs(s: &str) -> anyhow::Result<u64> {
             .unwrap_or(rest.len());
         let num: f64 = rest[..num_len]
             .parse()
-            .map_err(|_| anyhow::anyhow!("bad duration {s:?}"))?;
+            .map_err(|_| super::CalicoError::Invalid(format!("bad duration {s:?}")))?;
         rest = &rest[num_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
@@ -263,7 +291,7 @@ pub fn duration_secs(s: &str) -> anyhow::Result<u64> {
 
 impl Cluster {
     /// Gathers the resources; later resources of the same name replace earlier ones.
-    pub fn from_resources(resources: &[Resource]) -> anyhow::Result<Cluster> {
+    pub fn from_resources(resources: &[Resource]) -> super::Result<Cluster> {
         let mut c = Cluster::default();
         let mut pools: BTreeMap<String, Pool> = BTreeMap::new();
         for r in resources {
@@ -392,7 +420,7 @@ impl Cluster {
 
     /// Reports selectors that do not parse (which Calico would silently ignore) and
     /// passwords whose Secret is missing.
-    pub fn validate(&self) -> anyhow::Result<()> {
+    pub fn validate(&self) -> super::Result<()> {
         for (name, p) in &self.bgp_peers {
             for (field, sel) in [
                 ("nodeSelector", &p.node_selector),

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::Context;
+use super::error::Context;
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
@@ -194,7 +194,7 @@ impl Builder<'_> {
         self.cluster.bgp_per_node.get(&self.ctx.node)
     }
 
-    pub(super) fn node_info(&self) -> anyhow::Result<&super::cluster::NodeInfo> {
+    pub(super) fn node_info(&self) -> super::Result<&super::cluster::NodeInfo> {
         self.cluster.nodes.get(&self.ctx.node).with_context(|| {
             format!(
                 "no Calico Node resource named {:?} among the resources",
@@ -203,7 +203,7 @@ impl Builder<'_> {
         })
     }
 
-    fn node_basics(&mut self) -> anyhow::Result<()> {
+    fn node_basics(&mut self) -> super::Result<()> {
         let info = self.node_info()?.clone();
         self.cfg.node_name = info.name.clone();
         self.cfg.node_ip = info.ip(self.version).to_string();
@@ -324,7 +324,7 @@ impl Builder<'_> {
         }
     }
 
-    fn pools(&mut self) -> anyhow::Result<()> {
+    fn pools(&mut self) -> super::Result<()> {
         let policy = ClusterRoutePolicy::from(self.global());
         let mut tunnels = vec!["*.cali", "*.calico"];
         if !policy.ipip {
@@ -404,7 +404,7 @@ impl Builder<'_> {
             .collect()
     }
 
-    fn services(&mut self) -> anyhow::Result<()> {
+    fn services(&mut self) -> super::Result<()> {
         let global = self.global().cloned().unwrap_or_default();
         let cluster_cidrs: Vec<String> = match self.ctx.env.get("CALICO_ADVERTISE_CLUSTER_IPS") {
             Some(v) if !v.trim().is_empty() => v
@@ -498,11 +498,7 @@ impl Builder<'_> {
 }
 
 /// Computes one family's configuration for `ctx.node`.
-pub fn bird_config(
-    cluster: &Cluster,
-    ctx: &NodeContext,
-    version: u8,
-) -> anyhow::Result<BirdConfig> {
+pub fn bird_config(cluster: &Cluster, ctx: &NodeContext, version: u8) -> super::Result<BirdConfig> {
     let mut b = Builder {
         cluster,
         ctx,
@@ -523,7 +519,7 @@ pub fn bird_config(
             .as_deref()
             .is_some_and(|pw| pw.contains(['"', '\n']))
         {
-            anyhow::bail!(
+            super::error::bail!(
                 "the password of BGP peer {} contains a double quote or a line break, \
                  which BIRD cannot express",
                 p.name

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::{Context, bail};
+use super::error::{Context, bail};
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 
@@ -20,7 +20,7 @@ pub const BIRD_INT_MAX: i64 = 2_147_483_647;
 
 /// Shortens `name` to `max_len` characters, replacing the tail with `_` and 16 hex digits
 /// of its SHA-256 so that distinct long names stay distinct.
-pub fn truncate_and_hash(name: &str, max_len: usize) -> anyhow::Result<String> {
+pub fn truncate_and_hash(name: &str, max_len: usize) -> super::Result<String> {
     if name.len() <= max_len {
         return Ok(name.to_string());
     }
@@ -36,7 +36,7 @@ pub fn truncate_and_hash(name: &str, max_len: usize) -> anyhow::Result<String> {
 }
 
 /// The quoted BIRD function name of a filter, e.g. `'bgp_my-filter_importFilterV4'`.
-pub fn function_name(filter: &str, import: bool, version: u8) -> anyhow::Result<String> {
+pub fn function_name(filter: &str, import: bool, version: u8) -> super::Result<String> {
     let dir = if import { "import" } else { "export" };
     let fixed = format!("bgp__{dir}FilterV{version}").len();
     let short = truncate_and_hash(filter, MAX_SYMBOL_LEN - fixed)?;
@@ -58,7 +58,7 @@ pub fn has_peer_type(rules: &[FilterRule]) -> bool {
     rules.iter().any(|r| !r.peer_type.is_empty())
 }
 
-fn prefix_set(rule: &FilterRule) -> anyhow::Result<String> {
+fn prefix_set(rule: &FilterRule) -> super::Result<String> {
     let Some(len) = &rule.prefix_length else {
         return Ok(rule.cidr.clone());
     };
@@ -77,7 +77,7 @@ fn prefix_set(rule: &FilterRule) -> anyhow::Result<String> {
     Ok(format!("[ {}{{{lo},{hi}}} ]", rule.cidr))
 }
 
-fn community_tuple(value: &str) -> anyhow::Result<(usize, String)> {
+fn community_tuple(value: &str) -> super::Result<(usize, String)> {
     let parts: Vec<&str> = value.split(':').collect();
     match parts.len() {
         2 | 3 => Ok((parts.len(), format!("({})", parts.join(", ")))),
@@ -85,7 +85,7 @@ fn community_tuple(value: &str) -> anyhow::Result<(usize, String)> {
     }
 }
 
-fn operations(ops: &[FilterOperation]) -> anyhow::Result<Vec<String>> {
+fn operations(ops: &[FilterOperation]) -> super::Result<Vec<String>> {
     let mut out = Vec::new();
     for op in ops {
         if let Some(add) = &op.add_community {
@@ -116,7 +116,7 @@ fn operations(ops: &[FilterOperation]) -> anyhow::Result<Vec<String>> {
 }
 
 /// One rule as a BIRD statement.
-pub fn rule_statement(rule: &FilterRule) -> anyhow::Result<String> {
+pub fn rule_statement(rule: &FilterRule) -> super::Result<String> {
     let action = match rule.action.as_str() {
         "Accept" => "accept;",
         "Reject" => "reject;",
@@ -188,7 +188,7 @@ pub fn rule_statement(rule: &FilterRule) -> anyhow::Result<String> {
 pub fn bird_functions(
     filters: &BTreeMap<String, BgpFilterSpec>,
     version: u8,
-) -> anyhow::Result<Vec<String>> {
+) -> super::Result<Vec<String>> {
     let mut lines = Vec::new();
     for (name, spec) in filters {
         let dirs: Vec<(bool, &[FilterRule])> = [true, false]

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::str::FromStr;
 
-use anyhow::{anyhow, bail};
+use super::error::bail;
 use ipnet::IpNet;
 
 /// The state of a block affinity as confd sees it.
@@ -37,8 +37,8 @@ impl AffinityState {
 }
 
 impl FromStr for AffinityState {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> anyhow::Result<Self> {
+    type Err = super::CalicoError;
+    fn from_str(s: &str) -> super::Result<Self> {
         Ok(match s {
             "none" | "" => AffinityState::None,
             "confirmed" => AffinityState::Confirmed,
@@ -65,17 +65,17 @@ impl fmt::Display for BlockAffinity {
 /// Parses `CIDR` or `CIDR:STATE` (IPv6 CIDRs contain colons too, so the state is only
 /// split off when the text after the last colon is a state word).
 impl FromStr for BlockAffinity {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> anyhow::Result<Self> {
+    type Err = super::CalicoError;
+    fn from_str(s: &str) -> super::Result<Self> {
         let (cidr, state) = match s.rsplit_once(':') {
             Some((c, st)) if st.parse::<AffinityState>().is_ok() && !st.is_empty() => {
                 (c, st.parse()?)
             }
             _ => (s, AffinityState::None),
         };
-        let cidr: IpNet = cidr
-            .parse()
-            .map_err(|e| anyhow!("bad block {s:?}: {e} (expected CIDR[:STATE])"))?;
+        let cidr: IpNet = cidr.parse().map_err(|e| {
+            super::CalicoError::Invalid(format!("bad block {s:?}: {e} (expected CIDR[:STATE])"))
+        })?;
         Ok(BlockAffinity {
             cidr: cidr.trunc(),
             state,
@@ -93,7 +93,7 @@ pub fn allocate_blocks(
     block_size: u8,
     nodes: &[String],
     pins: &BTreeMap<String, IpNet>,
-) -> anyhow::Result<BTreeMap<String, IpNet>> {
+) -> super::Result<BTreeMap<String, IpNet>> {
     let pool = pool.trunc();
     if block_size < pool.prefix_len() || block_size > pool.max_prefix_len() {
         bail!("block size /{block_size} does not fit pool {pool}");
@@ -117,7 +117,7 @@ pub fn allocate_blocks(
     sorted.dedup();
     let mut free = pool
         .subnets(block_size)
-        .map_err(|e| anyhow!("pool {pool}: {e}"))?
+        .map_err(|e| super::CalicoError::Invalid(format!("pool {pool}: {e}")))?
         .filter(|b| !taken.contains(b));
     for node in sorted {
         let Some(block) = free.next() else {
@@ -134,7 +134,7 @@ pub fn allocate_blocks(
 pub fn cluster_affinities(
     cluster: &super::cluster::Cluster,
     pins: &BTreeMap<String, Vec<IpNet>>,
-) -> anyhow::Result<BTreeMap<String, Vec<BlockAffinity>>> {
+) -> super::Result<BTreeMap<String, Vec<BlockAffinity>>> {
     let mut out: BTreeMap<String, Vec<BlockAffinity>> = BTreeMap::new();
     for pool in cluster.pools.iter().filter(|p| !p.disabled) {
         let selector = if pool.node_selector.trim().is_empty() {
@@ -151,7 +151,7 @@ pub fn cluster_affinities(
             })
             .collect();
         let blocks = allocate_blocks(pool.cidr, pool.block_size, &nodes, &pool_pins)
-            .map_err(|e| anyhow!("IPPool {}: {e}", pool.name))?;
+            .map_err(|e| super::CalicoError::Invalid(format!("IPPool {}: {e}", pool.name)))?;
         for (node, cidr) in blocks {
             out.entry(node).or_default().push(BlockAffinity {
                 cidr,

@@ -19,6 +19,7 @@
 
 pub mod cluster;
 pub mod config;
+pub mod error;
 pub mod filters;
 pub mod ipam;
 pub mod node;
@@ -38,10 +39,11 @@ mod render_tests;
 mod selector_props;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use error::bail;
 
+pub use error::{CalicoError, Result};
 pub use ipam::{AffinityState, BlockAffinity};
 pub use resources::Resource;
 pub use selector::{Selector, SelectorError};
@@ -69,16 +71,6 @@ impl RenderedConfig {
             ("bird6_ipam.cfg", &self.bird6_ipam),
         ]
     }
-
-    /// Writes the six files into `dir` (created if missing).
-    pub fn write_to(&self, dir: &Path) -> anyhow::Result<()> {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (name, text) in self.files() {
-            let path = dir.join(name);
-            std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-        }
-        Ok(())
-    }
 }
 
 /// Renders the configuration of `node` from the resources, its block affinities and
@@ -90,7 +82,7 @@ pub fn render(
     node: &str,
     blocks: &[BlockAffinity],
     env: &BTreeMap<String, String>,
-) -> anyhow::Result<RenderedConfig> {
+) -> Result<RenderedConfig> {
     let cluster = cluster::Cluster::from_resources(resources)?;
     cluster.validate()?;
     let ctx = config::NodeContext {
@@ -111,7 +103,7 @@ pub fn render(
 }
 
 /// Parses `KEY=VALUE` settings.
-pub fn parse_env(env: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
+pub fn parse_env(env: &[String]) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for kv in env {
         let Some((k, v)) = kv.split_once('=') else {
@@ -125,24 +117,22 @@ pub fn parse_env(env: &[String]) -> anyhow::Result<BTreeMap<String, String>> {
     Ok(out)
 }
 
-/// `routelab calico render --resources FILE... --node NAME --out DIR
-/// [--block CIDR[:STATE]]... [--env KEY=VALUE]...`: loads the manifests, renders the node's
-/// six files and writes them into `out`.
+/// `routelab calico render --resources FILE... --node NAME [--block CIDR[:STATE]]...
+/// [--env KEY=VALUE]...`: loads the manifests and renders the node's six files, which the
+/// caller writes.
 pub fn render_command(
     resources: &[PathBuf],
     node: &str,
-    out: &Path,
     blocks: &[String],
     env: &[String],
-) -> anyhow::Result<()> {
+) -> Result<RenderedConfig> {
     let res = resources::load_files(resources)?;
     let blocks = blocks
         .iter()
         .map(|b| b.parse::<BlockAffinity>())
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()?;
     let env = parse_env(env)?;
-    let rendered = render(&res, node, &blocks, &env)?;
-    rendered.write_to(out)
+    render(&res, node, &blocks, &env)
 }
 
 #[cfg(test)]
@@ -157,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn render_command_writes_six_files() {
+    fn render_command_renders_six_files() {
         let dir = tempfile::tempdir().unwrap();
         let manifest = dir.path().join("cluster.yaml");
         std::fs::write(
@@ -165,27 +155,26 @@ mod tests {
             "kind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: n1}\nspec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: n2}\nspec: {bgp: {ipv4Address: 10.0.0.2/24}}\n",
         )
         .unwrap();
-        let out = dir.path().join("out");
-        render_command(
+        let out = render_command(
             &[manifest],
             "n1",
-            &out,
             &["10.42.0.0/26:confirmed".to_string()],
             &[],
         )
         .unwrap();
-        let bird = std::fs::read_to_string(out.join("bird.cfg")).unwrap();
+        let files = out.files();
+        let bird = files[0].1;
         assert!(
             bird.contains("protocol bgp Mesh_10_0_0_2 from bgp_template"),
             "{bird}"
         );
-        let aggr = std::fs::read_to_string(out.join("bird_aggr.cfg")).unwrap();
+        let aggr = files[1].1;
         assert!(aggr.contains("route 10.42.0.0/26 blackhole;"), "{aggr}");
-        assert!(out.join("bird6_ipam.cfg").exists());
+        assert_eq!(files[5].0, "bird6_ipam.cfg");
     }
 
     fn seed(name: &str) -> PathBuf {
-        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
             .join("fixtures/calico-conformance/seeds")
             .join(name)
     }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use anyhow::{Context, bail};
+use super::error::{Context, bail};
 use ipnet::IpNet;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -289,7 +289,7 @@ pub fn plan_cluster(
     resources: Vec<Resource>,
     nodes: &[NodeInput],
     env: &BTreeMap<String, String>,
-) -> anyhow::Result<(Vec<CalicoNode>, Vec<String>)> {
+) -> super::Result<(Vec<CalicoNode>, Vec<String>)> {
     let resources = with_scenario_nodes(resources, nodes);
     let cluster = Cluster::from_resources(&resources)?;
     cluster.validate()?;
@@ -423,7 +423,7 @@ fn pods_of(
     blocks: &[BlockAffinity],
     mtu: u32,
     reserved: &[IpAddr],
-) -> anyhow::Result<Vec<Pod>> {
+) -> super::Result<Vec<Pod>> {
     if n.pods.is_empty() {
         return Ok(Vec::new());
     }

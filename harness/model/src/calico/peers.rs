@@ -54,7 +54,7 @@ impl Builder<'_> {
         names: &[String],
         import: bool,
         same_as: bool,
-    ) -> anyhow::Result<Vec<String>> {
+    ) -> super::Result<Vec<String>> {
         let mut out = Vec::new();
         for name in names {
             let Some(spec) = self.cluster.filters.get(name) else {
@@ -74,7 +74,7 @@ impl Builder<'_> {
         Ok(out)
     }
 
-    fn import_filter(&self, names: &[String], same_as: bool) -> anyhow::Result<Vec<String>> {
+    fn import_filter(&self, names: &[String], same_as: bool) -> super::Result<Vec<String>> {
         let mut f = self.filter_calls(names, true, same_as)?;
         let threshold = BIRD_INT_MAX - self.cfg.normal_route_priority;
         f.push(format!(
@@ -85,7 +85,7 @@ impl Builder<'_> {
         Ok(f)
     }
 
-    fn export_filter(&self, names: &[String], same_as: bool) -> anyhow::Result<Vec<String>> {
+    fn export_filter(&self, names: &[String], same_as: bool) -> super::Result<Vec<String>> {
         // Routes re-exported from BGP carry their priority in bgp_local_pref; locally
         // originated ones in krt_metric. Make both available to what follows.
         let prio = self.cfg.normal_route_priority;
@@ -103,7 +103,7 @@ impl Builder<'_> {
         Ok(f)
     }
 
-    pub(super) fn mesh_peers(&mut self) -> anyhow::Result<()> {
+    pub(super) fn mesh_peers(&mut self) -> super::Result<()> {
         if !self.cfg.rr_cluster_id.is_empty() || !self.cluster.mesh_enabled() {
             return Ok(());
         }
@@ -152,7 +152,7 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn peer_from_data(&self, prefix: &str, p: &PeerData) -> anyhow::Result<Option<BirdPeer>> {
+    fn peer_from_data(&self, prefix: &str, p: &PeerData) -> super::Result<Option<BirdPeer>> {
         let Some(ip) = p.ip else { return Ok(None) };
         let ip_s = ip.to_string();
         let me = &self.cfg.node_ip;
@@ -211,7 +211,7 @@ impl Builder<'_> {
     pub(super) fn explicit_peers(
         &mut self,
         peerings: &BTreeMap<PeerKey, PeerData>,
-    ) -> anyhow::Result<()> {
+    ) -> super::Result<()> {
         let mut peers = Vec::new();
         for (key, data) in peerings {
             let Some(ip) = data.ip else { continue };

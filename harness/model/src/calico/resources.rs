@@ -2,8 +2,11 @@
 //! under the CRD group `crd.projectcalico.org/v1`), the operator's `operator.tigera.io/v1`
 //! Installation, and Kubernetes Secrets (for BGP passwords).
 //!
-//! A file is a multi-document YAML stream. Documents of any other kind (Deployments,
-//! Services, ...) are skipped; `...List` documents contribute their `items`. Only the fields
+//! A file is a multi-document YAML stream. Documents of other Kubernetes kinds
+//! (Deployments, Pods, ...) and Calico kinds BGP does not use (FelixConfiguration,
+//! NetworkPolicy, ...) are skipped; a kind Calico does not have, a Calico kind under
+//! another apiVersion, or a document without `apiVersion` and `kind` is an error at its
+//! line. `...List` documents contribute their `items`. Only the fields
 //! the renderer needs are modelled; every other field is ignored, as the API server's
 //! clients do.
 
@@ -11,7 +14,6 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, Visitor};
@@ -128,6 +130,55 @@ fn label_map<'de, D: de::Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Str
         .collect())
 }
 
+/// A label selector, checked as it is read so that a bad one is reported at its place in
+/// the manifest (calico-node would log it and select nothing).
+fn node_selector<'de, D: de::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    selector(d, "nodeSelector")
+}
+
+fn peer_selector<'de, D: de::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    selector(d, "peerSelector")
+}
+
+fn selector<'de, D: de::Deserializer<'de>>(d: D, field: &str) -> Result<String, D::Error> {
+    let text = Option::<String>::deserialize(d)?.unwrap_or_default();
+    if !text.trim().is_empty()
+        && let Err(e) = super::Selector::parse(&text)
+    {
+        let owner = OWNER.with(|o| o.borrow().clone());
+        let owner = if owner.is_empty() {
+            String::new()
+        } else {
+            format!("{owner}: ")
+        };
+        return Err(de::Error::custom(format!("{owner}{field}: {e}")));
+    }
+    Ok(text)
+}
+
+std::thread_local! {
+    /// The resource whose spec is being read (`BGPPeer rr`), for messages.
+    static OWNER: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// IPv4 pools take blocks of /20 to /32, IPv6 pools /116 to /128 (Calico's IPPool
+/// reference); which family a size is for is checked against the pool's cidr later.
+pub const BLOCK_SIZES_V4: std::ops::RangeInclusive<u8> = 20..=32;
+pub const BLOCK_SIZES_V6: std::ops::RangeInclusive<u8> = 116..=128;
+
+fn block_size<'de, D: de::Deserializer<'de>>(d: D) -> Result<Option<u8>, D::Error> {
+    let Some(size) = Option::<i64>::deserialize(d)? else {
+        return Ok(None);
+    };
+    match u8::try_from(size) {
+        Ok(s) if BLOCK_SIZES_V4.contains(&s) || BLOCK_SIZES_V6.contains(&s) => Ok(Some(s)),
+        _ => Err(de::Error::custom(format!(
+            "blockSize {size} is out of Calico's range: 20 to 32 for an IPv4 pool, 116 to 128 \
+             for an IPv6 pool"
+        ))),
+    }
+}
+
 /// A reference to a key of a Kubernetes Secret.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -208,11 +259,11 @@ pub struct BgpConfigurationSpec {
 pub struct BgpPeerSpec {
     #[serde(default)]
     pub node: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "node_selector")]
     pub node_selector: String,
     #[serde(rename = "peerIP", default)]
     pub peer_ip: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "peer_selector")]
     pub peer_selector: String,
     #[serde(default)]
     pub local_workload_selector: String,
@@ -336,8 +387,9 @@ pub struct IpPoolSpec {
     pub disabled: bool,
     #[serde(rename = "disableBGPExport", default)]
     pub disable_bgp_export: bool,
+    #[serde(default, deserialize_with = "block_size")]
     pub block_size: Option<u8>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "node_selector")]
     pub node_selector: String,
 }
 
@@ -380,12 +432,13 @@ pub struct InstallationIpPool {
     #[serde(default)]
     pub name: String,
     pub cidr: String,
+    #[serde(default, deserialize_with = "block_size")]
     pub block_size: Option<u8>,
     /// `IPIP`, `IPIPCrossSubnet`, `VXLAN`, `VXLANCrossSubnet` or `None`; IPIP when unset.
     pub encapsulation: Option<String>,
     /// `Enabled` or `Disabled`; enabled when unset.
     pub nat_outgoing: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "node_selector")]
     pub node_selector: String,
     #[serde(rename = "disableBGPExport", default)]
     pub disable_bgp_export: bool,
@@ -589,6 +642,102 @@ fn known_kind(api_version: &str, kind: &str) -> Option<Kind> {
     }
 }
 
+/// The kinds routelab reads, by API group, for "did you mean" and misplaced-kind hints.
+const CALICO_KINDS: [&str; 5] = ["BGPConfiguration", "BGPPeer", "BGPFilter", "IPPool", "Node"];
+
+/// Calico's (and its operator's) other kinds: real, but nothing confd renders for BGP
+/// reads them, so they are skipped.
+const OTHER_CALICO_KINDS: [&str; 24] = [
+    "FelixConfiguration",
+    "GlobalNetworkPolicy",
+    "NetworkPolicy",
+    "StagedNetworkPolicy",
+    "StagedGlobalNetworkPolicy",
+    "StagedKubernetesNetworkPolicy",
+    "GlobalNetworkSet",
+    "NetworkSet",
+    "HostEndpoint",
+    "WorkloadEndpoint",
+    "Profile",
+    "ClusterInformation",
+    "KubeControllersConfiguration",
+    "IPReservation",
+    "IPAMConfig",
+    "IPAMConfiguration",
+    "IPAMBlock",
+    "IPAMHandle",
+    "BlockAffinity",
+    "CalicoNodeStatus",
+    "Tier",
+    "LiveMigration",
+    "BGPPassword",
+    "ExternalNetwork",
+];
+const OPERATOR_KINDS: [&str; 6] = [
+    "Installation",
+    "APIServer",
+    "ImageSet",
+    "TigeraStatus",
+    "Goldmane",
+    "Whisker",
+];
+
+/// Whether a document of `api_version` and `kind` is one routelab reads (`Some`), one it
+/// skips (`None`: another Kubernetes kind, a Calico kind BGP does not use, a List), or a
+/// mistake: a kind Calico does not have, or a Calico kind under another API.
+fn classify(api_version: &str, kind: &str) -> Result<Option<Kind>, String> {
+    if let Some(k) = known_kind(api_version, kind) {
+        return Ok(Some(k));
+    }
+    let base = kind.strip_suffix("List").unwrap_or(kind);
+    let group = api_version.split('/').next().unwrap_or_default();
+    let hint = |candidates: &[&str]| {
+        crate::scenario::validate::closest(base, candidates.iter().copied())
+            .map(|c| format!("; did you mean `{c}`?"))
+            .unwrap_or_default()
+    };
+    match group {
+        "projectcalico.org" | "crd.projectcalico.org" => {
+            if !matches!(
+                api_version,
+                "projectcalico.org/v3" | "crd.projectcalico.org/v1"
+            ) {
+                return Err(format!(
+                    "apiVersion `{api_version}` is not one Calico serves; write \
+                     `projectcalico.org/v3` (or `crd.projectcalico.org/v1` for its CRDs)"
+                ));
+            }
+            if CALICO_KINDS.contains(&base) || OTHER_CALICO_KINDS.contains(&base) {
+                return Ok(None);
+            }
+            let all: Vec<&str> = CALICO_KINDS.into_iter().chain(OTHER_CALICO_KINDS).collect();
+            Err(format!(
+                "Calico has no kind `{kind}` (under `{api_version}`){}",
+                hint(&all)
+            ))
+        }
+        "operator.tigera.io" => {
+            if OPERATOR_KINDS.contains(&base) {
+                return Ok(None);
+            }
+            Err(format!(
+                "the Tigera operator has no kind `{kind}` (under `{api_version}`){}",
+                hint(&OPERATOR_KINDS)
+            ))
+        }
+        _ if base == "Installation" => Err(format!(
+            "`Installation` is the Tigera operator's kind, but `apiVersion: {api_version}` is \
+             not the operator's; write `apiVersion: operator.tigera.io/v1`"
+        )),
+        // Node is also Kubernetes' own kind (`apiVersion: v1`), which is skipped.
+        _ if CALICO_KINDS.contains(&base) && base != "Node" => Err(format!(
+            "`{base}` is a Calico kind, but `apiVersion: {api_version}` is not Calico's; write \
+             `apiVersion: projectcalico.org/v3`"
+        )),
+        _ => Ok(None),
+    }
+}
+
 fn empty_resource(kind: Kind) -> Resource {
     let meta = ObjectMeta::default();
     match kind {
@@ -615,6 +764,13 @@ impl<'de> de::DeserializeSeed<'de> for FieldSeed<'_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let owner = match &*self.slot {
+            Resource::BgpPeer(m, _) => format!("BGPPeer {}", m.name),
+            Resource::IpPool(m, _) => format!("IPPool {}", m.name),
+            Resource::Installation(m, _) => format!("Installation {}", m.name),
+            _ => String::new(),
+        };
+        OWNER.with(|o| *o.borrow_mut() = owner);
         match (self.slot, self.key) {
             (r, "metadata") => *r.meta_mut() = Deserialize::deserialize(d)?,
             (Resource::BgpConfiguration(_, s), "spec") => *s = Deserialize::deserialize(d)?,
@@ -668,10 +824,24 @@ impl<'de> Visitor<'de> for DocumentVisitor {
         let mut early: Vec<(String, serde_json::Value)> = Vec::new();
         let mut items: Vec<Resource> = Vec::new();
 
-        while let Some(key) = map.next_key::<String>()? {
+        let mut first_key: Option<serde_saphyr::Location> = None;
+        while let Some(key) = map.next_key::<serde_saphyr::Spanned<String>>()? {
+            first_key.get_or_insert(key.referenced);
+            let key = key.value;
             match key.as_str() {
-                "apiVersion" => api_version = Some(map.next_value()?),
-                "kind" => kind_name = Some(map.next_value()?),
+                "apiVersion" | "kind" => {
+                    let value: serde_saphyr::Spanned<String> = map.next_value()?;
+                    let at = value.referenced;
+                    if key == "kind" {
+                        kind_name = Some(value.value);
+                    } else {
+                        api_version = Some(value.value);
+                    }
+                    // Judged as soon as both are known, so the error points here.
+                    if let (Some(v), Some(k)) = (&api_version, &kind_name) {
+                        classify(v, k).map_err(|e| de::Error::custom(positioned(at, &e)))?;
+                    }
+                }
                 "items" => {
                     let docs: Option<Vec<Document>> = map.next_value()?;
                     items.extend(docs.into_iter().flatten().flat_map(|d| d.0));
@@ -698,7 +868,22 @@ impl<'de> Visitor<'de> for DocumentVisitor {
 
         let kind = match (&api_version, &kind_name) {
             (Some(v), Some(k)) => known_kind(v, k),
-            _ => None,
+            (None, None) if !items.is_empty() => None,
+            (v, k) => {
+                let missing = match (v, k) {
+                    (None, None) => "`apiVersion` and `kind`",
+                    (None, _) => "`apiVersion`",
+                    _ => "`kind`",
+                };
+                let message = format!(
+                    "this document has no {missing}, so it is no Kubernetes resource; is this \
+                     file a Calico manifest?"
+                );
+                return Err(de::Error::custom(match first_key {
+                    Some(at) => positioned(at, &message),
+                    None => message,
+                }));
+            }
         };
         let Some(kind) = kind else {
             return Ok(Document(items));
@@ -719,31 +904,63 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     }
 }
 
+/// A message for an error found once a value was read, when the YAML reader no longer
+/// knows where it was: the position travels in front of the text, and [`parse_str`]
+/// takes it back out.
+fn positioned(at: serde_saphyr::Location, message: &str) -> String {
+    format!(
+        "{POSITION_MARK}{}:{}{POSITION_MARK}{message}",
+        at.line(),
+        at.column()
+    )
+}
+
+const POSITION_MARK: char = '\u{2063}';
+
+/// The position [`positioned`] put in front of a message, and the message.
+fn take_position(message: &str) -> Option<(u64, u64, String)> {
+    let rest = message.split_once(POSITION_MARK)?.1;
+    let (at, text) = rest.split_once(POSITION_MARK)?;
+    let (line, column) = at.split_once(':')?;
+    Some((line.parse().ok()?, column.parse().ok()?, text.to_string()))
+}
+
 /// Parses a multi-document YAML stream. `origin` names the source in errors, which read
 /// `origin:line:column: message`.
-pub fn parse_str(origin: &str, text: &str) -> anyhow::Result<Vec<Resource>> {
-    let docs: Vec<Document> =
-        serde_saphyr::from_multiple(text).map_err(|e| match e.location() {
-            Some(loc) => anyhow!(
-                "{origin}:{}:{}: {}",
-                loc.line(),
-                loc.column(),
-                crate::scenario::yaml_message(&e)
-            ),
-            None => anyhow!("{origin}: {}", crate::scenario::yaml_message(&e)),
-        })?;
+pub fn parse_str(origin: &str, text: &str) -> super::Result<Vec<Resource>> {
+    let docs: Vec<Document> = serde_saphyr::from_multiple(text).map_err(|e| {
+        let file = PathBuf::from(origin);
+        let message = crate::scenario::yaml_message(&e);
+        if let Some((line, column, message)) = take_position(&message) {
+            return super::CalicoError::At {
+                file,
+                line,
+                column,
+                message,
+            };
+        }
+        match e.location() {
+            Some(loc) if loc.line() > 0 => super::CalicoError::At {
+                file,
+                line: loc.line(),
+                column: loc.column(),
+                message,
+            },
+            _ => super::CalicoError::InFile { file, message },
+        }
+    })?;
     Ok(docs.into_iter().flat_map(|d| d.0).collect())
 }
 
-/// Reads and parses one manifest file.
-pub fn load_file(path: &Path) -> anyhow::Result<Vec<Resource>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+/// Reads and parses one manifest file (a regular file of at most
+/// [`crate::input::MAX_FILE_BYTES`]).
+pub fn load_file(path: &Path) -> super::Result<Vec<Resource>> {
+    let text = crate::input::read_text(path)?;
     parse_str(&path.display().to_string(), &text)
 }
 
 /// Reads and parses several manifest files, in order.
-pub fn load_files(paths: &[PathBuf]) -> anyhow::Result<Vec<Resource>> {
+pub fn load_files(paths: &[PathBuf]) -> super::Result<Vec<Resource>> {
     let mut out = Vec::new();
     for p in paths {
         out.extend(load_file(p)?);

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{Common, With, node_ref};
+use super::{Common, With, bird_node_ref};
 use crate::scenario::Scenario;
 use crate::scenario::validate::Context;
 
@@ -50,8 +50,8 @@ pub struct Bgp {
 }
 
 impl Bgp {
-    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, _: &Scenario) -> Option<Bgp> {
-        let node = node_ref(cx, &spec.node);
+    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Scenario) -> Option<Bgp> {
+        let node = bird_node_ref(cx, scenario, &spec.node, "BGP sessions");
         let given = [
             spec.state.is_some(),
             spec.established.is_some(),

@@ -176,6 +176,29 @@ pub(crate) fn node_ref(cx: &mut Context, node: &Spanned<String>) -> Option<Strin
     cx.known_node(node).then(|| node.value.clone())
 }
 
+/// Like [`node_ref`], for expectations BIRD answers (`bgp`, `ospf`): the node must run
+/// one (a `bird:` config, or `kind: calico`).
+pub(crate) fn bird_node_ref(
+    cx: &mut Context,
+    scenario: &Scenario,
+    node: &Spanned<String>,
+    what: &str,
+) -> Option<String> {
+    let name = node_ref(cx, node)?;
+    let n = scenario.node(&name)?;
+    if n.bird.is_none() && n.kind != crate::scenario::NodeKind::Calico {
+        cx.error(
+            node.referenced,
+            format!(
+                "node `{name}` runs no BIRD, so it has no {what} to check; give it \
+                 `bird: {{ config: ... }}` or expect this of a node that runs BIRD"
+            ),
+        );
+        return None;
+    }
+    Some(name)
+}
+
 /// The smallest packet a probe may send to an address of `dst`'s family: the IP and ICMP
 /// headers.
 pub fn min_packet_size(dst: std::net::IpAddr) -> u16 {

@@ -12,7 +12,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{Common, With, node_ref};
+use super::{Common, With, bird_node_ref};
 use crate::scenario::Scenario;
 use crate::scenario::validate::Context;
 
@@ -38,8 +38,8 @@ pub struct Ospf {
 }
 
 impl Ospf {
-    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, _: &Scenario) -> Option<Ospf> {
-        let node = node_ref(cx, &spec.node);
+    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Scenario) -> Option<Ospf> {
+        let node = bird_node_ref(cx, scenario, &spec.node, "OSPF neighbours");
         let state = match &spec.state {
             None => "Full".to_string(),
             Some(s) => match STATES.iter().find(|k| k.eq_ignore_ascii_case(&s.value)) {

@@ -9,6 +9,10 @@ use super::validate::{Context, normalize};
 use super::{Link, Node};
 use crate::calico::node::{NodeInput, plan_cluster};
 
+/// The most pods one node can have: the addresses of Calico's largest IPAM block
+/// (`blockSize: 20`, or 116 for IPv6).
+pub const MAX_PODS_PER_NODE: u32 = 4096;
+
 pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: &[Link]) {
     let calico_nodes: Vec<(&serde_saphyr::Spanned<String>, &RawNode)> = raw
         .nodes
@@ -42,9 +46,21 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
     let mut resources = Vec::new();
     for file in &section.value.resources {
         let path = normalize(&cx.dir.join(&file.value));
+        let same = |a: &std::path::Path, b: &std::path::Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+        if same(&path, cx.file) {
+            cx.error(
+                file.referenced,
+                format!(
+                    "`{}` is this scenario file itself; list the files that hold the cluster's \
+                     Calico resources (BGPConfiguration, BGPPeer, IPPool, ...)",
+                    file.value
+                ),
+            );
+            continue;
+        }
         match crate::calico::resources::load_file(&path) {
             Ok(r) => resources.extend(r),
-            Err(e) => cx.error(file.referenced, format!("Calico resources: {e:#}")),
+            Err(e) => cx.error(file.referenced, format!("Calico resources: {e}")),
         }
     }
 
@@ -108,6 +124,17 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
         let pods: Vec<String> = match settings.and_then(|s| s.pods.as_ref()) {
             None => Vec::new(),
             Some(p) => match &p.value {
+                Pods::Count(n) if *n > MAX_PODS_PER_NODE => {
+                    cx.error(
+                        p.referenced,
+                        format!(
+                            "{n} pods cannot run on one node: its IPAM block holds at most \
+                             {MAX_PODS_PER_NODE} addresses (Calico's largest block, /20 or \
+                             /116); spread the pods over more nodes"
+                        ),
+                    );
+                    continue;
+                }
                 Pods::Count(n) => (0..*n).map(|i| format!("pod{i}")).collect(),
                 Pods::Names(names) => names.clone(),
             },
@@ -172,7 +199,7 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
                 }
             }
         }
-        Err(e) => cx.error(section.referenced, format!("{e:#}")),
+        Err(e) => cx.error(section.referenced, e.to_string()),
     }
 }
 

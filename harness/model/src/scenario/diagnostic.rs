@@ -11,6 +11,8 @@ use serde_saphyr::Location;
 pub enum Severity {
     Error,
     Warning,
+    /// Information, such as the estimated size of a large lab.
+    Note,
 }
 
 /// One finding about a scenario file.
@@ -34,6 +36,34 @@ impl Diagnostic {
         Diagnostic::new(Severity::Warning, file, at, message)
     }
 
+    /// A finding at a line and column known by number (0 for the file as a whole).
+    pub fn at(
+        severity: Severity,
+        file: &Path,
+        line: u64,
+        column: u64,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity,
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
+    /// An error at a line and column known by number (0 for the file as a whole).
+    pub fn error_at(file: &Path, line: u64, column: u64, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: message.into(),
+        }
+    }
+
     fn new(severity: Severity, file: &Path, at: Location, message: impl Into<String>) -> Self {
         Diagnostic {
             severity,
@@ -54,6 +84,7 @@ impl fmt::Display for Diagnostic {
         let kind = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         };
         write!(f, "{}", self.file.display())?;
         if self.line > 0 {

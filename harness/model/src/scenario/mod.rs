@@ -84,6 +84,24 @@ pub struct Node {
     pub nftables: Option<String>,
     /// What routelab does as calico-node on a `kind: calico` node.
     pub calico: Option<crate::calico::node::CalicoNode>,
+    /// Where the file wrote what checks made later (by the lab, against the machine)
+    /// point at.
+    #[serde(skip)]
+    pub source: NodeSource,
+}
+
+/// Positions (1-based line and column) in the scenario file of what a node's later
+/// checks report on.
+#[derive(Debug, Clone, Default)]
+pub struct NodeSource {
+    /// Each sysctl the file sets, at its key.
+    pub sysctls: Vec<(String, u64, u64)>,
+    /// Where the text of the `nftables` ruleset begins.
+    pub nftables: Option<(u64, u64)>,
+    /// Where the text of `bird: { inline: ... }` begins.
+    pub bird_inline: Option<(u64, u64)>,
+    /// Where `calico: { pods: ... }` is.
+    pub pods: Option<(u64, u64)>,
 }
 
 /// A static route in a node's kernel table.
@@ -229,14 +247,14 @@ pub fn read_bounded(path: &Path) -> std::io::Result<String> {
 /// Reads and validates a scenario file. Warnings come back with the scenario; any error
 /// means no scenario.
 pub fn load(file: &Path) -> Result<(Scenario, Diagnostics), Diagnostics> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        Diagnostics(vec![Diagnostic {
-            severity: Severity::Error,
-            file: file.to_path_buf(),
-            line: 0,
-            column: 0,
-            message: format!("cannot read the scenario file: {e}"),
-        }])
+    let text = crate::input::read_text(file).map_err(|e| {
+        let (line, column) = e.position().unwrap_or((0, 0));
+        Diagnostics(vec![Diagnostic::error_at(
+            file,
+            line,
+            column,
+            format!("cannot read the scenario: {}", e.reason()),
+        )])
     })?;
     load_str(file, &text)
 }
@@ -248,12 +266,15 @@ pub fn load_str(file: &Path, text: &str) -> Result<(Scenario, Diagnostics), Diag
         let at = e.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
         Diagnostics(vec![Diagnostic::error(file, at, yaml_message(&e))])
     })?;
-    validate::validate(file, raw)
+    validate::validate(file, text, raw)
 }
 
 /// The YAML reader's message without its own location prefix and snippet, since
 /// [`Diagnostic`] prints the location itself.
 pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
+    if let serde_saphyr::Error::Budget { breach, .. } = e.without_snippet() {
+        return budget_message(breach);
+    }
     let rendered = e.without_snippet().to_string();
     let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
     // serde-saphyr puts the location in the text too ("error: line L column C: ..." or
@@ -269,6 +290,32 @@ pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
     match first.rfind(" at line ") {
         Some(i) => first[..i].to_string(),
         None => first.to_string(),
+    }
+}
+
+/// What exceeding one of the YAML reader's limits means to the user (its defaults, which
+/// routelab keeps: 250,000 nodes, 1,000,000 events, nesting 64 deep, ...).
+fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let limits = serde_saphyr::Budget::default();
+    match breach {
+        B::Nodes { .. } => format!(
+            "file too large (over {} YAML nodes); a scenario or manifest is far smaller: is \
+             this the file you meant?",
+            limits.max_nodes
+        ),
+        B::Depth { .. } => format!(
+            "YAML nested too deeply (over {} levels); is this the file you meant?",
+            limits.max_depth
+        ),
+        B::Aliases { .. } | B::Anchors { .. } => format!(
+            "too many YAML aliases or anchors (over {}); write the values out",
+            limits.max_aliases
+        ),
+        other => format!(
+            "file too large for the YAML reader ({other:?} is over its limit); is this the \
+             file you meant?"
+        ),
     }
 }
 

@@ -145,7 +145,7 @@ pub struct RawNode {
     /// Extra sysctls under `/proc/sys`, in dotted form (`net.ipv4.ip_forward: 1`);
     /// they override the kind's defaults.
     #[serde(default)]
-    pub sysctls: BTreeMap<String, Spanned<Scalar>>,
+    pub sysctls: NamedMap<Spanned<Scalar>>,
     pub bird: Option<Spanned<RawBird>>,
     /// An nftables ruleset loaded in the node's namespace (`nft -f`), e.g. to filter ICMP
     /// the way a misconfigured firewall does.
@@ -174,7 +174,7 @@ pub struct RawRoute {
 #[serde(deny_unknown_fields)]
 pub struct RawBird {
     pub config: Option<Spanned<String>>,
-    pub inline: Option<String>,
+    pub inline: Option<Spanned<String>>,
 }
 
 /// One node's attachment to a link.
@@ -231,6 +231,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
 /// A YAML mapping whose keys are names, kept in file order with each key's location.
 #[derive(Debug)]
 pub struct NamedMap<V>(pub Vec<(Spanned<String>, V)>);
+
+impl<V> Default for NamedMap<V> {
+    fn default() -> Self {
+        NamedMap(Vec::new())
+    }
+}
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for NamedMap<V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

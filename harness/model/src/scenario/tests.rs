@@ -184,9 +184,9 @@ fn negative_expectations_are_recognised() {
 }
 
 #[test]
-fn duplicate_address_is_a_warning_not_an_error() {
+fn duplicate_address_with_another_prefix_is_a_warning_not_an_error() {
     let text = format!(
-        "{TWO_NODES}links:\n  - wire:\n      name: l\n      ends:\n        - {{ node: a, addresses: [10.0.0.1/24] }}\n        - {{ node: b, addresses: [10.0.0.1/24] }}\n"
+        "{TWO_NODES}links:\n  - wire:\n      name: l\n      ends:\n        - {{ node: a, addresses: [10.0.0.1/24] }}\n        - {{ node: b, addresses: [10.0.0.1/25] }}\n"
     );
     let (_, warnings) = load(&text).unwrap();
     assert_eq!(warnings.0.len(), 1);
@@ -194,6 +194,20 @@ fn duplicate_address_is_a_warning_not_an_error() {
         warnings.0[0]
             .message
             .contains("10.0.0.1 is on both a:eth0 and b:eth0")
+    );
+}
+
+#[test]
+fn the_same_address_and_prefix_twice_is_an_error() {
+    let text = format!(
+        "{TWO_NODES}links:\n  - wire:\n      name: l\n      ends:\n        - {{ node: a, addresses: [10.0.0.1/24] }}\n        - {{ node: b, addresses: [10.0.0.1/24] }}\n"
+    );
+    let errors = load(&text).unwrap_err();
+    assert!(
+        errors.0[0]
+            .message
+            .starts_with("address 10.0.0.1/24 is already on a:eth0"),
+        "{errors}"
     );
 }
 

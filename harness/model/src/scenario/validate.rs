@@ -18,11 +18,15 @@ use crate::expect::Expectation;
 /// the nodes known so far, and where findings go.
 pub struct Context<'a> {
     pub file: &'a Path,
+    /// The scenario's text, to find where a value such as an inline BIRD config begins.
+    pub text: &'a str,
     pub dir: PathBuf,
     pub node_names: BTreeSet<String>,
     pub findings: Diagnostics,
     /// Interface names taken per node, so links can pick the next free `ethN`.
     taken_interfaces: BTreeMap<String, BTreeSet<String>>,
+    /// Interface addresses given so far, with where and on which interface.
+    addresses: BTreeMap<IpNet, (String, Location)>,
     timing: Timing,
 }
 
@@ -102,39 +106,34 @@ impl Context<'_> {
 }
 
 /// The candidate within edit distance 2 of `wanted`, for "did you mean" hints.
-fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a String>) -> Option<&'a String> {
+pub fn closest<'a, S: AsRef<str> + ?Sized + 'a>(
+    wanted: &str,
+    candidates: impl Iterator<Item = &'a S>,
+) -> Option<&'a S> {
     candidates
-        .map(|c| (edit_distance(wanted, c), c))
+        .map(|c| (strsim::levenshtein(wanted, c.as_ref()), c))
         .filter(|(d, _)| *d <= 2)
-        .min()
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.as_ref().cmp(b.1.as_ref())))
         .map(|(_, c)| c)
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-pub fn validate(file: &Path, raw: RawScenario) -> Result<(Scenario, Diagnostics), Diagnostics> {
+pub fn validate(
+    file: &Path,
+    text: &str,
+    raw: RawScenario,
+) -> Result<(Scenario, Diagnostics), Diagnostics> {
     let dir = file
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let mut cx = Context {
         file,
+        text,
         dir,
         node_names: BTreeSet::new(),
         findings: Diagnostics::default(),
         taken_interfaces: BTreeMap::new(),
+        addresses: BTreeMap::new(),
         timing: Timing::default(),
     };
 
@@ -238,7 +237,9 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    for (key, value) in &raw.sysctls {
+    let mut sysctl_keys = Vec::new();
+    for (key_at, value) in &raw.sysctls.0 {
+        let key = &key_at.value;
         if key.is_empty() || key.contains("..") || key.starts_with(['.', '/']) || key.contains('/')
         {
             cx.error(value.referenced, format!("`{key}` is not a sysctl name"));
@@ -254,10 +255,23 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
             );
             continue;
         }
+        if sysctl_keys
+            .iter()
+            .any(|(k, _): &(String, Location)| k == key)
+        {
+            cx.error(key_at.referenced, format!("sysctl `{key}` is set twice"));
+            continue;
+        }
+        sysctl_keys.push((key.clone(), key_at.referenced));
         sysctls.retain(|(k, _)| k != key);
         sysctls.push((key.clone(), value.value.as_sysctl()));
     }
 
+    for a in &raw.loopback {
+        if let Some(why) = refused_address(a.value.addr(), true) {
+            cx.error(a.referenced, why);
+        }
+    }
     let loopback = raw.loopback.iter().map(|a| a.value).collect();
     let connected: Vec<(String, IpNet)> = links
         .iter()
@@ -265,12 +279,38 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         .filter(|i| i.node == name)
         .flat_map(|i| i.addresses.iter().map(move |a| (i.name.clone(), *a)))
         .collect();
-    let routes = raw
-        .routes
-        .iter()
-        .filter_map(|r| validate_route(cx, name, r, &connected))
-        .collect();
+    let mut routes: Vec<StaticRoute> = Vec::new();
+    let mut route_at: Vec<Location> = Vec::new();
+    for r in &raw.routes {
+        let Some(route) = validate_route(cx, name, r, &connected) else {
+            continue;
+        };
+        // The kernel keeps one route per prefix and metric: a second is refused.
+        if let Some(i) = routes
+            .iter()
+            .position(|o| o.to == route.to && o.metric == route.metric)
+        {
+            let first = route_at[i];
+            cx.error(
+                r.value.to.referenced,
+                format!(
+                    "node `{name}` already has a route to {} (line {}); give all gateways in one \
+                     `via: [...]` for equal-cost paths, or a different `metric` for a backup route",
+                    route.to,
+                    first.line()
+                ),
+            );
+            continue;
+        }
+        route_at.push(r.value.to.referenced);
+        routes.push(route);
+    }
     let bird = raw.bird.as_ref().and_then(|b| validate_bird(cx, b));
+    let bird_inline_at = raw
+        .bird
+        .as_ref()
+        .and_then(|b| b.value.inline.as_ref())
+        .map(|t| text_start(cx.text, t.referenced));
     if let Some(b) = &raw.bird
         && kind == NodeKind::Calico
     {
@@ -293,6 +333,54 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         bird,
         nftables: raw.nftables.as_ref().map(|n| n.value.clone()),
         calico: None,
+        source: super::NodeSource {
+            sysctls: sysctl_keys
+                .into_iter()
+                .map(|(k, at)| (k, at.line(), at.column()))
+                .collect(),
+            nftables: raw
+                .nftables
+                .as_ref()
+                .map(|n| text_start(cx.text, n.referenced)),
+            bird_inline: bird_inline_at,
+            pods: raw
+                .calico
+                .as_ref()
+                .and_then(|c| c.value.pods.as_ref())
+                .map(|p| (p.referenced.line(), p.referenced.column())),
+        },
+    }
+}
+
+/// Where the text of a scalar that starts at `at` begins: for a block scalar (`|` or
+/// `>`), the first line after the indicator, at its indentation; for a quoted one, after
+/// the quote; otherwise `at` itself. Line and column are 1-based.
+pub fn text_start(text: &str, at: Location) -> (u64, u64) {
+    let (line, column) = (at.line(), at.column());
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(here) = line
+        .checked_sub(1)
+        .and_then(|i| lines.get(i as usize))
+        .map(|l| {
+            l.chars()
+                .skip(column.saturating_sub(1) as usize)
+                .collect::<String>()
+        })
+    else {
+        return (line, column);
+    };
+    if here.starts_with(['|', '>']) {
+        for (i, l) in lines.iter().enumerate().skip(line as usize) {
+            if !l.trim().is_empty() {
+                let indent = l.chars().take_while(|c| *c == ' ').count() as u64;
+                return (i as u64 + 1, indent + 1);
+            }
+        }
+        (line + 1, 1)
+    } else if here.starts_with(['"', '\'']) {
+        (line, column + 1)
+    } else {
+        (line, column)
     }
 }
 
@@ -415,19 +503,28 @@ fn validate_bird(cx: &mut Context, raw: &Spanned<RawBird>) -> Option<BirdConfig>
     match (&raw.value.config, &raw.value.inline) {
         (Some(path), None) => {
             let full = normalize(&cx.dir.join(&path.value));
-            if !full.is_file() {
-                let msg = format!(
-                    "BIRD config `{}` not found (looked at {}; paths are relative to the \
-                     scenario file)",
-                    path.value,
-                    full.display()
-                );
-                cx.error(path.referenced, msg);
-                return None;
+            match crate::input::check_file(&full) {
+                Ok(_) => Some(BirdConfig::File(full)),
+                Err(crate::input::InputError::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    let msg = format!(
+                        "BIRD config `{}` not found (looked at {}; paths are relative to the \
+                         scenario file)",
+                        path.value,
+                        full.display()
+                    );
+                    cx.error(path.referenced, msg);
+                    None
+                }
+                Err(e) => {
+                    let msg = format!("BIRD config `{}`: {}", path.value, e.reason());
+                    cx.error(path.referenced, msg);
+                    None
+                }
             }
-            Some(BirdConfig::File(full))
         }
-        (None, Some(text)) => Some(BirdConfig::Inline(text.clone())),
+        (None, Some(text)) => Some(BirdConfig::Inline(text.value.clone())),
         _ => {
             cx.error(
                 raw.referenced,
@@ -438,14 +535,18 @@ fn validate_bird(cx: &mut Context, raw: &Spanned<RawBird>) -> Option<BirdConfig>
     }
 }
 
-/// Addresses: the same address on two interfaces is almost always a typo.
+/// Addresses: the same address with another prefix on a second interface is almost
+/// always a typo (the same address and prefix twice is an error, reported per endpoint).
 fn check_addresses(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
-    let mut seen: BTreeMap<IpAddr, String> = BTreeMap::new();
+    let mut seen: BTreeMap<IpAddr, (String, IpNet)> = BTreeMap::new();
     for (link, raw_link) in scenario.links.iter().zip(&raw.links) {
         for i in link.interfaces() {
             for a in &i.addresses {
                 let here = format!("{}:{}", i.node, i.name);
-                if let Some(first) = seen.insert(a.addr(), here.clone()) {
+                if let Some((first, net)) = seen.insert(a.addr(), (here.clone(), *a))
+                    && net != *a
+                    && first != here
+                {
                     cx.warning(
                         raw_link.referenced,
                         format!("address {} is on both {first} and {here}", a.addr()),
@@ -464,12 +565,44 @@ pub fn endpoint(
 ) -> Option<Interface> {
     let known = cx.known_node(&raw.node);
     let name = cx.claim_interface(&raw.node.value, raw.interface.as_ref());
-    for a in &raw.addresses {
-        if a.value.addr().is_unspecified() || a.value.addr().is_multicast() {
+    let here = format!("{}:{name}", raw.node.value);
+    for (i, a) in raw.addresses.iter().enumerate() {
+        if let Some(why) = refused_address(a.value.addr(), false) {
+            cx.error(a.referenced, why);
+            continue;
+        }
+        // IPv6 keeps one prefix per address on an interface (a second is refused); IPv4
+        // takes the same address with other prefixes.
+        if a.value.addr().is_ipv6()
+            && let Some(b) = raw.addresses[..i]
+                .iter()
+                .find(|b| b.value.addr() == a.value.addr() && b.value != a.value)
+        {
             cx.error(
                 a.referenced,
-                format!("{} cannot be an interface address", a.value.addr()),
+                format!(
+                    "{} is already on {here} as {} (line {}); the kernel keeps one prefix per \
+                     IPv6 address",
+                    a.value.addr(),
+                    b.value,
+                    b.referenced.line()
+                ),
             );
+            continue;
+        }
+        match cx.addresses.get(&a.value) {
+            Some((first, at)) => {
+                let msg = format!(
+                    "address {} is already on {first} (line {}); each interface address must be \
+                     unique in the lab (an anycast address belongs on the nodes' `loopback`)",
+                    a.value,
+                    at.line()
+                );
+                cx.error(a.referenced, msg);
+            }
+            None => {
+                cx.addresses.insert(a.value, (here.clone(), a.referenced));
+            }
         }
     }
     let mtu = match &raw.mtu {
@@ -485,6 +618,32 @@ pub fn endpoint(
         addresses: raw.addresses.iter().map(|a| a.value).collect(),
         mtu,
     })
+}
+
+/// Why the kernel would not put `addr` on an interface (`on_lo`: on `lo`), if it would
+/// not. Found by trying each class in a fresh namespace: IPv6 refuses multicast, `::`
+/// and `::1` off `lo`; IPv4 takes `0.0.0.0` without error but adds nothing. IPv4
+/// multicast is taken, but is no unicast address either.
+pub fn refused_address(addr: IpAddr, on_lo: bool) -> Option<String> {
+    match addr {
+        IpAddr::V4(v4) if v4.is_unspecified() => Some(format!(
+            "{addr} cannot be an interface address (the kernel would silently add nothing)"
+        )),
+        IpAddr::V4(v4) if v4.is_multicast() => Some(format!(
+            "{addr} cannot be an interface address: it is a multicast group (224.0.0.0/4)"
+        )),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some(format!(
+            "{addr} cannot be an interface address: the kernel refuses the unspecified address"
+        )),
+        IpAddr::V6(v6) if v6.is_multicast() => Some(format!(
+            "{addr} cannot be an interface address: the kernel refuses multicast (ff00::/8)"
+        )),
+        IpAddr::V6(v6) if v6.is_loopback() && !on_lo => Some(format!(
+            "{addr} is the loopback address, which the kernel allows only on `lo`; put it under \
+             the node's `loopback` (where every namespace already has it) or use another address"
+        )),
+        _ => None,
+    }
 }
 
 /// Ethernet-ish MTUs the kernel accepts on a veth (68 is IPv4's minimum).
