@@ -221,29 +221,6 @@ pub fn files_in(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The largest file routelab reads as a scenario, Calico manifest or ruleset.
-pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
-
-/// Reads a file the user named: it must be a regular file (not a FIFO, a device or a
-/// directory, which could block or never end) of at most [`MAX_INPUT_BYTES`].
-pub fn read_bounded(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    if meta.len() > MAX_INPUT_BYTES {
-        return Err(std::io::Error::other(format!(
-            "{} bytes is over the limit of {MAX_INPUT_BYTES}",
-            meta.len()
-        )));
-    }
-    let mut text = String::new();
-    file.take(MAX_INPUT_BYTES + 1).read_to_string(&mut text)?;
-    Ok(text)
-}
-
 /// Reads and validates a scenario file. Warnings come back with the scenario; any error
 /// means no scenario.
 pub fn load(file: &Path) -> Result<(Scenario, Diagnostics), Diagnostics> {

@@ -231,14 +231,15 @@ pub(crate) fn read_named_file(
     what: &str,
 ) -> Option<(std::path::PathBuf, String)> {
     let full = crate::scenario::validate::normalize(&cx.dir.join(&path.value));
-    match crate::scenario::read_bounded(&full) {
+    match crate::input::read_text(&full) {
         Ok(text) => Some((full, text)),
         Err(e) => {
             cx.error(
                 path.referenced,
                 format!(
-                    "{what} `{}`: {e} (looked at {}; paths are relative to the scenario file)",
+                    "{what} `{}`: {} (looked at {}; paths are relative to the scenario file)",
                     path.value,
+                    e.reason(),
                     full.display()
                 ),
             );
