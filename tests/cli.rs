@@ -271,6 +271,27 @@ fn broken_route_reflector_fails_with_a_diagnosis() {
     assert_nothing_left_of("rr-missing-next-hop-self", "a run that failed");
 }
 
+/// A negative is judged only once the network has settled, and a failure must be the one
+/// it states: the run fails on both, showing what was observed.
+#[test]
+fn negatives_cannot_pass_vacuously() {
+    if !privileged("negatives_cannot_pass_vacuously") {
+        return;
+    }
+    let out = routelab(&["run", "tests/broken/vacuous-negatives.yaml"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    for needle in [
+        "FAIL  ping h1 -> 10.2.0.10 size 1300 DF fails",
+        "reply from 10.2.0.10",
+        "FAIL  ping h1 -> 10.2.0.99 size 1421 DF fails (frag_needed)",
+        "expectations: 0 passed, 2 failed",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("[frag_needed]"), "{stdout}");
+}
+
 /// `ip` output of everything a lab could conceivably disturb in the host namespace.
 fn host_network_state() -> String {
     let mut state = String::new();

@@ -138,7 +138,9 @@ pub fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ROUTELAB_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // A look cut short at the end of a phase leaves netlink answers nobody
+                // waits for; the netlink library warns of each, which tells a user nothing.
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,netlink_proto=error")),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -45,6 +45,18 @@ pub fn missing_kernel_features(plan: &Plan) -> Vec<String> {
 fn kernel_lacks(feature: KernelFeature, root: &Path) -> Result<(), String> {
     match feature {
         KernelFeature::Ipip => module_present("ipip", "net/ipv4/ipip.ko", root),
+        KernelFeature::MultipathHashSeed => {
+            let path = root.join("proc/sys/net/ipv4/fib_multipath_hash_seed");
+            if path.exists() {
+                Ok(())
+            } else {
+                Err(
+                    "this kernel has no `net.ipv4.fib_multipath_hash_seed` (Linux 6.11 and \
+                     later have it), so which equal-cost path a flow takes cannot be fixed"
+                        .into(),
+                )
+            }
+        }
     }
 }
 

@@ -272,7 +272,17 @@ fn sysctls(found: &mut Findings, scenario: &Scenario, plan: &Plan) {
     };
     for node in &scenario.nodes {
         let interfaces = interfaces_in(plan, &node.name);
+        // A sysctl that is a kernel feature is the feature check's to report: without it
+        // the scenario is skipped, not refused.
+        let features: Vec<&str> = plan
+            .kernel_features()
+            .into_iter()
+            .filter_map(|f| f.sysctl())
+            .collect();
         for (key, line, column) in &node.source.sysctls {
+            if features.contains(&key.as_str()) {
+                continue;
+            }
             if let Some(why) = unknown_sysctl(key, &node.name, &interfaces, known) {
                 found.error((*line, *column), why);
             }
@@ -519,6 +529,33 @@ fn wait_for(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 // ---------------------------------------------------------------------------------------
 // BIRD configs
 
+/// The configurations the timeline's steps give daemons (`bird_reload`, and the renders
+/// of `calico_apply`/`calico_delete`), each as the daemon of its node would run it.
+fn step_configs(scenario: &Scenario, plan: &Plan) -> Vec<routelab_model::plan::DaemonPlan> {
+    use routelab_model::timeline::Action;
+    let kind_of = |node: &str| plan.daemons.iter().find(|d| d.ns == node).map(|d| d.kind);
+    let mut out = Vec::new();
+    for action in scenario.steps.iter().flat_map(|s| &s.actions) {
+        let configs: Vec<(&String, &BirdConfig)> = match action {
+            Action::BirdReload(r) => vec![(&r.node, &r.config)],
+            Action::CalicoApply(c) | Action::CalicoDelete(c) => {
+                c.configs.iter().map(|(n, cfg)| (n, cfg)).collect()
+            }
+            _ => Vec::new(),
+        };
+        for (node, config) in configs {
+            if let Some(kind) = kind_of(node) {
+                out.push(routelab_model::plan::DaemonPlan {
+                    ns: node.clone(),
+                    kind,
+                    config: config.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
 fn bird_configs(
     found: &mut Findings,
     scenario: &Scenario,
@@ -531,7 +568,12 @@ fn bird_configs(
     let dir = tempfile::tempdir().map_err(|e| fatal(format!("creating a temp dir: {e}")))?;
     // Each kind of BIRD is looked up (and its version run) once, not per daemon.
     let mut binaries: Vec<(DaemonKind, Option<BirdBinary>)> = Vec::new();
-    for d in &plan.daemons {
+    for (i, d) in plan
+        .daemons
+        .iter()
+        .chain(&step_configs(scenario, plan))
+        .enumerate()
+    {
         if let BirdConfig::File(path) = &d.config
             && let Err((file, line, column, e)) = check_includes(path, 0)
         {
@@ -563,7 +605,7 @@ fn bird_configs(
         };
         // As it will run: in a sandbox of its own, read as the daemon user.
         let user = DaemonUser::for_daemons();
-        let sandbox = dir.path().join(&d.ns);
+        let sandbox = dir.path().join(format!("{}-{i}", d.ns));
         let path = crate::daemon::make_sandbox(&sandbox, user)
             .and_then(|()| crate::daemon::write_config(&d.config, &sandbox, user))
             .map_err(|e| fatal(format!("writing a BIRD config: {e}")))?;

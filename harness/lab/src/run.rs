@@ -75,6 +75,7 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         measures: &[],
         within: None,
         budget: scenario.timing.deadline,
+        prove_sessions: false,
     };
     let mut died = None;
     match run_phase(&mut lab, &phase0, Vec::new()).await {
@@ -109,6 +110,7 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
             measures: &step.measures,
             within: step.within,
             budget: step.within.unwrap_or(scenario.timing.deadline),
+            prove_sessions: step.actions.iter().any(|a| a.may_silence_peers()),
         };
         match run_phase(&mut lab, &phase, actions).await {
             Ok(done) => report.phases.push(done),
@@ -145,6 +147,8 @@ struct PhaseSpec<'a> {
     within: Option<Duration>,
     /// How long its measurements may wait for traffic to flow again.
     budget: Duration,
+    /// Whether its actions may have silenced peers (see [`crate::settle`]).
+    prove_sessions: bool,
 }
 
 /// Checks one phase from now on: its expectations, while its measurements run and the lab
@@ -155,7 +159,7 @@ async fn run_phase(
     actions: Vec<ActionReport>,
 ) -> Result<PhaseReport, DaemonDied> {
     let clock = Instant::now();
-    let quiet = Quiet::new(clock);
+    let quiet = Quiet::new(clock, phase.prove_sessions);
     let measurements = Measurements::start(lab, phase.measures);
     let checked = {
         let lab = &*lab;
@@ -164,7 +168,7 @@ async fn run_phase(
                 crate::observe::check_phase(lab, phase.expectations, clock, &quiet).await;
             // Outage probes go on until traffic flows again, within the phase's budget.
             let until = clock + phase.budget;
-            let _ = tokio::time::timeout_at(until.into(), measurements.resumed()).await;
+            let _ = tokio::time::timeout_at(until.into(), measurements.resumed(clock)).await;
             outcomes
         };
         let died = async {

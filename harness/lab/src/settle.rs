@@ -8,12 +8,21 @@
 //! matters to routing is only whether it is up, so that is what counts.) The phase has
 //! settled for as long as that state has not changed.
 //!
+//! After a step that may have cut peers off without a word (a line cut, a daemon
+//! killed, a firewall change), an established BGP session is not known to be alive until
+//! its peer is heard from: its hold timer is seen reset by a keepalive. Until every
+//! established session has shown that (or the longest hold time has passed, by when a
+//! dead one has expired), the phase has not settled. So a cut line's sessions are judged
+//! after their hold timers, as a real network would see them, and a reconfiguration's
+//! after one keepalive interval at most.
+//!
 //! One thing no sample shows is a daemon that has not yet tried: BIRD waits its `connect
 //! delay time` (5 s by default) before the first BGP connection, and the state is quiet
 //! meanwhile. So a daemon with a BGP session not established keeps the lab unsettled for
 //! [`STARTUP_GRACE`] after it (re)starts.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant};
@@ -29,16 +38,35 @@ pub const STARTUP_GRACE: Duration = Duration::from_secs(6);
 /// wait for quiet.
 #[derive(Debug)]
 pub struct Quiet {
+    start: Instant,
     since: Cell<Instant>,
     sampled: Cell<bool>,
+    /// After a step that may have silenced peers: every established session must be
+    /// heard from before the phase counts as settled.
+    prove_sessions: bool,
+    sessions: RefCell<BTreeMap<(String, String), Session>>,
+    /// The longest hold time of an established session seen: by then a dead one expired.
+    longest_hold: Cell<Duration>,
+}
+
+/// What is known of one established session since the phase began.
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    hold_left: Duration,
+    heard_from: bool,
 }
 
 impl Quiet {
-    /// Quiet from `start` on, as far as is known.
-    pub fn new(start: Instant) -> Quiet {
+    /// Quiet from `start` on, as far as is known. `prove_sessions`: the phase follows
+    /// actions that may have silenced peers (see the module doc).
+    pub fn new(start: Instant, prove_sessions: bool) -> Quiet {
         Quiet {
+            start,
             since: Cell::new(start),
             sampled: Cell::new(false),
+            prove_sessions,
+            sessions: RefCell::new(BTreeMap::new()),
+            longest_hold: Cell::new(Duration::ZERO),
         }
     }
 
@@ -55,9 +83,38 @@ impl Quiet {
         self.since.get()
     }
 
-    /// Waits until nothing has changed for `settle`.
+    /// Whether nothing has changed for `settle` and, where it matters, every established
+    /// session has been heard from.
+    pub fn is_settled(&self, settle: Duration) -> bool {
+        self.quiet_for() >= settle && self.unproven().is_empty()
+    }
+
+    /// Established sessions not yet heard from since the phase began, as `node/protocol`
+    /// (none once the longest hold time has passed).
+    pub fn unproven(&self) -> Vec<String> {
+        if !self.prove_sessions || self.start.elapsed() > self.longest_hold.get() {
+            return Vec::new();
+        }
+        self.sessions
+            .borrow()
+            .iter()
+            .filter(|(_, s)| !s.heard_from)
+            .map(|((node, protocol), _)| format!("{node}/{protocol}"))
+            .collect()
+    }
+
+    /// How long judging may have to wait for sessions to prove themselves or expire.
+    pub fn window(&self) -> Duration {
+        if self.prove_sessions {
+            self.longest_hold.get()
+        } else {
+            Duration::ZERO
+        }
+    }
+
+    /// Waits until [`Quiet::is_settled`].
     pub async fn settled(&self, settle: Duration) {
-        while self.quiet_for() < settle {
+        while !self.is_settled(settle) {
             tokio::time::sleep(SAMPLE).await;
         }
     }
@@ -67,13 +124,15 @@ impl Quiet {
         let mut last: Option<u64> = None;
         loop {
             let now = Instant::now();
-            let (fingerprint, waiting) = fingerprint(lab).await;
-            if last != Some(fingerprint) {
-                last = Some(fingerprint);
+            let sample = fingerprint(lab).await;
+            self.note_sessions(&sample.sessions);
+            if last != Some(sample.hash) {
+                tracing::debug!(after = ?now.duration_since(self.start), "routing state changed");
+                last = Some(sample.hash);
                 self.since.set(now);
             }
             // A quiet that begins in the future reads as zero until then.
-            if let Some(until) = waiting
+            if let Some(until) = sample.waiting
                 && until > self.since.get()
             {
                 self.since.set(until);
@@ -82,11 +141,42 @@ impl Quiet {
             tokio::time::sleep(SAMPLE).await;
         }
     }
+
+    /// Keeps track of which established sessions have been heard from: a hold timer that
+    /// went up was reset by a message from the peer.
+    fn note_sessions(&self, seen: &[((String, String), Duration, Duration)]) {
+        let mut sessions = self.sessions.borrow_mut();
+        let mut now = BTreeMap::new();
+        for (key, left, length) in seen {
+            self.longest_hold.set(self.longest_hold.get().max(*length));
+            let heard_from = sessions
+                .get(key)
+                .is_some_and(|s| s.heard_from || *left > s.hold_left);
+            if heard_from && !sessions.get(key).is_some_and(|s| s.heard_from) {
+                tracing::debug!(session = %format!("{}/{}", key.0, key.1), "heard from");
+            }
+            now.insert(
+                key.clone(),
+                Session {
+                    hold_left: *left,
+                    heard_from,
+                },
+            );
+        }
+        *sessions = now;
+    }
 }
 
-/// A hash of the lab's routing state, and until when a daemon may still be waiting for
-/// its first session (see [`STARTUP_GRACE`]).
-async fn fingerprint(lab: &Lab) -> (u64, Option<Instant>) {
+/// One sample of the lab's routing state.
+struct Sample {
+    hash: u64,
+    /// Until when a daemon may still be waiting for its first session.
+    waiting: Option<Instant>,
+    /// Established sessions with their hold timers: (node, protocol), left, length.
+    sessions: Vec<((String, String), Duration, Duration)>,
+}
+
+async fn fingerprint(lab: &Lab) -> Sample {
     let mut h = DefaultHasher::new();
     let names: Vec<String> = lab.namespace_names().map(str::to_string).collect();
     for name in &names {
@@ -103,20 +193,24 @@ async fn fingerprint(lab: &Lab) -> (u64, Option<Instant>) {
         }
     }
     let mut waiting: Option<Instant> = None;
+    let mut sessions = Vec::new();
     for (node, started) in lab.daemon_starts() {
         let Ok(daemon) = lab.daemon(&node) else {
             continue;
         };
         node.hash(&mut h);
-        match daemon.protocols().await {
-            Ok(rows) => {
+        match daemon.protocol_details().await {
+            Ok(details) => {
                 let mut unestablished_bgp = false;
-                for row in rows {
-                    let established = row.info.split_whitespace().next() == Some("Established");
-                    if row.proto == "BGP" && !established {
+                for d in details {
+                    let established = d.row.info.split_whitespace().next() == Some("Established");
+                    if d.row.proto == "BGP" && !established {
                         unestablished_bgp = true;
                     }
-                    (row.name, row.proto, row.state, established).hash(&mut h);
+                    if established && let Some((left, length)) = d.hold_timer {
+                        sessions.push(((node.clone(), d.row.name.clone()), left, length));
+                    }
+                    (&d.row.name, &d.row.proto, &d.row.state, established).hash(&mut h);
                 }
                 if unestablished_bgp {
                     let until = started + STARTUP_GRACE;
@@ -127,5 +221,9 @@ async fn fingerprint(lab: &Lab) -> (u64, Option<Instant>) {
             Err(_) => "no answer".hash(&mut h),
         }
     }
-    (h.finish(), waiting)
+    Sample {
+        hash: h.finish(),
+        waiting,
+        sessions,
+    }
 }

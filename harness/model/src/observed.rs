@@ -128,6 +128,11 @@ pub struct ProtocolDetail {
     pub neighbor_as: Option<u32>,
     /// The `Last error:` line, e.g. `Received: Bad peer AS` or `BGP Error: Bad peer AS`.
     pub last_error: Option<String>,
+    /// For an established BGP session: the hold timer, seconds left and its length
+    /// (`Hold timer: 232.669/240`). Left far below its length, the peer has gone silent.
+    pub hold_timer: Option<(std::time::Duration, std::time::Duration)>,
+    /// For an established BGP session: the keepalive timer, left and length.
+    pub keepalive_timer: Option<(std::time::Duration, std::time::Duration)>,
     /// One entry per `Routes:` line.
     pub routes: Vec<RouteCounts>,
     /// The detail lines as BIRD printed them, for reports.

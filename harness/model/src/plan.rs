@@ -218,6 +218,19 @@ pub struct Plan {
 pub enum KernelFeature {
     /// IP-in-IP tunnels (`CONFIG_NET_IPIP`), for Calico's `tunl0`.
     Ipip,
+    /// A fixed seed for the multipath hash (`net.ipv4.fib_multipath_hash_seed`, Linux
+    /// 6.11), so which equal-cost path a flow takes is the same on every machine.
+    MultipathHashSeed,
+}
+
+impl KernelFeature {
+    /// The sysctl that is the feature, if it is one: a scenario that sets it needs it.
+    pub fn sysctl(self) -> Option<&'static str> {
+        match self {
+            KernelFeature::Ipip => None,
+            KernelFeature::MultipathHashSeed => Some("net.ipv4.fib_multipath_hash_seed"),
+        }
+    }
 }
 
 impl Plan {
@@ -231,6 +244,14 @@ impl Plan {
         let mut out = Vec::new();
         if !self.ipip_tunnels.is_empty() {
             out.push(KernelFeature::Ipip);
+        }
+        let seed = KernelFeature::MultipathHashSeed;
+        if self
+            .sysctls
+            .iter()
+            .any(|s| Some(s.key.as_str()) == seed.sysctl())
+        {
+            out.push(seed);
         }
         out
     }
@@ -389,16 +410,10 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
         plan_tunnel(node, calico, tunnel, plan);
     }
     if calico.bgp {
-        let files = calico
-            .rendered
-            .files()
-            .iter()
-            .map(|(name, text)| (name.to_string(), text.to_string()))
-            .collect();
         plan.daemons.push(DaemonPlan {
             ns: node.clone(),
             kind: DaemonKind::CalicoBird,
-            config: BirdConfig::Rendered(files),
+            config: calico.bird_config(),
         });
     }
 }

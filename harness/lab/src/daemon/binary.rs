@@ -331,8 +331,8 @@ pub fn check_config(
 }
 
 /// BIRD names the file of an error as it opened it, relative to the directory it runs
-/// in (`bird: ./peers.conf:3:3 syntax error`): make that `FILE:LINE:COL` absolute, as the
-/// user would look for it.
+/// in (`bird: ./peers.conf:3:3 syntax error`): name it as the user would look for it,
+/// relative to the current directory when below it, absolute otherwise.
 pub(crate) fn with_absolute_positions(text: &str, dir: &Path) -> String {
     text.lines()
         .map(|l| with_absolute_position(l, dir))
@@ -357,6 +357,11 @@ fn with_absolute_position(message: &str, dir: &Path) -> String {
                 && col.parse::<u32>().is_ok() =>
         {
             let file = routelab_model::scenario::validate::normalize(&dir.join(file));
+            // Relative to where the user is, when it is below it.
+            let file = std::env::current_dir()
+                .ok()
+                .and_then(|cwd| file.strip_prefix(cwd).ok().map(Path::to_path_buf))
+                .unwrap_or(file);
             format!("{prefix}{}:{line}:{col} {tail}", file.display())
         }
         _ => message.to_string(),

@@ -145,6 +145,10 @@ impl Daemon for Bird {
         async move { self.client().await?.protocols().await }.boxed()
     }
 
+    fn protocol_details(&self) -> BoxFuture<'_, Result<Vec<ProtocolDetail>, DaemonError>> {
+        async move { self.client().await?.protocols_all().await }.boxed()
+    }
+
     fn protocol<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<ProtocolDetail, DaemonError>> {
         async move { self.client().await?.protocol(name).await }.boxed()
     }

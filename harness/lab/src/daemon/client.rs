@@ -158,6 +158,13 @@ impl BirdClient {
             .ok_or_else(|| DaemonError::NoSuchProtocol { name: name.into() })
     }
 
+    /// `show protocols all`: every protocol in detail.
+    pub async fn protocols_all(&mut self) -> Result<Vec<ProtocolDetail>, DaemonError> {
+        let command = "show protocols all";
+        let reply = self.command(command).await?;
+        parse::protocol_details(command, &reply)
+    }
+
     /// `show ospf neighbors PROTO`: the neighbors of one OSPF protocol.
     pub async fn ospf_neighbors(&mut self, proto: &str) -> Result<Vec<OspfNeighbor>, DaemonError> {
         let command = format!("show ospf neighbors {proto}");

@@ -99,6 +99,9 @@ pub trait Daemon: Send + Sync {
     /// Every protocol and its state.
     fn protocols(&self) -> BoxFuture<'_, Result<Vec<ProtocolRow>, DaemonError>>;
 
+    /// Every protocol in detail.
+    fn protocol_details(&self) -> BoxFuture<'_, Result<Vec<ProtocolDetail>, DaemonError>>;
+
     /// One protocol in detail.
     fn protocol<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<ProtocolDetail, DaemonError>>;
 

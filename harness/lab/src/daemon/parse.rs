@@ -87,6 +87,19 @@ fn parse_row(command: &str, text: &str) -> Result<ProtocolRow, DaemonError> {
     })
 }
 
+/// A BIRD timer, `LEFT/LENGTH` in seconds (BIRD 2 prints fractions).
+fn timer(value: &str) -> Option<(std::time::Duration, std::time::Duration)> {
+    let (left, length) = value.split_once('/')?;
+    let secs = |t: &str| {
+        t.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+    };
+    let d = std::time::Duration::from_secs_f64;
+    Some((d(secs(left)?), d(secs(length)?)))
+}
+
 fn parse_detail(
     command: &str,
     row: ProtocolRow,
@@ -98,6 +111,8 @@ fn parse_detail(
         neighbor_address: None,
         neighbor_as: None,
         last_error: None,
+        hold_timer: None,
+        keepalive_timer: None,
         routes: Vec::new(),
         lines: Vec::new(),
     };
@@ -134,6 +149,9 @@ fn parse_detail(
                 );
             }
             "Last error" => detail.last_error = Some(value.to_string()),
+            // BIRD 2 `232.669/240`, BIRD 1.6 `174/240`.
+            "Hold timer" => detail.hold_timer = timer(value),
+            "Keepalive timer" => detail.keepalive_timer = timer(value),
             "Routes" => {
                 let mut counts = RouteCounts {
                     channel: channel.clone(),
@@ -248,6 +266,7 @@ mod tests {
     //! real; these keep the 1.6 formats covered where BIRD 1.6 is not installed.
 
     use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
 
     use super::*;
     use crate::daemon::reply::parse_reply;
@@ -322,6 +341,7 @@ mod tests {
         assert_eq!(d.neighbor_address, Some("10.0.0.1".parse().unwrap()));
         assert_eq!(d.neighbor_as, Some(65099));
         assert_eq!(d.last_error.as_deref(), Some("BGP Error: Bad peer AS"));
+        assert_eq!(d.hold_timer, None);
         assert_eq!(
             d.routes,
             [RouteCounts {
@@ -403,5 +423,25 @@ mod tests {
         let reply = parse_reply("1002-justaname\n0000 \n").unwrap();
         let err = protocol_rows("show protocols", &reply).unwrap_err();
         assert!(err.to_string().contains("justaname"), "{err}");
+    }
+
+    #[test]
+    fn hold_timers_of_both_flavours() {
+        let secs = Duration::from_secs_f64;
+        for (line, want) in [
+            (
+                "    Hold timer:       232.669/240",
+                (secs(232.669), secs(240.0)),
+            ),
+            ("    Hold timer:       174/240", (secs(174.0), secs(240.0))),
+        ] {
+            let reply = parse_reply(&format!(
+                "1002-r2         BGP        ---        up     22:06:16.724  Established\n\
+                 1006-  BGP state:          Established\n{line}\n0000 \n"
+            ))
+            .unwrap();
+            let d = protocol_details("show protocols all", &reply).unwrap();
+            assert_eq!(d[0].hold_timer, Some(want), "{line}");
+        }
     }
 }

@@ -125,11 +125,8 @@ pub struct Outcome {
     pub attempts: u32,
 }
 
-/// How often a positive expectation is looked at, at first.
+/// How often a positive expectation is looked at: the resolution of its time to hold.
 const POLL: Duration = Duration::from_millis(25);
-/// ... and after [`FAST_POLLING`] without success, to spare a slow network.
-const SLOW_POLL: Duration = Duration::from_millis(250);
-const FAST_POLLING: Duration = Duration::from_secs(10);
 /// How many overlapping looks a kind whose looks wait (a ping) may have out at once.
 const MAX_OVERLAPPING: usize = 20;
 /// How often a negative is looked at while it must hold.
@@ -140,45 +137,58 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
     use futures::StreamExt;
     let mut looks = futures::stream::FuturesUnordered::new();
     let mut attempts = 0;
-    let mut last_start: Option<Duration> = None;
+    // Starts of the looks that did not see it hold, and the first that did.
+    let mut failed_starts: Vec<Duration> = Vec::new();
+    let mut held: Option<(Duration, Observation)> = None;
     let mut last_seen = Observation::new(false, "not looked at yet");
     let overlap = e.kind.looks_overlap();
     let mut next = Instant::now();
     loop {
         let now = Instant::now();
         let deadline = clock + e.deadline;
-        if now >= next && (looks.is_empty() || (overlap && looks.len() < MAX_OVERLAPPING)) {
+        let looking = held.is_none() && now < deadline;
+        if looking
+            && now >= next
+            && (looks.is_empty() || (overlap && looks.len() < MAX_OVERLAPPING))
+        {
             let started = now.duration_since(clock);
             attempts += 1;
             looks.push(async move { (started, e.kind.observe(lab).await) });
-            let pause = if started < FAST_POLLING {
-                POLL
-            } else {
-                SLOW_POLL
-            };
-            next = now + pause;
+            next = now + POLL;
+        }
+        if looks.is_empty() {
+            if let Some((at, seen)) = held {
+                // The earliest look that held, and the latest before it that did not: the
+                // expectation began to hold between the two.
+                let before = failed_starts.iter().filter(|s| **s < at).max();
+                let resolution = before.map_or(Duration::ZERO, |b| at.saturating_sub(*b));
+                return outcome(e, true, seen.observed, at, resolution, attempts);
+            }
+            if !looking {
+                return outcome(
+                    e,
+                    false,
+                    last_seen.observed,
+                    clock.elapsed(),
+                    Duration::ZERO,
+                    attempts,
+                );
+            }
         }
         let wake = tokio::time::sleep_until(next.max(now).min(deadline).into());
         tokio::select! {
             Some((started, seen)) = looks.next(), if !looks.is_empty() => {
                 if seen.holds {
-                    let resolution = last_start.map_or(Duration::ZERO, |l: Duration| started.saturating_sub(l));
-                    return outcome(e, true, seen.observed, started, resolution, attempts);
+                    // Looks still out began earlier or later; an earlier one may hold too.
+                    if held.as_ref().is_none_or(|(at, _)| started < *at) {
+                        held = Some((started, seen));
+                    }
+                } else {
+                    failed_starts.push(started);
+                    last_seen = seen;
                 }
-                last_start = Some(last_start.map_or(started, |l: Duration| l.max(started)));
-                last_seen = seen;
             }
             _ = wake => {}
-        }
-        if Instant::now() >= deadline && looks.is_empty() {
-            return outcome(
-                e,
-                false,
-                last_seen.observed,
-                clock.elapsed(),
-                Duration::ZERO,
-                attempts,
-            );
         }
         if Instant::now() >= deadline + Duration::from_secs(5) {
             // A look that hangs past the deadline: give up with what was seen.
@@ -198,27 +208,42 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
 /// for its hold time.
 async fn judged_when_settled(lab: &Lab, e: &Expectation, clock: Instant, quiet: &Quiet) -> Outcome {
     // Judging begins when the positives are done; from then it has the expectation's
-    // deadline, and at least long enough for a daemon's startup grace and the settle time.
-    let deadline = Instant::now() + e.deadline.max(e.settle + STARTUP_GRACE + e.hold);
-    tokio::select! {
-        _ = quiet.settled(e.settle) => {}
-        _ = tokio::time::sleep_until(deadline.into()) => {
+    // deadline, and at least long enough for a daemon's startup grace, the settle time and
+    // any keepalive window the phase needs (which grows as sessions are seen).
+    let start = Instant::now();
+    let deadline = || {
+        let least = e.settle.max(quiet.window()) + STARTUP_GRACE + e.hold;
+        start + e.deadline.max(least)
+    };
+    loop {
+        if quiet.is_settled(e.settle) {
+            break;
+        }
+        if Instant::now() >= deadline() {
             return outcome(
                 e,
                 false,
                 format!(
                     "the phase never settled: routes or protocol states were still changing \
                      {:.1} s after it began (the last change {:.1} s in); negatives are judged \
-                     only once nothing changes for {}",
+                     only once nothing changes for {}{}",
                     clock.elapsed().as_secs_f64(),
                     quiet.since().saturating_duration_since(clock).as_secs_f64(),
-                    humantime::format_duration(e.settle)
+                    humantime::format_duration(e.settle),
+                    match quiet.unproven() {
+                        u if u.is_empty() => String::new(),
+                        u => format!(
+                            " and every session is heard from (not yet: {})",
+                            u.join(", ")
+                        ),
+                    }
                 ),
                 clock.elapsed(),
                 Duration::ZERO,
                 0,
             );
         }
+        tokio::time::sleep(crate::settle::SAMPLE).await;
     }
     let judging = Instant::now();
     let mut attempts = 0;
@@ -307,7 +332,7 @@ pub async fn check_phase(
 /// Checks the expectations of a lab as built (phase 0), watching for quiet meanwhile.
 pub async fn check_all(lab: &Lab, scenario: &Scenario) -> Vec<Outcome> {
     let clock = Instant::now();
-    let quiet = Quiet::new(clock);
+    let quiet = Quiet::new(clock, false);
     let check = std::pin::pin!(check_phase(lab, &scenario.expectations, clock, &quiet));
     let watch = std::pin::pin!(quiet.watch(lab));
     match futures::future::select(check, watch).await {

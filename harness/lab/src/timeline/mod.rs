@@ -5,11 +5,14 @@
 //! model has one. Measurements run alongside a phase's expectations ([`outage`]).
 
 mod bird_reload;
+mod calico_change;
 mod daemon_state;
 mod exec;
 mod interface_state;
+mod link_state;
 mod nftables;
 pub mod outage;
+mod set_mtu;
 
 use std::time::{Duration, Instant};
 
@@ -51,10 +54,12 @@ macro_rules! acts {
 }
 
 acts! {
+    LinkDown, LinkUp, Flap, SetMtu,
     BirdStop, BirdKill, BirdStart, BirdRestart, BirdReload,
     AdminDown, AdminUp,
     Nftables,
     Exec,
+    CalicoApply, CalicoDelete,
 }
 
 /// What became of one action.
@@ -110,18 +115,26 @@ impl Measurements {
         Measurements { outages }
     }
 
-    /// Waits until every outage probe sees traffic flow again.
-    pub(crate) async fn resumed(&self) {
+    /// Waits until every outage probe has run for at least its minimum window and, where
+    /// the outage is asserted, sees traffic flow again.
+    pub(crate) async fn resumed(&self, clock: Instant) {
+        if !self.outages.is_empty() {
+            tokio::time::sleep_until((clock + outage::MIN_WINDOW).into()).await;
+        }
         for o in &self.outages {
             o.resumed().await;
         }
     }
 
-    /// Stops them and says what they saw, from the phase's start `clock`.
+    /// Stops them all at once and says what they saw, from the phase's start `clock`.
     pub(crate) async fn finish(self, clock: Instant) -> Vec<outage::OutageReport> {
+        let ended = clock.elapsed();
+        for o in &self.outages {
+            o.stop();
+        }
         let mut out = Vec::new();
         for o in self.outages {
-            out.push(o.finish(clock).await);
+            out.push(o.finish(clock, ended).await);
         }
         out
     }

@@ -10,6 +10,10 @@ use serde::Serialize;
 use crate::lab::Lab;
 use crate::probe::StreamLog;
 
+/// The least time an outage is measured for, however soon its phase's expectations are
+/// decided: a shorter window would say nothing about an outage.
+pub(crate) const MIN_WINDOW: Duration = Duration::from_secs(5);
+
 /// How many answered requests in a row count as traffic flowing again.
 const RESUMED_AFTER: usize = 3;
 
@@ -60,8 +64,12 @@ impl Running {
         }
     }
 
-    /// Waits until traffic flows (the last few requests answered).
+    /// Waits until traffic flows (the last few requests answered), for an outage whose
+    /// length is asserted (`max`); one only measured ends with the phase's expectations.
     pub(crate) async fn resumed(&self) {
+        if self.outage.max.is_none() {
+            return;
+        }
         loop {
             let flowing = self.task.as_ref().is_none_or(|t| t.is_finished())
                 || self
@@ -76,10 +84,15 @@ impl Running {
         }
     }
 
-    /// Stops the stream and works out what it saw since `clock`.
-    pub(crate) async fn finish(mut self, clock: Instant) -> OutageReport {
-        let ended = clock.elapsed();
+    /// Tells the stream to stop sending.
+    pub(crate) fn stop(&self) {
         self.stop.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits for the stopped stream's late answers and works out what it saw between
+    /// `clock` and `ended` after it.
+    pub(crate) async fn finish(mut self, clock: Instant, ended: Duration) -> OutageReport {
+        self.stop();
         if let Some(task) = self.task.take() {
             match task.await {
                 Ok(Ok(())) => {}

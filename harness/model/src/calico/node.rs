@@ -75,6 +75,19 @@ pub struct CalicoNode {
     pub rendered: RenderedConfig,
 }
 
+impl CalicoNode {
+    /// The configuration its BIRD runs: confd's rendered files, the main one first.
+    pub fn bird_config(&self) -> crate::scenario::BirdConfig {
+        crate::scenario::BirdConfig::Rendered(
+            self.rendered
+                .files()
+                .iter()
+                .map(|(name, text)| (name.to_string(), text.to_string()))
+                .collect(),
+        )
+    }
+}
+
 /// An encapsulation Felix programs for pod traffic between nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

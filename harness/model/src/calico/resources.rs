@@ -578,6 +578,32 @@ pub enum Resource {
 }
 
 impl Resource {
+    /// Who the resource is, as `kubectl apply` and `delete` match it: its kind, namespace
+    /// and name.
+    pub fn identity(&self) -> (std::mem::Discriminant<Resource>, Option<&str>, &str) {
+        let m = self.meta();
+        (
+            std::mem::discriminant(self),
+            m.namespace.as_deref(),
+            &m.name,
+        )
+    }
+
+    /// The kind's name as manifests write it.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Resource::BgpConfiguration(..) => "BGPConfiguration",
+            Resource::BgpPeer(..) => "BGPPeer",
+            Resource::BgpFilter(..) => "BGPFilter",
+            Resource::IpPool(..) => "IPPool",
+            Resource::Node(..) => "Node",
+            Resource::Installation(..) => "Installation",
+            Resource::Secret(..) => "Secret",
+            Resource::Service(..) => "Service",
+            Resource::EndpointSlice(..) => "EndpointSlice",
+        }
+    }
+
     /// The resource's metadata.
     pub fn meta(&self) -> &ObjectMeta {
         match self {

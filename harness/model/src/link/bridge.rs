@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::plan::{AddressPlan, BridgePlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan};
-use super::{Link, LinkKind};
+use super::{Attachment, Link, LinkKind};
 use crate::mtu::HopSizes;
 use crate::scenario::Interface;
 use crate::scenario::raw::RawEndpoint;
@@ -75,6 +75,10 @@ impl LinkKind for Bridge {
 
     fn interfaces(&self) -> &[Interface] {
         &self.members
+    }
+
+    fn attachments(&self) -> Vec<Attachment> {
+        super::bridge_ports(&self.name, &self.members)
     }
 
     /// Bridge ports are named `p<index>` inside the segment namespace: unique, short, and

@@ -42,6 +42,44 @@ pub trait LinkKind {
     fn routes_at(&self, _node: &str) -> Vec<LinkRoute> {
         Vec::new()
     }
+
+    /// Where each member's cable can be cut: the far side of its attachment, whose
+    /// administrative state is the cable's (down, and the member's own interface stays up
+    /// but loses carrier, as a router on a failed line sees it). Empty for a link that
+    /// rides on others (flannel) or has no far side yet (see [`LinkKind::prepare_cuts`]).
+    fn attachments(&self) -> Vec<Attachment> {
+        Vec::new()
+    }
+
+    /// Called when a timeline cuts the link: a kind whose ends meet directly (a wire's
+    /// veth pair) puts a patch panel between them so each end has a far side to cut.
+    fn prepare_cuts(&mut self) {}
+}
+
+/// The attachments of a link whose members each have a port `p<index>` on a bridge in the
+/// link's own namespace (bridges, overlays, patched wires).
+pub(crate) fn bridge_ports(link: &str, members: &[Interface]) -> Vec<Attachment> {
+    members
+        .iter()
+        .enumerate()
+        .map(|(index, m)| Attachment {
+            node: m.node.clone(),
+            interface: m.name.clone(),
+            far_ns: link.to_string(),
+            far_interface: format!("p{index}"),
+        })
+        .collect()
+}
+
+/// One member's attachment to a link, and where to cut it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Attachment {
+    /// The member node and its interface on the link.
+    pub node: String,
+    pub interface: String,
+    /// The namespace and interface of the far side, which a cut takes down.
+    pub far_ns: String,
+    pub far_interface: String,
 }
 
 /// Declares the link kinds: for each, its YAML tag, the variant, and the module with its
@@ -89,6 +127,12 @@ macro_rules! kinds {
                     $(Link::$variant(k) => k,)*
                 }
             }
+
+            fn kind_mut(&mut self) -> &mut dyn LinkKind {
+                match self {
+                    $(Link::$variant(k) => k,)*
+                }
+            }
         }
     };
 }
@@ -126,6 +170,16 @@ impl Link {
     /// See [`LinkKind::routes_at`].
     pub fn routes_at(&self, node: &str) -> Vec<LinkRoute> {
         self.kind().routes_at(node)
+    }
+
+    /// See [`LinkKind::attachments`].
+    pub fn attachments(&self) -> Vec<Attachment> {
+        self.kind().attachments()
+    }
+
+    /// See [`LinkKind::prepare_cuts`].
+    pub fn prepare_cuts(&mut self) {
+        self.kind_mut().prepare_cuts()
     }
 }
 

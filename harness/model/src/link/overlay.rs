@@ -67,7 +67,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::{Link, LinkKind};
+use super::{Attachment, Link, LinkKind};
 use crate::mac::MacAddr;
 use crate::mtu::HopSizes;
 use crate::overhead;
@@ -270,6 +270,10 @@ impl LinkKind for Overlay {
 
     fn interfaces(&self) -> &[Interface] {
         &self.members
+    }
+
+    fn attachments(&self) -> Vec<Attachment> {
+        super::bridge_ports(&self.name, &self.members)
     }
 
     fn plan(&self, plan: &mut Plan) {

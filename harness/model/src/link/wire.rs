@@ -13,12 +13,19 @@
 //!
 //! A `preset` names the kind of line and sets its MTU (an end's own `mtu` still
 //! overrides it); see [`Preset`] for the values.
+//!
+//! A wire that a timeline cuts (`link_down`) is built with a patch panel in the middle: each
+//! end's veth goes to a bridge in a hidden namespace named after the wire, so a cut can
+//! take the panel's side down and leave both ends up without carrier, as on a failed line.
+//! It is invisible to IP (no hop, same MTUs).
 
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::plan::{AddressPlan, Plan, VethEnd, VethPlan};
-use super::{Link, LinkKind};
+use crate::plan::{
+    AddressPlan, BridgePlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan,
+};
+use super::{Attachment, Link, LinkKind};
 use crate::scenario::Interface;
 use crate::scenario::raw::RawEndpoint;
 use crate::scenario::validate::{Context, check_mtu, endpoint};
@@ -70,6 +77,9 @@ impl Preset {
 pub struct Wire {
     pub name: String,
     pub ends: [Interface; 2],
+    /// Built through a patch panel, because a timeline cuts it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub patched: bool,
 }
 
 impl Spec {
@@ -121,6 +131,7 @@ impl Spec {
         Some(Wire {
             name: self.name.value.clone(),
             ends: [a, b],
+            patched: false,
         })
     }
 }
@@ -134,6 +145,17 @@ impl LinkKind for Wire {
         &self.ends
     }
 
+    fn attachments(&self) -> Vec<Attachment> {
+        if !self.patched {
+            return Vec::new();
+        }
+        super::bridge_ports(&self.name, &self.ends)
+    }
+
+    fn prepare_cuts(&mut self) {
+        self.patched = true;
+    }
+
     fn plan(&self, plan: &mut Plan) {
         let end = |i: &Interface| VethEnd {
             ns: i.node.clone(),
@@ -141,11 +163,35 @@ impl LinkKind for Wire {
             mtu: i.mtu,
             bridge: None,
         };
-        plan.veths.push(VethPlan {
-            link: self.name.clone(),
-            a: end(&self.ends[0]),
-            b: end(&self.ends[1]),
-        });
+        if self.patched {
+            plan.namespaces.push(NamespacePlan {
+                name: self.name.clone(),
+                role: NamespaceRole::Segment,
+            });
+            plan.bridges.push(BridgePlan {
+                ns: self.name.clone(),
+                name: "br0".into(),
+                mtu: self.ends[0].mtu.max(self.ends[1].mtu),
+            });
+            for (index, i) in self.ends.iter().enumerate() {
+                plan.veths.push(VethPlan {
+                    link: self.name.clone(),
+                    a: end(i),
+                    b: VethEnd {
+                        ns: self.name.clone(),
+                        name: format!("p{index}"),
+                        mtu: i.mtu,
+                        bridge: Some("br0".into()),
+                    },
+                });
+            }
+        } else {
+            plan.veths.push(VethPlan {
+                link: self.name.clone(),
+                a: end(&self.ends[0]),
+                b: end(&self.ends[1]),
+            });
+        }
         for i in &self.ends {
             for a in &i.addresses {
                 plan.addresses.push(AddressPlan {

@@ -13,7 +13,21 @@ use crate::calico::node::{NodeInput, plan_cluster};
 /// (`blockSize: 20`, or 116 for IPv6).
 pub const MAX_PODS_PER_NODE: u32 = 4096;
 
-pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: &[Link]) {
+/// The cluster as planned: what a timeline needs to plan it again after a change of its
+/// resources (see [`crate::timeline::calico_change`]).
+#[derive(Debug, Clone)]
+pub struct CalicoCluster {
+    pub resources: Vec<crate::calico::Resource>,
+    pub inputs: Vec<NodeInput>,
+    pub env: BTreeMap<String, String>,
+}
+
+pub fn validate(
+    cx: &mut Context,
+    raw: &RawScenario,
+    nodes: &mut [Node],
+    links: &[Link],
+) -> Option<CalicoCluster> {
     let calico_nodes: Vec<(&serde_saphyr::Spanned<String>, &RawNode)> = raw
         .nodes
         .value
@@ -33,14 +47,14 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
                 ),
             );
         }
-        return;
+        return None;
     };
     if calico_nodes.is_empty() {
         cx.warning(
             section.referenced,
             "`calico:` is set but no node is `kind: calico`",
         );
-        return;
+        return None;
     }
 
     let mut resources = Vec::new();
@@ -176,9 +190,14 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
         });
     }
     if cx.findings.has_errors() {
-        return;
+        return None;
     }
     let env: BTreeMap<String, String> = section.value.env.clone();
+    let cluster = CalicoCluster {
+        resources: resources.clone(),
+        inputs: inputs.clone(),
+        env: env.clone(),
+    };
     match plan_cluster(resources, &inputs, &env) {
         Ok((planned, warnings)) => {
             for w in warnings {
@@ -198,8 +217,12 @@ pub fn validate(cx: &mut Context, raw: &RawScenario, nodes: &mut [Node], links: 
                     node.calico = Some(c);
                 }
             }
+            Some(cluster)
         }
-        Err(e) => cx.error(section.referenced, e.to_string()),
+        Err(e) => {
+            cx.error(section.referenced, e.to_string());
+            None
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! (dangling node names, duplicate interfaces, gateways off-link) are all collected.
 
 mod calico;
+pub use calico::CalicoCluster;
 pub mod diagnostic;
 pub mod raw;
 pub mod validate;
@@ -68,6 +69,9 @@ pub struct Scenario {
     pub expectations: Vec<Expectation>,
     /// The timeline: each step a phase of its own.
     pub steps: Vec<crate::timeline::Step>,
+    /// The Calico cluster as planned, when there is one.
+    #[serde(skip)]
+    pub calico: Option<CalicoCluster>,
 }
 
 /// One node: a network namespace of its own.

@@ -25,6 +25,8 @@ pub struct Context<'a> {
     pub findings: Diagnostics,
     /// Interface names taken per node, so links can pick the next free `ethN`.
     taken_interfaces: BTreeMap<String, BTreeSet<String>>,
+    /// The Calico resources as the timeline's steps so far leave them.
+    pub(crate) calico_now: Option<Vec<crate::calico::Resource>>,
     /// Interface addresses given so far, with where and on which interface.
     addresses: BTreeMap<IpNet, (String, Location)>,
     timing: Timing,
@@ -133,6 +135,7 @@ pub fn validate(
         node_names: BTreeSet::new(),
         findings: Diagnostics::default(),
         taken_interfaces: BTreeMap::new(),
+        calico_now: None,
         addresses: BTreeMap::new(),
         timing: Timing::default(),
     };
@@ -203,7 +206,7 @@ pub fn validate(
         nodes.push(node);
     }
 
-    super::calico::validate(&mut cx, &raw, &mut nodes, &links);
+    let calico = super::calico::validate(&mut cx, &raw, &mut nodes, &links);
 
     let mut scenario = Scenario {
         name,
@@ -214,6 +217,7 @@ pub fn validate(
         links,
         expectations: Vec::new(),
         steps: Vec::new(),
+        calico,
     };
     let expectations: Vec<Expectation> = raw
         .expect
@@ -221,6 +225,15 @@ pub fn validate(
         .filter_map(|e| Expectation::validate(e, &mut cx, &scenario))
         .collect();
     scenario.expectations = expectations;
+    let cut = crate::timeline::cut_links(&raw.steps);
+    for link in scenario
+        .links
+        .iter_mut()
+        .filter(|l| cut.iter().any(|c| c == l.name()))
+    {
+        link.prepare_cuts();
+    }
+    cx.calico_now = scenario.calico.as_ref().map(|c| c.resources.clone());
     scenario.steps = crate::timeline::validate(&mut cx, &raw.steps, &scenario);
     check_addresses(&mut cx, &scenario, &raw);
 

@@ -17,11 +17,15 @@
 //! the lab's side.
 
 pub mod bird_reload;
+pub mod calico_change;
 pub mod daemon_state;
 pub mod exec;
+pub mod flap;
 pub mod interface_state;
+pub mod link_state;
 pub mod nftables;
 pub mod outage;
+pub mod set_mtu;
 
 use std::fmt;
 use std::time::Duration;
@@ -78,6 +82,10 @@ macro_rules! actions {
 }
 
 actions! {
+    "link_down" => LinkDown(link_state::LinkState, false),
+    "link_up" => LinkUp(link_state::LinkState, true),
+    "flap" => Flap(flap::Flap),
+    "set_mtu" => SetMtu(set_mtu::SetMtu),
     "bird_stop" => BirdStop(daemon_state::DaemonState, daemon_state::Change::Stop),
     "bird_kill" => BirdKill(daemon_state::DaemonState, daemon_state::Change::Kill),
     "bird_start" => BirdStart(daemon_state::DaemonState, daemon_state::Change::Start),
@@ -87,6 +95,34 @@ actions! {
     "admin_up" => AdminUp(interface_state::InterfaceState, true),
     "nftables" => Nftables(nftables::Nftables),
     "exec" => Exec(exec::Exec),
+    "calico_apply" => CalicoApply(calico_change::CalicoChange, true),
+    "calico_delete" => CalicoDelete(calico_change::CalicoChange, false),
+}
+
+impl Action {
+    /// Whether the action may cut peers off without a word — a line cut, a daemon killed, a
+    /// firewall or a command that may drop traffic — so that sessions look alive until
+    /// their hold timers say otherwise. An orderly stop or a reconfiguration closes
+    /// sessions with a message instead.
+    pub fn may_silence_peers(&self) -> bool {
+        match self {
+            Action::LinkDown(_)
+            | Action::Flap(_)
+            | Action::SetMtu(_)
+            | Action::AdminDown(_)
+            | Action::BirdKill(_)
+            | Action::Nftables(_)
+            | Action::Exec(_) => true,
+            Action::LinkUp(_)
+            | Action::AdminUp(_)
+            | Action::BirdStop(_)
+            | Action::BirdStart(_)
+            | Action::BirdRestart(_)
+            | Action::BirdReload(_)
+            | Action::CalicoApply(_)
+            | Action::CalicoDelete(_) => false,
+        }
+    }
 }
 
 impl fmt::Display for Action {
@@ -163,6 +199,19 @@ pub struct Step {
     pub within: Option<Duration>,
     pub measures: Vec<Measure>,
     pub expectations: Vec<Expectation>,
+}
+
+/// The links the steps cut (`link_down`, `link_up`, `flap`), which must be built so that
+/// they can be: see [`crate::link::LinkKind::prepare_cuts`].
+pub fn cut_links(raw: &[Spanned<RawStep>]) -> Vec<String> {
+    raw.iter()
+        .flat_map(|s| &s.value.actions)
+        .filter_map(|a| match &a.value {
+            ActionSpec::LinkDown(r) | ActionSpec::LinkUp(r) => Some(r.value.link.value.clone()),
+            ActionSpec::Flap(f) => Some(f.link.value.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Validates the steps of a scenario whose nodes, links and phase-0 expectations are

@@ -5,8 +5,9 @@
 //!   - outage: { from: kubemaster-pod0, to: 10.42.253.137 }            # measured, reported
 //!   - outage: { from: kubemaster-pod0, to: 10.42.253.137, max: 10s }  # and asserted
 //! ```
-//! An ICMP echo goes out every [`INTERVAL`] from the phase's start until the phase ends
-//! (and at least until traffic has resumed, within the phase's budget). The report gives
+//! An ICMP echo goes out every [`INTERVAL`] from the phase's start until the phase ends,
+//! for at least 5 s, and with `max` at least until traffic has resumed (within the phase's
+//! budget). The report gives
 //! the probes sent and lost, the longest gap between answered probes (a gap already open
 //! when the phase starts counts from the phase's start), and when traffic resumed. With
 //! `max`, a longer gap fails the phase.

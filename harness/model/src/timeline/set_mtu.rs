@@ -1,0 +1,86 @@
+//! `set_mtu`: the MTU of a link's member interfaces changes — all of them, or one
+//! member's — as when an operator lowers a line's MTU, or a provider changes it.
+//!
+//! ```yaml
+//! - set_mtu: { link: iepl, mtu: 1400 }
+//! - set_mtu: { link: vmbr0, node: kubenode-wds-1, mtu: 1450 }
+//! ```
+//! The far side (a bridge's port, an overlay's underlay) keeps its MTU: a member can be
+//! lowered freely, and raised up to what the link was built with.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::scenario::Scenario;
+use crate::scenario::validate::{Context, check_mtu};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    pub link: Spanned<String>,
+    pub node: Option<Spanned<String>>,
+    pub mtu: Spanned<u32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SetMtu {
+    pub link: String,
+    pub node: Option<String>,
+    /// The member interfaces that change: (node, interface).
+    pub interfaces: Vec<(String, String)>,
+    pub mtu: u32,
+}
+
+impl SetMtu {
+    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Scenario) -> Option<Self> {
+        check_mtu(cx, spec.mtu.value, spec.mtu.referenced);
+        let Some(link) = scenario.links.iter().find(|l| l.name() == spec.link.value) else {
+            let known: Vec<&str> = scenario.links.iter().map(|l| l.name()).collect();
+            cx.error(
+                spec.link.referenced,
+                format!(
+                    "no link named `{}` (links: {})",
+                    spec.link.value,
+                    known.join(", ")
+                ),
+            );
+            return None;
+        };
+        let interfaces: Vec<(String, String)> = link
+            .interfaces()
+            .iter()
+            .filter(|i| spec.node.as_ref().is_none_or(|n| n.value == i.node))
+            .map(|i| (i.node.clone(), i.name.clone()))
+            .collect();
+        if let Some(node) = &spec.node
+            && interfaces.is_empty()
+        {
+            cx.error(
+                node.referenced,
+                format!(
+                    "node `{}` is not a member of link `{}`",
+                    node.value, spec.link.value
+                ),
+            );
+            return None;
+        }
+        Some(SetMtu {
+            link: spec.link.value.clone(),
+            node: spec.node.as_ref().map(|n| n.value.clone()),
+            interfaces,
+            mtu: spec.mtu.value,
+        })
+    }
+}
+
+impl fmt::Display for SetMtu {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "set_mtu {}", self.link)?;
+        if let Some(node) = &self.node {
+            write!(f, " at {node}")?;
+        }
+        write!(f, " to {}", self.mtu)
+    }
+}
