@@ -10,8 +10,10 @@
 //! Everything here touches the kernel only inside namespaces routelab created: the host's
 //! own namespace is never entered or changed.
 
+pub mod blame;
 pub mod daemon;
 pub mod env;
+pub mod json;
 pub mod lab;
 pub mod net;
 pub mod observe;

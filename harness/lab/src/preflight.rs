@@ -20,7 +20,6 @@ use routelab_model::scenario::{
 };
 
 use crate::daemon::{BirdBinary, BirdSearch, DaemonError, DaemonUser, check_config};
-use crate::run::Loaded;
 
 /// How long `bird -p` may take to parse a config. Real configs take milliseconds; a
 /// config that includes a FIFO or a device would otherwise hang `check` for ever.
@@ -81,6 +80,16 @@ impl Findings<'_> {
         let d = Diagnostic::at(Severity::Note, self.file, 0, 0, message);
         self.warnings.push(d);
     }
+}
+
+/// A scenario that passed validation, with its plan and any warnings.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub scenario: Scenario,
+    pub plan: Plan,
+    pub warnings: Diagnostics,
+    /// Where the daemons' binaries are looked for.
+    pub binaries: BirdSearch,
 }
 
 // ---------------------------------------------------------------------------------------

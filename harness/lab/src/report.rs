@@ -6,15 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::lab::Blame;
+use crate::blame::Blame;
 use crate::observe::Outcome;
 use crate::timeline::ActionReport;
 use crate::timeline::outage::OutageReport;
 
-/// Durations as seconds with millisecond precision in JSON.
-pub fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0)
-}
+pub use crate::json::{serialize_opt_secs, serialize_secs};
 
 /// How far a scenario got.
 #[derive(Debug, Clone, Serialize)]
@@ -30,17 +27,6 @@ pub enum Status {
     /// Checking stopped early (a daemon died that nothing had asked to stop); the outcomes
     /// are those judged before.
     Aborted { error: String },
-}
-
-/// Optional durations as seconds, or null.
-pub fn serialize_opt_secs<S: serde::Serializer>(
-    d: &Option<Duration>,
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    match d {
-        Some(d) => serialize_secs(d, s),
-        None => s.serialize_none(),
-    }
 }
 
 /// What happened in one phase: the network as built, or after a step's actions.

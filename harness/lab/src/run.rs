@@ -9,18 +9,9 @@ use crate::lab::{DaemonDied, Lab, LabError, LabState, Mode};
 use crate::report::{PhaseReport, ScenarioReport, Status};
 use crate::settle::Quiet;
 use crate::timeline::{ActionReport, Measurements};
-use routelab_model::plan::Plan;
-use routelab_model::scenario::{Diagnostics, Scenario};
+use routelab_model::scenario::Diagnostics;
 
-/// A scenario that passed validation, with its plan and any warnings.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    pub scenario: Scenario,
-    pub plan: Plan,
-    pub warnings: Diagnostics,
-    /// Where the daemons' binaries are looked for.
-    pub binaries: BirdSearch,
-}
+pub use crate::preflight::Loaded;
 
 /// Load → validate → plan, and the checks that need the machine ([`crate::preflight`]):
 /// BIRD's parser on every daemon config, sysctl names, nftables rulesets, the lab's size.

@@ -25,6 +25,7 @@
 //! nothing, spawns nothing and depends on no async runtime or kernel interface.
 
 pub mod calico;
+pub mod daemon;
 pub mod expect;
 pub mod footprint;
 pub mod input;
@@ -36,4 +37,5 @@ pub mod observed;
 pub mod overhead;
 pub mod plan;
 pub mod scenario;
+pub mod text;
 pub mod timeline;

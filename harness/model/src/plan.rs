@@ -92,15 +92,7 @@ pub struct FirewallPlan {
     pub ruleset: String,
 }
 
-/// Which BIRD a daemon runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DaemonKind {
-    /// BIRD 2, for routers, with the user's configuration.
-    Bird2,
-    /// BIRD 1.6 as calico-node runs it, with the configuration confd would render.
-    CalicoBird,
-}
+pub use crate::daemon::DaemonKind;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DaemonPlan {

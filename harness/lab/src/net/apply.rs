@@ -54,8 +54,8 @@ impl ApplyError {
 
     /// Whose fault it is: the machine's for a missing feature or a namespace that could not
     /// be made; otherwise the scenario asked for something the kernel (or nft) refuses.
-    pub fn blame(&self) -> crate::lab::Blame {
-        use crate::lab::Blame;
+    pub fn blame(&self) -> crate::blame::Blame {
+        use crate::blame::Blame;
         match self {
             _ if self.is_missing_kernel_feature() => Blame::Environment,
             ApplyError::Namespace { .. } => Blame::Environment,

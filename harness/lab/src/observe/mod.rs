@@ -116,11 +116,11 @@ pub struct Outcome {
     pub observed: String,
     /// From the phase's start: for a positive, until the look that saw it hold began (or
     /// until giving up); for a negative, until its judgement ended.
-    #[serde(serialize_with = "crate::report::serialize_secs")]
+    #[serde(serialize_with = "crate::json::serialize_secs")]
     pub elapsed: Duration,
     /// How precisely a positive's `elapsed` is known: it first held within this much
     /// before.
-    #[serde(serialize_with = "crate::report::serialize_secs")]
+    #[serde(serialize_with = "crate::json::serialize_secs")]
     pub resolution: Duration,
     pub attempts: u32,
 }

@@ -66,7 +66,7 @@ acts! {
 #[derive(Debug, Clone, Serialize)]
 pub struct ActionReport {
     pub action: String,
-    #[serde(serialize_with = "crate::report::serialize_secs")]
+    #[serde(serialize_with = "crate::json::serialize_secs")]
     pub took: Duration,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,

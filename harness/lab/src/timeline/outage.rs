@@ -26,7 +26,7 @@ pub struct OutageReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The longest gap allowed, when the scenario asserts one.
-    #[serde(serialize_with = "crate::report::serialize_opt_secs")]
+    #[serde(serialize_with = "crate::json::serialize_opt_secs")]
     pub max: Option<Duration>,
     pub holds: bool,
 }

@@ -77,8 +77,8 @@ pub struct CalicoNode {
 
 impl CalicoNode {
     /// The configuration its BIRD runs: confd's rendered files, the main one first.
-    pub fn bird_config(&self) -> crate::scenario::BirdConfig {
-        crate::scenario::BirdConfig::Rendered(
+    pub fn bird_config(&self) -> crate::daemon::BirdConfig {
+        crate::daemon::BirdConfig::Rendered(
             self.rendered
                 .files()
                 .iter()

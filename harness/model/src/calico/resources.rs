@@ -718,7 +718,7 @@ fn classify(api_version: &str, kind: &str) -> Result<Option<Kind>, String> {
     let base = kind.strip_suffix("List").unwrap_or(kind);
     let group = api_version.split('/').next().unwrap_or_default();
     let hint = |candidates: &[&str]| {
-        crate::scenario::validate::closest(base, candidates.iter().copied())
+        crate::text::closest(base, candidates.iter().copied())
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default()
     };
@@ -956,7 +956,7 @@ fn take_position(message: &str) -> Option<(u64, u64, String)> {
 pub fn parse_str(origin: &str, text: &str) -> super::Result<Vec<Resource>> {
     let docs: Vec<Document> = serde_saphyr::from_multiple(text).map_err(|e| {
         let file = PathBuf::from(origin);
-        let message = crate::scenario::yaml_message(&e);
+        let message = crate::text::yaml_message(&e);
         if let Some((line, column, message)) = take_position(&message) {
             return super::CalicoError::At {
                 file,

@@ -18,6 +18,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use serde::Serialize;
 
+pub use crate::daemon::BirdConfig;
+pub(crate) use crate::text::yaml_message;
 pub use diagnostic::{Diagnostic, Diagnostics, Severity};
 pub use raw::NodeKind;
 
@@ -116,34 +118,6 @@ pub struct StaticRoute {
     pub dev: Option<String>,
     pub blackhole: bool,
     pub metric: Option<u32>,
-}
-
-/// Where a node's BIRD configuration comes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BirdConfig {
-    /// A file used verbatim; includes resolve relative to it.
-    File(PathBuf),
-    /// Text from the scenario file itself.
-    Inline(String),
-    /// Files rendered by routelab (calico-node's confd output): name and text, the main
-    /// configuration first; the others are included by it.
-    #[serde(serialize_with = "files_as_lines")]
-    Rendered(Vec<(String, String)>),
-}
-
-/// Rendered files as a map of name to lines, so a printed or snapshotted plan reads like
-/// the files themselves.
-fn files_as_lines<S: serde::Serializer>(
-    files: &[(String, String)],
-    s: S,
-) -> Result<S::Ok, S::Error> {
-    use serde::ser::SerializeMap;
-    let mut map = s.serialize_map(Some(files.len()))?;
-    for (name, text) in files {
-        map.serialize_entry(name, &text.lines().collect::<Vec<_>>())?;
-    }
-    map.end()
 }
 
 /// A network interface of a node, as a link attaches it.
@@ -248,56 +222,6 @@ pub fn load_str(file: &Path, text: &str) -> Result<(Scenario, Diagnostics), Diag
         Diagnostics(vec![Diagnostic::error(file, at, yaml_message(&e))])
     })?;
     validate::validate(file, text, raw)
-}
-
-/// The YAML reader's message without its own location prefix and snippet, since
-/// [`Diagnostic`] prints the location itself.
-pub(crate) fn yaml_message(e: &serde_saphyr::Error) -> String {
-    if let serde_saphyr::Error::Budget { breach, .. } = e.without_snippet() {
-        return budget_message(breach);
-    }
-    let rendered = e.without_snippet().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
-    // serde-saphyr puts the location in the text too ("error: line L column C: ..." or
-    // "... at line L column C"); the diagnostic prints it once, in front.
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    let first = match first
-        .strip_prefix("line ")
-        .and_then(|rest| rest.split_once(": "))
-    {
-        Some((_, message)) => message,
-        None => first,
-    };
-    match first.rfind(" at line ") {
-        Some(i) => first[..i].to_string(),
-        None => first.to_string(),
-    }
-}
-
-/// What exceeding one of the YAML reader's limits means to the user (its defaults, which
-/// routelab keeps: 250,000 nodes, 1,000,000 events, nesting 64 deep, ...).
-fn budget_message(breach: &serde_saphyr::budget::BudgetBreach) -> String {
-    use serde_saphyr::budget::BudgetBreach as B;
-    let limits = serde_saphyr::Budget::default();
-    match breach {
-        B::Nodes { .. } => format!(
-            "file too large (over {} YAML nodes); a scenario or manifest is far smaller: is \
-             this the file you meant?",
-            limits.max_nodes
-        ),
-        B::Depth { .. } => format!(
-            "YAML nested too deeply (over {} levels); is this the file you meant?",
-            limits.max_depth
-        ),
-        B::Aliases { .. } | B::Anchors { .. } => format!(
-            "too many YAML aliases or anchors (over {}); write the values out",
-            limits.max_aliases
-        ),
-        other => format!(
-            "file too large for the YAML reader ({other:?} is over its limit); is this the \
-             file you meant?"
-        ),
-    }
 }
 
 /// Durations as `humantime` text (`30s`, `1m 30s`) in serialized output.

@@ -107,17 +107,7 @@ impl Context<'_> {
     }
 }
 
-/// The candidate within edit distance 2 of `wanted`, for "did you mean" hints.
-pub fn closest<'a, S: AsRef<str> + ?Sized + 'a>(
-    wanted: &str,
-    candidates: impl Iterator<Item = &'a S>,
-) -> Option<&'a S> {
-    candidates
-        .map(|c| (strsim::levenshtein(wanted, c.as_ref()), c))
-        .filter(|(d, _)| *d <= 2)
-        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.as_ref().cmp(b.1.as_ref())))
-        .map(|(_, c)| c)
-}
+pub use crate::text::closest;
 
 pub fn validate(
     file: &Path,
