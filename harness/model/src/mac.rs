@@ -39,6 +39,28 @@ impl fmt::Display for MacAddr {
     }
 }
 
+/// Text as `ip link` writes it, six two-digit hexadecimal octets separated by `:`.
+impl std::str::FromStr for MacAddr {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<MacAddr, String> {
+        let bad = || format!("`{text}` is not a MAC address like 02:00:00:00:00:01");
+        let mut octets = [0u8; 6];
+        let mut parts = text.split(':');
+        for o in &mut octets {
+            let part = parts.next().ok_or_else(bad)?;
+            if part.len() != 2 {
+                return Err(bad());
+            }
+            *o = u8::from_str_radix(part, 16).map_err(|_| bad())?;
+        }
+        if parts.next().is_some() {
+            return Err(bad());
+        }
+        Ok(MacAddr(octets))
+    }
+}
+
 /// As its text, so a plan shows `02:5a:00:00:00:01` and not a list of numbers.
 impl Serialize for MacAddr {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -48,6 +70,21 @@ impl Serialize for MacAddr {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parses_what_it_prints() {
+        let mac: super::MacAddr = "02:5a:00:0f:00:01".parse().unwrap();
+        assert_eq!(mac.to_string(), "02:5a:00:0f:00:01");
+        for bad in [
+            "",
+            "02:5a:00:0f:00",
+            "02:5a:00:0f:00:01:02",
+            "2:5a:00:0f:00:01",
+            "zz:5a:00:0f:00:01",
+        ] {
+            assert!(bad.parse::<super::MacAddr>().is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

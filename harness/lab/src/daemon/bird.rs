@@ -28,6 +28,9 @@ pub struct Bird {
     spec: BirdSpec,
     files: DaemonFiles,
     process: Option<BirdProcess>,
+    /// The directory the running process was started in: the base of relative paths it
+    /// is given.
+    cwd: PathBuf,
 }
 
 impl Bird {
@@ -56,6 +59,7 @@ impl Bird {
             spec,
             files,
             process: None,
+            cwd: PathBuf::new(),
         })
     }
 
@@ -79,6 +83,8 @@ impl Daemon for Bird {
         }
         self.finish_stop();
         self.process = Some(BirdProcess::spawn(&self.netns, &self.spec)?);
+        let dir = self.spec.config.parent().unwrap_or(Path::new("/"));
+        self.cwd = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
         Ok(())
     }
 
@@ -183,13 +189,15 @@ impl Daemon for Bird {
             // BIRD runs in the directory of its first config and reads the new one as the
             // unprivileged user: name it relative to there, so no directory above needs to
             // be open to that user.
-            let cwd = self.spec.config.parent().unwrap_or(Path::new("/"));
-            let target = relative_to(&main, cwd);
+            let main = std::path::absolute(&main).unwrap_or(main);
+            let target = relative_to(&main, &self.cwd);
             let mut client = self.client().await?;
             client.set_timeout(Duration::from_secs(30));
             client
                 .command(&format!("configure \"{}\"", target.display()))
                 .await?;
+            // The new configuration is the daemon's from now on: a later start reads it.
+            self.spec.config = main;
             Ok(())
         }
         .boxed()

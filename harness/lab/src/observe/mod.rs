@@ -83,6 +83,7 @@ observers! {
     MaxUnfragmented => max_unfragmented,
     NoFragmentationUpTo => no_fragmentation_up_to,
     CalicoPeers => calico_peers,
+    Neighbor => neighbor,
 }
 
 /// What one look at the network found.

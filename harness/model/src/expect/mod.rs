@@ -94,6 +94,7 @@ kinds! {
     "max_unfragmented" => MaxUnfragmented(max_unfragmented::MaxUnfragmented, Probing),
     "no_fragmentation_up_to" => NoFragmentationUpTo(no_fragmentation_up_to::NoFragmentationUpTo, Probing),
     "calico_peers" => CalicoPeers(calico_peers::CalicoPeers, Common),
+    "neighbor" => Neighbor(neighbor::Neighbor, Common),
 }
 
 /// A validated expectation with its deadline and where it was written.
