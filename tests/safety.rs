@@ -307,3 +307,23 @@ fn the_stale_sweep_spares_a_locked_directory() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again.stdout));
     assert!(removed, "an unlocked stale directory was kept");
 }
+
+/// What only the kernel can refuse (a sysctl value out of its range) is still the
+/// scenario's fault: exit 2, the kernel's words, and where in the file it was asked for.
+#[test]
+fn input_the_kernel_refuses_is_invalid_input_with_a_position() {
+    if !privileged("input_the_kernel_refuses_is_invalid_input_with_a_position") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("ttl.yaml");
+    std::fs::write(
+        &scenario,
+        "nodes:\n  a:\n    sysctls: { net.ipv4.ip_default_ttl: 0 }\n",
+    )
+    .unwrap();
+    let out = routelab(&["run", scenario.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("ttl.yaml:2:3: building the network: sysctl net.ipv4.ip_default_ttl in `a`: Invalid argument"), "{stdout}");
+}

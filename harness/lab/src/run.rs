@@ -36,9 +36,29 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         };
         return (report, None);
     }
-    let not_built = |what: &str, e: LabError| Status::NotBuilt {
-        blame: e.blame(),
-        error: format!("{what}: {e}"),
+    let not_built = |what: &str, e: LabError| {
+        let error = format!("{what}: {e}");
+        // What the kernel or a daemon refused was asked for by some node or link of the
+        // file: point at it.
+        let at = (e.blame() == crate::blame::Blame::Input)
+            .then(|| {
+                let s = &loaded.scenario;
+                s.positions
+                    .keys()
+                    .filter(|name| {
+                        error.contains(&format!("`{name}`")) || error.contains(&format!(" {name} "))
+                    })
+                    .max_by_key(|name| name.len())
+                    .and_then(|name| s.position_of(name))
+            })
+            .flatten();
+        Status::NotBuilt {
+            blame: e.blame(),
+            error: match at {
+                Some(at) => format!("{at}: {error}"),
+                None => error,
+            },
+        }
     };
     let persistent = matches!(mode, Mode::Persistent { .. });
     let started = Instant::now();

@@ -74,6 +74,19 @@ pub struct Scenario {
     /// The Calico cluster as planned, when there is one.
     #[serde(skip)]
     pub calico: Option<CalicoCluster>,
+    /// Where each node and link is defined (line, column), to point at when only the
+    /// kernel can tell that something it asks for is wrong.
+    #[serde(skip)]
+    pub positions: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+impl Scenario {
+    /// Where the node or link `name` is defined, as `file:line:col`.
+    pub fn position_of(&self, name: &str) -> Option<String> {
+        self.positions
+            .get(name)
+            .map(|(l, c)| format!("{}:{l}:{c}", self.file.display()))
+    }
 }
 
 /// One node: a network namespace of its own.

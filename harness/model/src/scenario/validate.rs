@@ -197,6 +197,7 @@ pub fn validate(
     }
 
     let calico = super::calico::validate(&mut cx, &raw, &mut nodes, &links);
+    let links_for_positions: Vec<String> = links.iter().map(|l| l.name().to_string()).collect();
 
     let mut scenario = Scenario {
         name,
@@ -208,6 +209,29 @@ pub fn validate(
         expectations: Vec::new(),
         steps: Vec::new(),
         calico,
+        positions: raw
+            .nodes
+            .value
+            .0
+            .iter()
+            .map(|(n, _)| {
+                (
+                    n.value.clone(),
+                    (n.referenced.line(), n.referenced.column()),
+                )
+            })
+            .chain(
+                raw.links
+                    .iter()
+                    .zip(&links_for_positions)
+                    .map(|(raw, name)| {
+                        (
+                            name.clone(),
+                            (raw.referenced.line(), raw.referenced.column()),
+                        )
+                    }),
+            )
+            .collect(),
     };
     let expectations: Vec<Expectation> = raw
         .expect
@@ -569,6 +593,18 @@ pub fn endpoint(
     let known = cx.known_node(&raw.node);
     let name = cx.claim_interface(&raw.node.value, raw.interface.as_ref());
     let here = format!("{}:{name}", raw.node.value);
+    let mtu = raw.mtu.as_ref().map_or(link_mtu, |m| m.value);
+    if mtu < 1280
+        && let Some(v6) = raw.addresses.iter().find(|a| a.value.addr().is_ipv6())
+    {
+        cx.error(
+            v6.referenced,
+            format!(
+                "{here} has MTU {mtu}, and IPv6 needs at least 1280: the kernel refuses IPv6 \
+                 addresses on it"
+            ),
+        );
+    }
     for (i, a) in raw.addresses.iter().enumerate() {
         if let Some(why) = refused_address(a.value.addr(), false) {
             cx.error(a.referenced, why);
