@@ -61,7 +61,7 @@ fn plan_of(name: &str, yaml: &str) -> Plan {
     let (scenario, _) =
         routelab_model::scenario::load_str(Path::new(&format!("{name}.yaml")), yaml)
             .unwrap_or_else(|d| panic!("{d}"));
-    routelab_model::plan::plan(&scenario)
+    routelab_model::planner::plan(&scenario)
 }
 
 /// The same plan as `ip` commands, one per operation, as a person would script it.
@@ -234,7 +234,7 @@ fn main() {
     // Seed 002 (scenarios/as-per-rack.yaml) without its daemons: the network only.
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/as-per-rack.yaml");
     let (scenario, _) = routelab_model::scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));
-    let mut plan = routelab_model::plan::plan(&scenario);
+    let mut plan = routelab_model::planner::plan(&scenario);
     plan.daemons.clear();
     let runs: Vec<(Duration, Duration)> = (0..rounds.max(5))
         .map(|_| routelab_once(&rt, &plan))

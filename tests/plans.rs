@@ -10,7 +10,7 @@ fn plans_of_shipped_scenarios() {
     assert!(!files.is_empty(), "no scenarios found");
     for file in files {
         let (scenario, _) = routelab_model::scenario::load(&file).unwrap_or_else(|d| panic!("{d}"));
-        let plan = routelab_model::plan::plan(&scenario).relative_to(root);
+        let plan = routelab_model::planner::plan(&scenario).relative_to(root);
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         insta::assert_yaml_snapshot!(name, plan);
     }

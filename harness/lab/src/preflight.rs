@@ -35,7 +35,7 @@ const MAX_INCLUDE_DEPTH: usize = 8;
 /// that looks too big for the machine (the estimate is still printed).
 pub fn load(file: &Path, search: &BirdSearch, force: bool) -> Result<Loaded, Diagnostics> {
     let (scenario, mut warnings) = scenario::load(file)?;
-    let plan = routelab_model::plan::plan(&scenario);
+    let plan = routelab_model::planner::plan(&scenario);
     let mut errors = Diagnostics::default();
     let mut found = Findings {
         file,

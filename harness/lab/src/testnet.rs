@@ -1,5 +1,5 @@
 //! The small real topologies of the live tests (probes, BIRD daemons), built the way
-//! `routelab run` builds a scenario: YAML, [`scenario::load_str`], [`plan::plan`],
+//! `routelab run` builds a scenario: YAML, [`scenario::load_str`], [`planner::plan`],
 //! [`Lab::build`].
 //!
 //! Each call builds a lab of its own, so tests run in parallel without sharing kernel state
@@ -17,7 +17,8 @@ use rtnetlink::Handle;
 
 use crate::lab::{Lab, Mode};
 use crate::net::Netns;
-use routelab_model::plan::{self, Plan};
+use routelab_model::plan::Plan;
+use routelab_model::planner;
 use routelab_model::scenario::{self, Scenario};
 
 pub(crate) const H1_V4: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
@@ -173,7 +174,7 @@ fn scenario(yaml: &str) -> Result<Scenario, String> {
 }
 
 async fn build(scenario: &Scenario) -> Result<(Lab, Plan), String> {
-    let plan = plan::plan(scenario);
+    let plan = planner::plan(scenario);
     let lab = Lab::build(&plan, Mode::Ephemeral)
         .await
         .map_err(|e| e.to_string())?;

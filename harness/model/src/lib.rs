@@ -25,17 +25,23 @@
 //! nothing, spawns nothing and depends on no async runtime or kernel interface.
 
 pub mod calico;
+pub mod context;
 pub mod daemon;
+pub mod diagnostic;
 pub mod expect;
 pub mod footprint;
+pub mod hop;
 pub mod input;
 pub mod link;
 pub mod mac;
 pub mod mtu;
 pub mod names;
+pub mod network;
 pub mod observed;
 pub mod overhead;
 pub mod plan;
+pub mod planner;
 pub mod scenario;
 pub mod text;
 pub mod timeline;
+pub mod yaml;

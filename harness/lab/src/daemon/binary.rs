@@ -356,7 +356,7 @@ fn with_absolute_position(message: &str, dir: &Path) -> String {
                 && line.parse::<u32>().is_ok()
                 && col.parse::<u32>().is_ok() =>
         {
-            let file = routelab_model::scenario::validate::normalize(&dir.join(file));
+            let file = routelab_model::context::normalize(&dir.join(file));
             // Relative to where the user is, when it is below it.
             let file = std::env::current_dir()
                 .ok()

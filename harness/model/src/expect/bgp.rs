@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{Common, With, bird_node_ref};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,7 +50,7 @@ pub struct Bgp {
 }
 
 impl Bgp {
-    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Scenario) -> Option<Bgp> {
+    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Network) -> Option<Bgp> {
         let node = bird_node_ref(cx, scenario, &spec.node, "BGP sessions");
         let given = [
             spec.state.is_some(),

@@ -22,8 +22,8 @@ use serde_saphyr::Spanned;
 
 use super::{Common, With, node_ref};
 use crate::calico::status;
-use crate::scenario::validate::Context;
-use crate::scenario::{NodeKind, Scenario};
+use crate::context::Context;
+use crate::network::{Network, NodeKind};
 
 /// The peer types calicoctl prints.
 const TYPES: [&str; 3] = ["node-to-node mesh", "node specific", "global"];
@@ -63,7 +63,7 @@ pub struct CalicoPeers {
 }
 
 impl CalicoPeers {
-    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Scenario) -> Option<CalicoPeers> {
+    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Network) -> Option<CalicoPeers> {
         let node = node_ref(cx, &spec.node)?;
         if let Some(n) = scenario.nodes.iter().find(|n| n.name == node)
             && n.kind != NodeKind::Calico

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{Common, Expectation, ExpectationSpec, With};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,7 +34,7 @@ pub struct Fails {
 }
 
 impl Fails {
-    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Scenario) -> Option<Fails> {
+    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Network) -> Option<Fails> {
         if spec.with.value.trim().is_empty() {
             cx.error(
                 spec.with.referenced,

@@ -18,8 +18,8 @@ use serde_saphyr::Spanned;
 
 use super::min_packet_size as min_size;
 use super::{Probing, With, probe_origin};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +37,7 @@ pub struct MaxUnfragmented {
 }
 
 impl MaxUnfragmented {
-    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Scenario) -> Option<MaxUnfragmented> {
+    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Network) -> Option<MaxUnfragmented> {
         let from = probe_origin(cx, &spec.group.probe);
         let min = min_size(spec.group.probe.to());
         if spec.bytes.value < min || spec.bytes.value == u16::MAX {

@@ -17,8 +17,8 @@ use serde_saphyr::Spanned;
 
 pub use fields::{Common, ExpectationFields, FieldGroup, Probe, Probing, With};
 
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::context::Context;
+use crate::network::Network;
 
 /// What every kind's validated form offers beyond its fields.
 pub trait Assertion: fmt::Display {
@@ -57,7 +57,7 @@ macro_rules! kinds {
                 }
             }
 
-            fn validate_kind(&self, cx: &mut Context, scenario: &Scenario) -> Option<Kind> {
+            fn validate_kind(&self, cx: &mut Context, scenario: &Network) -> Option<Kind> {
                 match self {
                     $(ExpectationSpec::$variant(s) => {
                         Some(Kind::$variant($module::$kind::validate(s, cx, scenario)?))
@@ -123,7 +123,7 @@ impl Expectation {
     pub fn validate(
         spec: &Spanned<ExpectationSpec>,
         cx: &mut Context,
-        scenario: &Scenario,
+        scenario: &Network,
     ) -> Option<Expectation> {
         let kind = spec.value.validate_kind(cx, scenario)?;
         let common = spec.value.common();
@@ -181,13 +181,13 @@ pub(crate) fn node_ref(cx: &mut Context, node: &Spanned<String>) -> Option<Strin
 /// one (a `bird:` config, or `kind: calico`).
 pub(crate) fn bird_node_ref(
     cx: &mut Context,
-    scenario: &Scenario,
+    scenario: &Network,
     node: &Spanned<String>,
     what: &str,
 ) -> Option<String> {
     let name = node_ref(cx, node)?;
     let n = scenario.node(&name)?;
-    if n.bird.is_none() && n.kind != crate::scenario::NodeKind::Calico {
+    if n.bird.is_none() && n.kind != crate::network::NodeKind::Calico {
         cx.error(
             node.referenced,
             format!(

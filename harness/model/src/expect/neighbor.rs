@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{Common, With, node_ref};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -60,7 +60,7 @@ pub struct Neighbor {
 }
 
 impl Neighbor {
-    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, _: &Scenario) -> Option<Neighbor> {
+    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, _: &Network) -> Option<Neighbor> {
         let node = node_ref(cx, &spec.node);
         if spec.absent && (spec.state.is_some() || spec.lladdr.is_some()) {
             cx.error(

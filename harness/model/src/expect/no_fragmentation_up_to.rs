@@ -17,8 +17,8 @@ use serde_saphyr::Spanned;
 
 use super::min_packet_size as min_size;
 use super::{Probing, With, probe_origin};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +36,7 @@ pub struct NoFragmentationUpTo {
 }
 
 impl NoFragmentationUpTo {
-    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Scenario) -> Option<NoFragmentationUpTo> {
+    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Network) -> Option<NoFragmentationUpTo> {
         let from = probe_origin(cx, &spec.group.probe);
         let min = min_size(spec.group.probe.to());
         if spec.bytes.value < min {

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{Common, With, bird_node_ref};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,7 +38,7 @@ pub struct Ospf {
 }
 
 impl Ospf {
-    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Scenario) -> Option<Ospf> {
+    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, scenario: &Network) -> Option<Ospf> {
         let node = bird_node_ref(cx, scenario, &spec.node, "OSPF neighbours");
         let state = match &spec.state {
             None => "Full".to_string(),

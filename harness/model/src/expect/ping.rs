@@ -27,8 +27,8 @@ use serde_saphyr::Spanned;
 use super::min_packet_size as min_size;
 use super::{Probing, With, probe_origin};
 use crate::observed::ProbeFailure;
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -61,7 +61,7 @@ pub struct Ping {
 }
 
 impl Ping {
-    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Scenario) -> Option<Ping> {
+    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Network) -> Option<Ping> {
         let from = probe_origin(cx, &spec.group.probe);
         let header = min_size(spec.group.probe.to());
         if let Some(size) = &spec.size

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{Probing, With, probe_origin};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +30,7 @@ pub struct Pmtu {
 }
 
 impl Pmtu {
-    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Scenario) -> Option<Pmtu> {
+    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Network) -> Option<Pmtu> {
         let from = probe_origin(cx, &spec.group.probe);
         let min = if spec.group.probe.to().is_ipv4() { 68 } else { 1280 };
         if spec.mtu.value < min {

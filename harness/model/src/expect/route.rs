@@ -20,9 +20,9 @@ use serde_saphyr::Spanned;
 
 use super::{Common, With, node_ref};
 use crate::observed::{KernelRoute, RouteKind};
-use crate::scenario::Scenario;
-use crate::scenario::raw::OneOrMany;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::yaml::OneOrMany;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,7 +56,7 @@ pub struct Route {
 }
 
 impl Route {
-    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, _: &Scenario) -> Option<Route> {
+    pub fn validate(spec: &With<Common, Spec>, cx: &mut Context, _: &Network) -> Option<Route> {
         let node = node_ref(cx, &spec.node);
         let prefix = spec.prefix.value;
         if prefix.trunc() != prefix {

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::{Probing, With, probe_origin};
-use crate::scenario::Scenario;
-use crate::scenario::raw::OneOrMany;
-use crate::scenario::validate::Context;
+use crate::network::Network;
+use crate::yaml::OneOrMany;
+use crate::context::Context;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -38,7 +38,7 @@ pub struct Traceroute {
 }
 
 impl Traceroute {
-    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Scenario) -> Option<Traceroute> {
+    pub fn validate(spec: &With<Probing, Spec>, cx: &mut Context, _: &Network) -> Option<Traceroute> {
         let from = probe_origin(cx, &spec.group.probe);
         let hops: Vec<Vec<IpAddr>> = spec.hops.value.iter().map(|h| h.0.clone()).collect();
         if hops.is_empty() || hops.iter().any(Vec::is_empty) {

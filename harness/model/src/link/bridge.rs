@@ -18,10 +18,11 @@ use serde_saphyr::Spanned;
 
 use crate::plan::{AddressPlan, BridgePlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan};
 use super::{Attachment, Link, LinkKind};
-use crate::mtu::HopSizes;
-use crate::scenario::Interface;
-use crate::scenario::raw::RawEndpoint;
-use crate::scenario::validate::{Context, check_mtu, endpoint};
+use crate::hop::HopSizes;
+use crate::link::Interface;
+use crate::link::endpoint::RawEndpoint;
+use crate::context::{Context, check_mtu};
+use crate::link::endpoint::endpoint;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -39,14 +39,14 @@ use serde_saphyr::Spanned;
 
 use super::{Link, LinkKind};
 use crate::mac::MacAddr;
-use crate::mtu::{Encapsulation, LinkRoute, OuterDf, Way};
+use crate::hop::{Encapsulation, LinkRoute, OuterDf, Way};
 use crate::overhead;
 use crate::plan::{
     AddressPlan, BridgePlan, FdbPlan, NeighbourPlan, OnlinkRoutePlan, Plan, RoutePlan, VxlanDf,
     VxlanPlan,
 };
-use crate::scenario::validate::{Context, check_mtu};
-use crate::scenario::Interface;
+use crate::context::{Context, check_mtu};
+use crate::link::Interface;
 
 /// flanneld's default VXLAN port on Linux (not IANA's 4789).
 pub const VXLAN_PORT: u16 = 8472;

@@ -10,9 +10,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::mtu::{HopSizes, LinkRoute};
+use crate::hop::{HopSizes, LinkRoute};
 use crate::plan::Plan;
-use crate::scenario::Interface;
+
+pub mod endpoint;
+pub use endpoint::{Interface, RawEndpoint};
 
 /// What every validated link kind offers.
 pub trait LinkKind {
@@ -105,7 +107,7 @@ macro_rules! kinds {
             /// Validates the link; `earlier` are the valid links written before it.
             pub fn validate(
                 &self,
-                cx: &mut crate::scenario::validate::Context,
+                cx: &mut crate::context::Context,
                 earlier: &[Link],
             ) -> Option<Link> {
                 match self {
@@ -191,7 +193,7 @@ mod tests {
     use std::net::IpAddr;
     use std::path::Path;
 
-    use crate::mtu::{OuterDf, Way};
+    use crate::hop::{OuterDf, Way};
     use crate::scenario::Scenario;
 
     /// One link of every kind: a wire, a bridge, an overlay and flannel (vxlan over the

@@ -69,15 +69,16 @@ use serde_saphyr::Spanned;
 
 use super::{Attachment, Link, LinkKind};
 use crate::mac::MacAddr;
-use crate::mtu::HopSizes;
+use crate::hop::HopSizes;
 use crate::overhead;
 use crate::plan::{
     AddressPlan, BridgePlan, FdbPlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan,
     VxlanDf, VxlanPlan,
 };
-use crate::scenario::raw::RawEndpoint;
-use crate::scenario::validate::{Context, check_mtu, endpoint};
-use crate::scenario::Interface;
+use crate::link::endpoint::RawEndpoint;
+use crate::context::{Context, check_mtu};
+use crate::link::endpoint::endpoint;
+use crate::link::Interface;
 
 /// ZeroTier's per-packet overhead over an IPv4 underlay (see the module documentation):
 /// outer IPv4 and UDP, its packet header (28) and the `FRAME` verb's network id and

@@ -26,9 +26,10 @@ use crate::plan::{
     AddressPlan, BridgePlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan,
 };
 use super::{Attachment, Link, LinkKind};
-use crate::scenario::Interface;
-use crate::scenario::raw::RawEndpoint;
-use crate::scenario::validate::{Context, check_mtu, endpoint};
+use crate::link::Interface;
+use crate::link::endpoint::RawEndpoint;
+use crate::context::{Context, check_mtu};
+use crate::link::endpoint::endpoint;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,23 +4,15 @@
 
 use std::collections::BTreeMap;
 
-use super::raw::{NodeKind, Pods, RawNode, RawScenario};
-use super::validate::{Context, normalize};
+use super::raw::{Pods, RawNode, RawScenario};
 use super::{Link, Node};
 use crate::calico::node::{NodeInput, plan_cluster};
+use crate::context::{Context, normalize};
+use crate::network::{CalicoCluster, NodeKind};
 
 /// The most pods one node can have: the addresses of Calico's largest IPAM block
 /// (`blockSize: 20`, or 116 for IPv6).
 pub const MAX_PODS_PER_NODE: u32 = 4096;
-
-/// The cluster as planned: what a timeline needs to plan it again after a change of its
-/// resources (see [`crate::timeline::calico_change`]).
-#[derive(Debug, Clone)]
-pub struct CalicoCluster {
-    pub resources: Vec<crate::calico::Resource>,
-    pub inputs: Vec<NodeInput>,
-    pub env: BTreeMap<String, String>,
-}
 
 pub fn validate(
     cx: &mut Context,

@@ -6,56 +6,25 @@
 //! (dangling node names, duplicate interfaces, gateways off-link) are all collected.
 
 mod calico;
-pub use calico::CalicoCluster;
-pub mod diagnostic;
 pub mod raw;
 pub mod validate;
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use ipnet::IpNet;
 use serde::Serialize;
 
+pub use crate::context::{DEFAULT_DEADLINE, DEFAULT_HOLD, DEFAULT_SETTLE, Timing, parse_duration};
 pub use crate::daemon::BirdConfig;
+pub use crate::diagnostic::{Diagnostic, Diagnostics, Severity};
+pub use crate::network::{
+    CalicoCluster, Interface, Network, Node, NodeKind, NodeSource, StaticRoute,
+};
 pub(crate) use crate::text::yaml_message;
-pub use diagnostic::{Diagnostic, Diagnostics, Severity};
-pub use raw::NodeKind;
 
 /// A link between nodes; each kind is a file of [`crate::link`].
 pub use crate::link::Link;
 
 use crate::expect::Expectation;
-
-/// How long an expectation may take to hold when neither it nor the scenario says.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
-/// How long a phase's kernel routes and protocol states must stay unchanged before its
-/// negative expectations are judged, when neither they nor the scenario say.
-pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
-/// How long a negative expectation must then stay true, by default.
-pub const DEFAULT_HOLD: Duration = Duration::from_secs(2);
-
-/// The scenario's timing defaults (`defaults:` in the file).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Timing {
-    #[serde(with = "humantime_serde_compat")]
-    pub deadline: Duration,
-    #[serde(with = "humantime_serde_compat")]
-    pub settle: Duration,
-    #[serde(with = "humantime_serde_compat")]
-    pub hold: Duration,
-}
-
-impl Default for Timing {
-    fn default() -> Timing {
-        Timing {
-            deadline: DEFAULT_DEADLINE,
-            settle: DEFAULT_SETTLE,
-            hold: DEFAULT_HOLD,
-        }
-    }
-}
 
 /// A validated scenario: every name resolves, every value parsed.
 #[derive(Debug, Clone, Serialize)]
@@ -65,19 +34,31 @@ pub struct Scenario {
     pub file: PathBuf,
     pub description: Option<String>,
     pub timing: Timing,
-    pub nodes: Vec<Node>,
-    pub links: Vec<Link>,
+    /// Nodes, links and the Calico cluster.
+    #[serde(flatten)]
+    pub network: Network,
     /// Phase 0: the network as built.
     pub expectations: Vec<Expectation>,
     /// The timeline: each step a phase of its own.
     pub steps: Vec<crate::timeline::Step>,
-    /// The Calico cluster as planned, when there is one.
-    #[serde(skip)]
-    pub calico: Option<CalicoCluster>,
     /// Where each node and link is defined (line, column), to point at when only the
     /// kernel can tell that something it asks for is wrong.
     #[serde(skip)]
     pub positions: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+/// A scenario is its network and more: `scenario.nodes` reads the network's nodes.
+impl std::ops::Deref for Scenario {
+    type Target = Network;
+    fn deref(&self) -> &Network {
+        &self.network
+    }
+}
+
+impl std::ops::DerefMut for Scenario {
+    fn deref_mut(&mut self) -> &mut Network {
+        &mut self.network
+    }
 }
 
 impl Scenario {
@@ -86,119 +67,6 @@ impl Scenario {
         self.positions
             .get(name)
             .map(|(l, c)| format!("{}:{l}:{c}", self.file.display()))
-    }
-}
-
-/// One node: a network namespace of its own.
-#[derive(Debug, Clone, Serialize)]
-pub struct Node {
-    pub name: String,
-    pub kind: NodeKind,
-    pub loopback: Vec<IpNet>,
-    pub routes: Vec<StaticRoute>,
-    /// Sysctls to set, the kind's defaults first, then the file's overrides.
-    pub sysctls: Vec<(String, String)>,
-    pub bird: Option<BirdConfig>,
-    /// An nftables ruleset for the node's namespace.
-    pub nftables: Option<String>,
-    /// What routelab does as calico-node on a `kind: calico` node.
-    pub calico: Option<crate::calico::node::CalicoNode>,
-    /// Where the file wrote what checks made later (by the lab, against the machine)
-    /// point at.
-    #[serde(skip)]
-    pub source: NodeSource,
-}
-
-/// Positions (1-based line and column) in the scenario file of what a node's later
-/// checks report on.
-#[derive(Debug, Clone, Default)]
-pub struct NodeSource {
-    /// Each sysctl the file sets, at its key.
-    pub sysctls: Vec<(String, u64, u64)>,
-    /// Where the text of the `nftables` ruleset begins.
-    pub nftables: Option<(u64, u64)>,
-    /// Where the text of `bird: { inline: ... }` begins.
-    pub bird_inline: Option<(u64, u64)>,
-    /// Where `calico: { pods: ... }` is.
-    pub pods: Option<(u64, u64)>,
-}
-
-/// A static route in a node's kernel table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StaticRoute {
-    pub to: IpNet,
-    pub via: Vec<IpAddr>,
-    pub dev: Option<String>,
-    pub blackhole: bool,
-    pub metric: Option<u32>,
-}
-
-/// A network interface of a node, as a link attaches it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Interface {
-    pub node: String,
-    pub name: String,
-    pub addresses: Vec<IpNet>,
-    pub mtu: u32,
-}
-
-impl Scenario {
-    pub fn node(&self, name: &str) -> Option<&Node> {
-        self.nodes.iter().find(|n| n.name == name)
-    }
-
-    /// Every interface of `node` that a link attaches, in link order.
-    pub fn interfaces_of<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a Interface> + 'a {
-        self.links
-            .iter()
-            .flat_map(|l| l.interfaces())
-            .filter(move |i| i.node == node)
-    }
-
-    /// A pod by its namespace name, with the calico node it runs on.
-    pub fn pod(&self, namespace: &str) -> Option<(&Node, &crate::calico::node::Pod)> {
-        self.nodes.iter().find_map(|n| {
-            let pod = n
-                .calico
-                .as_ref()?
-                .pods
-                .iter()
-                .find(|p| p.namespace == namespace)?;
-            Some((n, pod))
-        })
-    }
-
-    /// The pod that has `addr`, with its node.
-    pub fn pod_with(&self, addr: IpAddr) -> Option<(&Node, &crate::calico::node::Pod)> {
-        self.nodes.iter().find_map(|n| {
-            let pod = n.calico.as_ref()?.pods.iter().find(|p| p.ip == addr)?;
-            Some((n, pod))
-        })
-    }
-
-    /// The node that owns `addr` on one of its interfaces, its loopback or a Calico tunnel (or
-    /// runs the pod that has it), if any.
-    pub fn owner_of(&self, addr: IpAddr) -> Option<&str> {
-        if let Some((node, _)) = self.pod_with(addr) {
-            return Some(&node.name);
-        }
-        for link in &self.links {
-            for i in link.interfaces() {
-                if i.addresses.iter().any(|a| a.addr() == addr) {
-                    return Some(&i.node);
-                }
-            }
-        }
-        self.nodes
-            .iter()
-            .find(|n| {
-                n.loopback.iter().any(|a| a.addr() == addr)
-                    || n.calico
-                        .iter()
-                        .flat_map(|c| &c.tunnels)
-                        .any(|t| t.address == Some(addr))
-            })
-            .map(|n| n.name.as_str())
     }
 }
 
@@ -235,21 +103,6 @@ pub fn load_str(file: &Path, text: &str) -> Result<(Scenario, Diagnostics), Diag
         Diagnostics(vec![Diagnostic::error(file, at, yaml_message(&e))])
     })?;
     validate::validate(file, text, raw)
-}
-
-/// Durations as `humantime` text (`30s`, `1m 30s`) in serialized output.
-mod humantime_serde_compat {
-    use std::time::Duration;
-
-    pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-}
-
-/// Parses a duration as written in a scenario (`30s`, `500ms`, `2m`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. `30s` or `500ms`"))
 }
 
 #[cfg(test)]

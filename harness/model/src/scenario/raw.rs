@@ -4,16 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::marker::PhantomData;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
+
 use serde_saphyr::Spanned;
 
 use crate::expect::ExpectationSpec;
+pub use crate::link::RawEndpoint;
 pub use crate::link::RawLink;
+pub use crate::network::NodeKind;
+pub use crate::yaml::{NamedMap, OneOrMany};
 
 /// The top level of a scenario file.
 #[derive(Debug, Deserialize)]
@@ -119,19 +121,6 @@ pub struct RawDefaults {
     pub hold: Option<Spanned<String>>,
 }
 
-/// The kind of a node: what it is for and which defaults it gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum NodeKind {
-    /// Forwards packets: `ip_forward` on, `rp_filter` off, may run BIRD 2.
-    Router,
-    /// An end host: the kernel defaults, may still run BIRD 2 (e.g. a BGP speaker).
-    Host,
-    /// A Kubernetes node running calico-node: forwards like a router, runs BIRD 1.6 with
-    /// the configuration confd renders, and hosts pods as Felix wires them.
-    Calico,
-}
-
 /// One node, i.e. one network namespace.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,86 +164,4 @@ pub struct RawRoute {
 pub struct RawBird {
     pub config: Option<Spanned<String>>,
     pub inline: Option<Spanned<String>>,
-}
-
-/// One node's attachment to a link.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEndpoint {
-    pub node: Spanned<String>,
-    /// Interface name in the node; `eth0`, `eth1`, … in order of appearance when omitted.
-    pub interface: Option<Spanned<String>>,
-    #[serde(default)]
-    pub addresses: Vec<Spanned<IpNet>>,
-    /// Overrides the link's MTU for this end.
-    pub mtu: Option<Spanned<u32>>,
-}
-
-/// `x` or `[x, y]` in YAML.
-#[derive(Debug, Clone)]
-pub struct OneOrMany<T>(pub Vec<T>);
-
-impl<T> Default for OneOrMany<T> {
-    fn default() -> Self {
-        OneOrMany(Vec::new())
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        // Not `untagged`: that would buffer the value and lose its source location.
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = OneOrMany<T>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a value or a list of values")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(v) = seq.next_element()? {
-                    out.push(v);
-                }
-                Ok(OneOrMany(out))
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Self::Value, E> {
-                let v = T::deserialize(serde::de::value::StrDeserializer::<E>::new(s))?;
-                Ok(OneOrMany(vec![v]))
-            }
-        }
-        d.deserialize_any(V(PhantomData))
-    }
-}
-
-/// A YAML mapping whose keys are names, kept in file order with each key's location.
-#[derive(Debug)]
-pub struct NamedMap<V>(pub Vec<(Spanned<String>, V)>);
-
-impl<V> Default for NamedMap<V> {
-    fn default() -> Self {
-        NamedMap(Vec::new())
-    }
-}
-
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for NamedMap<V> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Vis<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
-            type Value = NamedMap<V>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a mapping of names to definitions")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(key) = map.next_key::<Spanned<String>>()? {
-                    let value = map.next_value()?;
-                    out.push((key, value));
-                }
-                Ok(NamedMap(out))
-            }
-        }
-        d.deserialize_map(Vis(PhantomData))
-    }
 }

@@ -229,7 +229,7 @@ fn per_expectation_deadline_overrides_the_default() {
 
 #[test]
 fn normalize_removes_parent_components() {
-    use super::validate::normalize;
+    use crate::context::normalize;
     assert_eq!(normalize(Path::new("a/b/../c")), Path::new("a/c"));
     assert_eq!(normalize(Path::new("../x")), Path::new("../x"));
     assert_eq!(

@@ -7,105 +7,11 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde_saphyr::{Location, Spanned};
 
-use super::raw::{NodeKind, RawBird, RawNode, RawRoute, RawScenario};
-use super::{
-    BirdConfig, Diagnostic, Diagnostics, Interface, Link, Node, Scenario, StaticRoute, Timing,
-    parse_duration,
-};
+use super::raw::{RawBird, RawNode, RawRoute, RawScenario};
+use super::{BirdConfig, Diagnostics, Link, Node, Scenario, StaticRoute, Timing};
+use crate::context::{Context, normalize, refused_address};
 use crate::expect::Expectation;
-
-/// What link kinds and expectation kinds need while validating: the file for messages,
-/// the nodes known so far, and where findings go.
-pub struct Context<'a> {
-    pub file: &'a Path,
-    /// The scenario's text, to find where a value such as an inline BIRD config begins.
-    pub text: &'a str,
-    pub dir: PathBuf,
-    pub node_names: BTreeSet<String>,
-    pub findings: Diagnostics,
-    /// Interface names taken per node, so links can pick the next free `ethN`.
-    taken_interfaces: BTreeMap<String, BTreeSet<String>>,
-    /// The Calico resources as the timeline's steps so far leave them.
-    pub(crate) calico_now: Option<Vec<crate::calico::Resource>>,
-    /// Interface addresses given so far, with where and on which interface.
-    addresses: BTreeMap<IpNet, (String, Location)>,
-    timing: Timing,
-}
-
-impl Context<'_> {
-    pub fn error(&mut self, at: Location, message: impl Into<String>) {
-        let d = Diagnostic::error(self.file, at, message);
-        self.findings.push(d);
-    }
-
-    pub fn warning(&mut self, at: Location, message: impl Into<String>) {
-        let d = Diagnostic::warning(self.file, at, message);
-        self.findings.push(d);
-    }
-
-    /// Checks that `node` names a node of the scenario; reports it otherwise.
-    pub fn known_node(&mut self, node: &Spanned<String>) -> bool {
-        if self.node_names.contains(&node.value) {
-            return true;
-        }
-        let hint = closest(&node.value, self.node_names.iter())
-            .map(|n| format!("; did you mean `{n}`?"))
-            .unwrap_or_default();
-        let known = self
-            .node_names
-            .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        self.error(
-            node.referenced,
-            format!("no node named `{}` (nodes: {known}){hint}", node.value),
-        );
-        false
-    }
-
-    /// Claims an interface name on a node: the given one, or the next free `ethN`.
-    pub fn claim_interface(&mut self, node: &str, name: Option<&Spanned<String>>) -> String {
-        let taken = self.taken_interfaces.entry(node.to_string()).or_default();
-        match name {
-            Some(n) => {
-                if let Err(why) = crate::names::interface(&n.value) {
-                    let at = n.referenced;
-                    self.error(at, why);
-                } else if !taken.insert(n.value.clone()) {
-                    let at = n.referenced;
-                    let msg = format!("node `{node}` already has an interface `{}`", n.value);
-                    self.error(at, msg);
-                }
-                n.value.clone()
-            }
-            None => {
-                let name = (0..)
-                    .map(|i| format!("eth{i}"))
-                    .find(|c| !taken.contains(c))
-                    .expect("an unbounded range always has a free name");
-                taken.insert(name.clone());
-                name
-            }
-        }
-    }
-
-    /// The scenario's timing defaults.
-    pub fn timing(&self) -> Timing {
-        self.timing
-    }
-
-    /// Parses a duration as written (`30s`, `500ms`); reports a bad one and gives zero.
-    pub fn duration(&mut self, text: &Spanned<String>) -> std::time::Duration {
-        match parse_duration(&text.value) {
-            Ok(d) => d,
-            Err(e) => {
-                self.error(text.referenced, e);
-                std::time::Duration::ZERO
-            }
-        }
-    }
-}
+use crate::network::{Network, NodeKind};
 
 pub use crate::text::closest;
 
@@ -204,11 +110,13 @@ pub fn validate(
         file: file.to_path_buf(),
         description: raw.description.clone(),
         timing: cx.timing,
-        nodes,
-        links,
+        network: Network {
+            nodes,
+            links,
+            calico,
+        },
         expectations: Vec::new(),
         steps: Vec::new(),
-        calico,
         positions: raw
             .nodes
             .value
@@ -582,130 +490,4 @@ fn check_addresses(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
             }
         }
     }
-}
-
-/// Builds an [`Interface`] from a link endpoint, reporting bad references.
-pub fn endpoint(
-    cx: &mut Context,
-    raw: &super::raw::RawEndpoint,
-    link_mtu: u32,
-) -> Option<Interface> {
-    let known = cx.known_node(&raw.node);
-    let name = cx.claim_interface(&raw.node.value, raw.interface.as_ref());
-    let here = format!("{}:{name}", raw.node.value);
-    let mtu = raw.mtu.as_ref().map_or(link_mtu, |m| m.value);
-    if mtu < 1280
-        && let Some(v6) = raw.addresses.iter().find(|a| a.value.addr().is_ipv6())
-    {
-        cx.error(
-            v6.referenced,
-            format!(
-                "{here} has MTU {mtu}, and IPv6 needs at least 1280: the kernel refuses IPv6 \
-                 addresses on it"
-            ),
-        );
-    }
-    for (i, a) in raw.addresses.iter().enumerate() {
-        if let Some(why) = refused_address(a.value.addr(), false) {
-            cx.error(a.referenced, why);
-            continue;
-        }
-        // IPv6 keeps one prefix per address on an interface (a second is refused); IPv4
-        // takes the same address with other prefixes.
-        if a.value.addr().is_ipv6()
-            && let Some(b) = raw.addresses[..i]
-                .iter()
-                .find(|b| b.value.addr() == a.value.addr() && b.value != a.value)
-        {
-            cx.error(
-                a.referenced,
-                format!(
-                    "{} is already on {here} as {} (line {}); the kernel keeps one prefix per \
-                     IPv6 address",
-                    a.value.addr(),
-                    b.value,
-                    b.referenced.line()
-                ),
-            );
-            continue;
-        }
-        match cx.addresses.get(&a.value) {
-            Some((first, at)) => {
-                let msg = format!(
-                    "address {} is already on {first} (line {}); each interface address must be \
-                     unique in the lab (an anycast address belongs on the nodes' `loopback`)",
-                    a.value,
-                    at.line()
-                );
-                cx.error(a.referenced, msg);
-            }
-            None => {
-                cx.addresses.insert(a.value, (here.clone(), a.referenced));
-            }
-        }
-    }
-    let mtu = match &raw.mtu {
-        Some(m) => {
-            check_mtu(cx, m.value, m.referenced);
-            m.value
-        }
-        None => link_mtu,
-    };
-    known.then(|| Interface {
-        node: raw.node.value.clone(),
-        name,
-        addresses: raw.addresses.iter().map(|a| a.value).collect(),
-        mtu,
-    })
-}
-
-/// Why the kernel would not put `addr` on an interface (`on_lo`: on `lo`), if it would
-/// not. Found by trying each class in a fresh namespace: IPv6 refuses multicast, `::`
-/// and `::1` off `lo`; IPv4 takes `0.0.0.0` without error but adds nothing. IPv4
-/// multicast is taken, but is no unicast address either.
-pub fn refused_address(addr: IpAddr, on_lo: bool) -> Option<String> {
-    match addr {
-        IpAddr::V4(v4) if v4.is_unspecified() => Some(format!(
-            "{addr} cannot be an interface address (the kernel would silently add nothing)"
-        )),
-        IpAddr::V4(v4) if v4.is_multicast() => Some(format!(
-            "{addr} cannot be an interface address: it is a multicast group (224.0.0.0/4)"
-        )),
-        IpAddr::V6(v6) if v6.is_unspecified() => Some(format!(
-            "{addr} cannot be an interface address: the kernel refuses the unspecified address"
-        )),
-        IpAddr::V6(v6) if v6.is_multicast() => Some(format!(
-            "{addr} cannot be an interface address: the kernel refuses multicast (ff00::/8)"
-        )),
-        IpAddr::V6(v6) if v6.is_loopback() && !on_lo => Some(format!(
-            "{addr} is the loopback address, which the kernel allows only on `lo`; put it under \
-             the node's `loopback` (where every namespace already has it) or use another address"
-        )),
-        _ => None,
-    }
-}
-
-/// Ethernet-ish MTUs the kernel accepts on a veth (68 is IPv4's minimum).
-pub fn check_mtu(cx: &mut Context, mtu: u32, at: Location) {
-    if !(68..=65535).contains(&mtu) {
-        cx.error(at, format!("MTU {mtu} is out of range (68 to 65535)"));
-    }
-}
-
-/// `a/b/../c` to `a/c`, without touching the file system (the path may not exist yet).
-pub fn normalize(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
-            {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }

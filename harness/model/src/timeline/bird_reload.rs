@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::daemon_state::node_with_daemon;
-use crate::scenario::validate::Context;
-use crate::scenario::{BirdConfig, NodeKind, Scenario};
+use crate::context::Context;
+use crate::daemon::BirdConfig;
+use crate::network::{Network, NodeKind};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +33,7 @@ pub struct BirdReload {
 }
 
 impl BirdReload {
-    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Scenario) -> Option<Self> {
+    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network) -> Option<Self> {
         let node = node_with_daemon(cx, &spec.node, scenario)?;
         if scenario
             .node(&node)

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use crate::calico::node::plan_cluster;
-use crate::scenario::validate::Context;
-use crate::scenario::{BirdConfig, Scenario};
+use crate::context::Context;
+use crate::daemon::BirdConfig;
+use crate::network::Network;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,7 +46,7 @@ impl CalicoChange {
     pub fn validate(
         spec: &Spec,
         cx: &mut Context,
-        scenario: &Scenario,
+        scenario: &Network,
         apply: bool,
     ) -> Option<Self> {
         let verb = if apply {
@@ -66,7 +67,7 @@ impl CalicoChange {
             .unwrap_or_else(|| cluster.resources.clone());
         let mut ok = true;
         for file in &spec.resources.value {
-            let path = crate::scenario::validate::normalize(&cx.dir.join(&file.value));
+            let path = crate::context::normalize(&cx.dir.join(&file.value));
             let loaded = match crate::calico::resources::load_file(&path) {
                 Ok(r) => r,
                 Err(e) => {

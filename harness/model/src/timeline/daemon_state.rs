@@ -16,8 +16,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_saphyr::Spanned;
 
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::context::Context;
+use crate::network::Network;
 
 /// The node whose daemon changes.
 pub type Spec = Spanned<String>;
@@ -42,7 +42,7 @@ impl DaemonState {
     pub fn validate(
         spec: &Spec,
         cx: &mut Context,
-        scenario: &Scenario,
+        scenario: &Network,
         change: Change,
     ) -> Option<Self> {
         let node = node_with_daemon(cx, spec, scenario)?;
@@ -54,7 +54,7 @@ impl DaemonState {
 pub(crate) fn node_with_daemon(
     cx: &mut Context,
     node: &Spanned<String>,
-    scenario: &Scenario,
+    scenario: &Network,
 ) -> Option<String> {
     if !cx.known_node(node) {
         return None;

@@ -12,8 +12,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::context::Context;
+use crate::network::Network;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,7 +29,7 @@ pub struct Exec {
 }
 
 impl Exec {
-    pub fn validate(spec: &Spec, cx: &mut Context, _: &Scenario) -> Option<Self> {
+    pub fn validate(spec: &Spec, cx: &mut Context, _: &Network) -> Option<Self> {
         let known = cx.known_node(&spec.node);
         if spec.command.value.is_empty() || spec.command.value[0].is_empty() {
             cx.error(spec.command.referenced, "`command` needs a program to run");

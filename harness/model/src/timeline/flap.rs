@@ -14,9 +14,9 @@ use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
 use super::link_state::{LinkRef, attachments};
+use crate::context::Context;
 use crate::link::Attachment;
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +41,7 @@ pub struct Flap {
 const MAX_TIMES: u32 = 1000;
 
 impl Flap {
-    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Scenario) -> Option<Self> {
+    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network) -> Option<Self> {
         let every = cx.duration(&spec.every);
         if every < Duration::from_millis(20) {
             cx.error(spec.every.referenced, "`every` must be at least 20ms");

@@ -12,8 +12,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::context::Context;
+use crate::network::Network;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,7 +30,7 @@ pub struct InterfaceState {
 }
 
 impl InterfaceState {
-    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Scenario, up: bool) -> Option<Self> {
+    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network, up: bool) -> Option<Self> {
         if !cx.known_node(&spec.node) {
             return None;
         }

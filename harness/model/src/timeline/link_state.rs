@@ -20,9 +20,9 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::context::Context;
 use crate::link::Attachment;
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
 
 /// `NAME` or `{ link: NAME, node: NODE }`.
 #[derive(Debug)]
@@ -83,7 +83,7 @@ pub struct LinkState {
 }
 
 impl LinkState {
-    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Scenario, up: bool) -> Option<Self> {
+    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network, up: bool) -> Option<Self> {
         let (link, attachments) = attachments(cx, spec, scenario)?;
         Some(LinkState {
             link,
@@ -98,7 +98,7 @@ impl LinkState {
 pub(crate) fn attachments(
     cx: &mut Context,
     spec: &Spec,
-    scenario: &Scenario,
+    scenario: &Network,
 ) -> Option<(String, Vec<Attachment>)> {
     let at = |s: &Spanned<String>| {
         if s.referenced == serde_saphyr::Location::UNKNOWN {

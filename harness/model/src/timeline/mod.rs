@@ -33,9 +33,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::context::Context;
 use crate::expect::{Expectation, ExpectationSpec};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
 
 /// Declares the action kinds: for each, its YAML tag, the variant, and the module with its
 /// `Spec` (what is read) and validated type, whose `validate` may take one more argument.
@@ -55,7 +55,7 @@ macro_rules! actions {
         }
 
         impl ActionSpec {
-            fn validate(&self, cx: &mut Context, scenario: &Scenario) -> Option<Action> {
+            fn validate(&self, cx: &mut Context, scenario: &Network) -> Option<Action> {
                 match self {
                     $(ActionSpec::$variant(s) => Some(Action::$variant(
                         $module::$kind::validate(s, cx, scenario $(, $arg)?)?,
@@ -147,7 +147,7 @@ macro_rules! measures {
         }
 
         impl MeasureSpec {
-            fn validate(&self, cx: &mut Context, scenario: &Scenario) -> Option<Measure> {
+            fn validate(&self, cx: &mut Context, scenario: &Network) -> Option<Measure> {
                 match self {
                     $(MeasureSpec::$variant(s) => {
                         Some(Measure::$variant($module::$kind::validate(s, cx, scenario)?))
@@ -216,7 +216,7 @@ pub fn cut_links(raw: &[Spanned<RawStep>]) -> Vec<String> {
 
 /// Validates the steps of a scenario whose nodes, links and phase-0 expectations are
 /// validated already.
-pub fn validate(cx: &mut Context, raw: &[Spanned<RawStep>], scenario: &Scenario) -> Vec<Step> {
+pub fn validate(cx: &mut Context, raw: &[Spanned<RawStep>], scenario: &Network) -> Vec<Step> {
     let mut names = std::collections::BTreeSet::new();
     let mut steps = Vec::new();
     for s in raw {
@@ -279,7 +279,7 @@ pub(crate) fn read_named_file(
     path: &Spanned<String>,
     what: &str,
 ) -> Option<(std::path::PathBuf, String)> {
-    let full = crate::scenario::validate::normalize(&cx.dir.join(&path.value));
+    let full = crate::context::normalize(&cx.dir.join(&path.value));
     match crate::input::read_text(&full) {
         Ok(text) => Some((full, text)),
         Err(e) => {

@@ -12,8 +12,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::context::Context;
+use crate::network::Network;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +32,7 @@ pub struct Nftables {
 }
 
 impl Nftables {
-    pub fn validate(spec: &Spec, cx: &mut Context, _: &Scenario) -> Option<Self> {
+    pub fn validate(spec: &Spec, cx: &mut Context, _: &Network) -> Option<Self> {
         let known = cx.known_node(&spec.node);
         let (file, ruleset) = super::read_named_file(cx, &spec.ruleset, "nftables ruleset")?;
         known.then(|| Nftables {

@@ -18,9 +18,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use crate::context::Context;
 use crate::expect::{Probe, With, probe_origin};
-use crate::scenario::Scenario;
-use crate::scenario::validate::Context;
+use crate::network::Network;
 
 /// How often a probe goes out.
 pub const INTERVAL: Duration = Duration::from_millis(10);
@@ -44,7 +44,7 @@ pub struct Outage {
 }
 
 impl Outage {
-    pub fn validate(spec: &Spec, cx: &mut Context, _: &Scenario) -> Option<Self> {
+    pub fn validate(spec: &Spec, cx: &mut Context, _: &Network) -> Option<Self> {
         let from = probe_origin(cx, &spec.group)?;
         let max = spec.spec.max.as_ref().map(|m| cx.duration(m));
         Some(Outage {

@@ -13,8 +13,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use crate::scenario::Scenario;
-use crate::scenario::validate::{Context, check_mtu};
+use crate::context::{Context, check_mtu};
+use crate::network::Network;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,7 +34,7 @@ pub struct SetMtu {
 }
 
 impl SetMtu {
-    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Scenario) -> Option<Self> {
+    pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network) -> Option<Self> {
         check_mtu(cx, spec.mtu.value, spec.mtu.referenced);
         let Some(link) = scenario.links.iter().find(|l| l.name() == spec.link.value) else {
             let known: Vec<&str> = scenario.links.iter().map(|l| l.name()).collect();
