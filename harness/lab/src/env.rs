@@ -37,20 +37,21 @@ pub fn check(plans: &[Plan], binaries: &crate::daemon::BirdSearch) -> Result<(),
 pub fn missing_kernel_features(plan: &Plan) -> Vec<String> {
     plan.kernel_features()
         .into_iter()
-        .filter_map(|f| kernel_lacks(f, Path::new("/")).err())
+        .filter_map(|f| kernel_lacks(f, Path::new("/")))
         .collect()
 }
 
-/// Whether the kernel under `root` (the real `/`, or a test's stand-in) provides `feature`.
-fn kernel_lacks(feature: KernelFeature, root: &Path) -> Result<(), String> {
+/// What the kernel under `root` (the real `/`, or a test's stand-in) lacks to provide
+/// `feature`, if anything, as the reason to give.
+fn kernel_lacks(feature: KernelFeature, root: &Path) -> Option<String> {
     match feature {
-        KernelFeature::Ipip => module_present("ipip", "net/ipv4/ipip.ko", root),
+        KernelFeature::Ipip => module_missing("ipip", "net/ipv4/ipip.ko", root),
         KernelFeature::MultipathHashSeed => {
             let path = root.join("proc/sys/net/ipv4/fib_multipath_hash_seed");
             if path.exists() {
-                Ok(())
+                None
             } else {
-                Err(
+                Some(
                     "this kernel has no `net.ipv4.fib_multipath_hash_seed` (Linux 6.11 and \
                      later have it), so which equal-cost path a flow takes cannot be fixed"
                         .into(),
@@ -60,12 +61,12 @@ fn kernel_lacks(feature: KernelFeature, root: &Path) -> Result<(), String> {
     }
 }
 
-/// A module is usable when it is loaded or built in: either way `/sys/module/<name>`
-/// exists. One that is only installed is reported, not loaded: a module's side effects
+/// Why the module `name` is not usable, if it is not. A module is usable when it is
+/// loaded or built in: either way `/sys/module/<name>` exists. One that is only installed is reported, not loaded: a module's side effects
 /// reach every namespace, the host's included.
-fn module_present(name: &str, path_in_tree: &str, root: &Path) -> Result<(), String> {
+fn module_missing(name: &str, path_in_tree: &str, root: &Path) -> Option<String> {
     if root.join("sys/module").join(name).exists() {
-        return Ok(());
+        return None;
     }
     let release = std::fs::read_to_string(root.join("proc/sys/kernel/osrelease"))
         .map(|s| s.trim().to_string())
@@ -79,13 +80,13 @@ fn module_present(name: &str, path_in_tree: &str, root: &Path) -> Result<(), Str
         })
     });
     if installed {
-        Err(format!(
+        Some(format!(
             "the kernel's {name} module is installed but not loaded; load it with \
              `modprobe {name}` (routelab loads no modules itself: loading {name} also adds a \
              device to the host's network namespace)"
         ))
     } else {
-        Err(format!(
+        Some(format!(
             "this kernel ({release}) has no {name} support: the module is not loaded, not \
              built in, and not installed under {}",
             modules.display()
@@ -117,13 +118,13 @@ mod tests {
     #[test]
     fn ipip_is_there_when_loaded_or_built_in() {
         let root = fake_root(true, false);
-        assert_eq!(kernel_lacks(KernelFeature::Ipip, root.path()), Ok(()));
+        assert_eq!(kernel_lacks(KernelFeature::Ipip, root.path()), None);
     }
 
     #[test]
     fn an_installed_but_unloaded_module_is_named_with_the_fix() {
         let root = fake_root(false, true);
-        let why = kernel_lacks(KernelFeature::Ipip, root.path()).unwrap_err();
+        let why = kernel_lacks(KernelFeature::Ipip, root.path()).unwrap();
         assert!(why.contains("installed but not loaded"), "{why}");
         assert!(why.contains("modprobe ipip"), "{why}");
     }
@@ -131,7 +132,7 @@ mod tests {
     #[test]
     fn a_kernel_without_ipip_says_so() {
         let root = fake_root(false, false);
-        let why = kernel_lacks(KernelFeature::Ipip, root.path()).unwrap_err();
+        let why = kernel_lacks(KernelFeature::Ipip, root.path()).unwrap();
         assert!(
             why.contains("6.1.0-test") && why.contains("has no ipip support"),
             "{why}"

@@ -53,6 +53,18 @@ pub enum Mode {
     Persistent { lab: String },
 }
 
+/// Why a probe could not run at all (a probe that ran and saw no answer is an outcome,
+/// not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("no node `{0}` in the lab")]
+    NoSuchNode(String),
+    #[error("probe on {node} panicked: {reason}")]
+    Panicked { node: String, reason: String },
+    #[error("probe on {node}: {source}")]
+    Io { node: String, source: io::Error },
+}
+
 /// Why a lab could not be built, started or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -70,7 +82,7 @@ pub enum LabError {
     #[error("{path} already exists and routelab did not make it; is another lab named `{lab}` up?")]
     NameTaken { lab: String, path: PathBuf },
     #[error("{0}")]
-    InvalidName(String),
+    InvalidName(#[from] routelab_model::names::NameError),
     #[error("no node `{0}` in the lab")]
     NoSuchNode(String),
     #[error("node `{0}` runs no routing daemon")]
@@ -455,19 +467,25 @@ impl Lab {
     }
 
     /// Runs a blocking probe inside a node's namespace on tokio's blocking pool.
-    pub async fn probe<F, R>(&self, node: &str, f: F) -> Result<R, String>
+    pub async fn probe<F, R>(&self, node: &str, f: F) -> Result<R, ProbeError>
     where
         F: FnOnce(&Netns) -> io::Result<R> + Send + 'static,
         R: Send + 'static,
     {
         let netns = self
             .netns(node)
-            .ok_or_else(|| format!("no node `{node}` in the lab"))?;
+            .ok_or_else(|| ProbeError::NoSuchNode(node.to_string()))?;
         let _shared = self.counter_gate.read().await;
         tokio::task::spawn_blocking(move || f(&netns))
             .await
-            .map_err(|e| format!("probe on {node} panicked: {e}"))?
-            .map_err(|e| format!("probe on {node}: {e}"))
+            .map_err(|e| ProbeError::Panicked {
+                node: node.to_string(),
+                reason: e.to_string(),
+            })?
+            .map_err(|source| ProbeError::Io {
+                node: node.to_string(),
+                source,
+            })
     }
 
     /// Holds every other probe of the lab off until the guard is dropped, for measurements

@@ -10,21 +10,21 @@
 //! Everything here touches the kernel only inside namespaces routelab created: the host's
 //! own namespace is never entered or changed.
 
-pub mod blame;
+pub(crate) mod blame;
 pub mod daemon;
 pub mod env;
-pub mod json;
+pub(crate) mod json;
 pub mod lab;
 pub mod net;
-pub mod observe;
+pub(crate) mod observe;
 pub mod preflight;
 pub mod probe;
 pub mod report;
 pub mod run;
-pub mod settle;
+pub(crate) mod settle;
 #[cfg(test)]
 mod testnet;
-pub mod timeline;
+pub(crate) mod timeline;
 
 /// For tests that need root: prints why the test is skipped, or panics under CI, where a
 /// skip for lack of privileges would hide the whole point of the suite.

@@ -63,13 +63,13 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    pub fn error(&mut self, at: Location, message: impl Into<String>) {
-        let d = Diagnostic::error(self.file, at, message);
+    pub fn error(&mut self, at: Location, message: impl std::fmt::Display) {
+        let d = Diagnostic::error(self.file, at, message.to_string());
         self.findings.push(d);
     }
 
-    pub fn warning(&mut self, at: Location, message: impl Into<String>) {
-        let d = Diagnostic::warning(self.file, at, message);
+    pub fn warning(&mut self, at: Location, message: impl std::fmt::Display) {
+        let d = Diagnostic::warning(self.file, at, message.to_string());
         self.findings.push(d);
     }
 
@@ -197,8 +197,18 @@ mod humantime_serde_compat {
     }
 }
 
+/// Text that is not a duration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a duration ({reason}); write e.g. `30s` or `500ms`")]
+pub struct NotADuration {
+    pub text: String,
+    pub reason: String,
+}
+
 /// Parses a duration as written in a scenario (`30s`, `500ms`, `2m`).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. `30s` or `500ms`"))
+pub fn parse_duration(text: &str) -> Result<Duration, NotADuration> {
+    humantime::parse_duration(text.trim()).map_err(|e| NotADuration {
+        text: text.to_string(),
+        reason: e.to_string(),
+    })
 }

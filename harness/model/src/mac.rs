@@ -39,12 +39,17 @@ impl fmt::Display for MacAddr {
     }
 }
 
+/// Text that is not a MAC address.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a MAC address like 02:00:00:00:00:01")]
+pub struct NotAMac(pub String);
+
 /// Text as `ip link` writes it, six two-digit hexadecimal octets separated by `:`.
 impl std::str::FromStr for MacAddr {
-    type Err = String;
+    type Err = NotAMac;
 
-    fn from_str(text: &str) -> Result<MacAddr, String> {
-        let bad = || format!("`{text}` is not a MAC address like 02:00:00:00:00:01");
+    fn from_str(text: &str) -> Result<MacAddr, NotAMac> {
+        let bad = || NotAMac(text.to_string());
         let mut octets = [0u8; 6];
         let mut parts = text.split(':');
         for o in &mut octets {

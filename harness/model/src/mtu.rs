@@ -44,6 +44,17 @@ use crate::link::Link;
 use crate::overhead;
 use crate::scenario::{Interface, Scenario};
 
+/// Why no path MTU can be predicted for a pair (no route in the file, a loop, a
+/// blackhole), as a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unpredictable(pub String);
+
+/// `format!` for an [`Unpredictable`].
+macro_rules! why {
+    ($($t:tt)*) => { Unpredictable(format!($($t)*)) };
+}
+
 /// How many hops a path may have before it is taken for a loop.
 const MAX_HOPS: usize = 64;
 
@@ -145,7 +156,7 @@ pub fn predict(
     from: &str,
     to: IpAddr,
     src: Option<IpAddr>,
-) -> Result<Prediction, String> {
+) -> Result<Prediction, Unpredictable> {
     // A pod's traffic starts on its node; its veth (the pod MTU) caps the path, as does the
     // veth of a pod at the far end.
     let from_pod = scenario.pod(from);
@@ -163,7 +174,7 @@ pub fn predict(
     };
     let dst_owner = scenario
         .owner_of(to)
-        .ok_or_else(|| format!("no node has {to}"))?
+        .ok_or_else(|| why!("no node has {to}"))?
         .to_string();
     let back = route(scenario, &dst_owner, src)?;
     let path_mtu = forward
@@ -171,7 +182,7 @@ pub fn predict(
         .into_iter()
         .chain(pod_caps.iter().copied())
         .min()
-        .ok_or_else(|| format!("{to} is on {from} itself"))?;
+        .ok_or_else(|| why!("{to} is on {from} itself"))?;
     let unfragmented = forward
         .unfragmented()
         .into_iter()
@@ -192,11 +203,11 @@ pub fn predict(
 
 /// The address the kernel would pick for a packet along `route`: the first address of the
 /// same family on the first hop's interface.
-fn source_address(scenario: &Scenario, route: &Route) -> Result<IpAddr, String> {
+fn source_address(scenario: &Scenario, route: &Route) -> Result<IpAddr, Unpredictable> {
     let first = route
         .hops
         .first()
-        .ok_or_else(|| format!("{} is on {} itself", route.to, route.from))?;
+        .ok_or_else(|| why!("{} is on {} itself", route.to, route.from))?;
     if let Some(address) = scenario
         .node(&route.from)
         .and_then(|n| n.calico.as_ref())
@@ -216,9 +227,11 @@ fn source_address(scenario: &Scenario, route: &Route) -> Result<IpAddr, String> 
         .map(IpNet::addr)
         .find(|a| a.is_ipv4() == route.to.is_ipv4())
         .ok_or_else(|| {
-            format!(
+            why!(
                 "{}:{} has no address of {}'s family",
-                route.from, first.interface, route.to
+                route.from,
+                first.interface,
+                route.to
             )
         })
 }
@@ -244,17 +257,17 @@ enum Step<'a> {
 }
 
 /// The one-way path from node `from` to address `to`.
-pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, String> {
+pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Unpredictable> {
     let owner = scenario
         .owner_of(to)
-        .ok_or_else(|| format!("no node of the scenario has the address {to}"))?
+        .ok_or_else(|| why!("no node of the scenario has the address {to}"))?
         .to_string();
     let mut hops = Vec::new();
     let mut at = from.to_string();
     let mut visited = BTreeSet::new();
     while at != owner {
         if hops.len() >= MAX_HOPS || !visited.insert(at.clone()) {
-            return Err(format!("the path from {from} to {to} loops at {at}"));
+            return Err(why!("the path from {from} to {to} loops at {at}"));
         }
         let hop = match step(scenario, &at, to, &owner)? {
             Step::Link {
@@ -293,7 +306,7 @@ fn tunnel_sizes(
 }
 
 /// A hop into a tunnel a link installed, over the path between its outer addresses.
-fn encapsulated_hop(scenario: &Scenario, tunnel: Encapsulation) -> Result<Hop, String> {
+fn encapsulated_hop(scenario: &Scenario, tunnel: Encapsulation) -> Result<Hop, Unpredictable> {
     let underneath = route(scenario, &tunnel.from, tunnel.outer_dst)?;
     let below = underneath.unfragmented().unwrap_or(u32::MAX);
     let overhead = tunnel.overhead;
@@ -335,11 +348,11 @@ fn tunnel_hop(
     kind: TunnelKind,
     via: IpAddr,
     mtu: u32,
-) -> Result<Hop, String> {
+) -> Result<Hop, Unpredictable> {
     let underneath = route(scenario, at, via)?;
     let next = scenario
         .owner_of(via)
-        .ok_or_else(|| format!("no node has {via}"))?
+        .ok_or_else(|| why!("no node has {via}"))?
         .to_string();
     let overhead = kind.overhead();
     let device = kind.device();
@@ -409,8 +422,13 @@ enum Candidate<'a> {
     CalicoTunnel(&'a TunnelRoute, TunnelKind, u32),
 }
 
-fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result<Step<'a>, String> {
-    let node = scenario.node(at).ok_or_else(|| format!("no node `{at}`"))?;
+fn step<'a>(
+    scenario: &'a Scenario,
+    at: &str,
+    to: IpAddr,
+    owner: &str,
+) -> Result<Step<'a>, Unpredictable> {
+    let node = scenario.node(at).ok_or_else(|| why!("no node `{at}`"))?;
     let mut best: Option<(u8, Candidate<'a>)> = None;
     let mut offer = |len: u8, c: Candidate<'a>| {
         // Longer prefixes win; on a tie the earlier candidate (connected first) stays.
@@ -451,19 +469,19 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
                     assumed: false,
                 })
             } else {
-                Err(format!(
+                Err(why!(
                     "{at} has {to} on the subnet of {}, but no node there has it",
                     i.name
                 ))
             }
         }
         Some(Candidate::Static(r)) if r.blackhole => {
-            Err(format!("{at} drops traffic to {to} (blackhole {})", r.to))
+            Err(why!("{at} drops traffic to {to} (blackhole {})", r.to))
         }
         Some(Candidate::Static(r)) => {
             let gw = r.via.first().copied();
             via_gateway(scenario, at, gw, r.dev.as_deref())
-                .ok_or_else(|| format!("{at}: cannot follow its route {} to {to}", r.to))
+                .ok_or_else(|| why!("{at}: cannot follow its route {} to {to}", r.to))
         }
         Some(Candidate::CalicoTunnel(r, kind, mtu)) if r.encapsulated => Ok(Step::CalicoTunnel {
             kind,
@@ -479,7 +497,7 @@ fn step<'a>(scenario: &'a Scenario, at: &str, to: IpAddr, owner: &str) -> Result
         None if node.bird.is_some() || node.calico.is_some() => {
             shortest_first_step(scenario, at, owner)
         }
-        None => Err(format!(
+        None => Err(why!(
             "{at} has no route to {to} (none in the file, and no routing daemon to learn one)"
         )),
     }
@@ -491,9 +509,9 @@ fn direct<'a>(
     at: &str,
     gw: IpAddr,
     dev: Option<&str>,
-) -> Result<Step<'a>, String> {
+) -> Result<Step<'a>, Unpredictable> {
     via_gateway(scenario, at, Some(gw), dev)
-        .ok_or_else(|| format!("{at}: {gw} is not reachable directly"))
+        .ok_or_else(|| why!("{at}: {gw} is not reachable directly"))
 }
 
 /// The hop to the owner of `gw` on a link `at` shares with it (through `dev` if given).
@@ -540,7 +558,7 @@ fn shortest_first_step<'a>(
     scenario: &'a Scenario,
     at: &str,
     owner: &str,
-) -> Result<Step<'a>, String> {
+) -> Result<Step<'a>, Unpredictable> {
     // Parent pointers: node -> (previous node, link, interface of previous node).
     let mut came: std::collections::BTreeMap<String, (String, &'a Link, &'a Interface)> =
         std::collections::BTreeMap::new();
@@ -565,7 +583,7 @@ fn shortest_first_step<'a>(
     let mut node = owner.to_string();
     loop {
         let Some((prev, link, out)) = came.get(&node) else {
-            return Err(format!("no link path from {at} to {owner}"));
+            return Err(why!("no link path from {at} to {owner}"));
         };
         if prev == at {
             return Ok(Step::Link {

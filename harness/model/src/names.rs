@@ -19,8 +19,27 @@ pub const MAX_INTERFACE_NAME: usize = 15;
 /// Interface names a link may not use.
 pub const RESERVED_INTERFACES: [&str; 3] = ["lo", "all", "default"];
 
+/// A name that breaks the rules above; its message says which rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error(
+        "{what} name `{name}` must be 1 to {MAX_NAME} characters of letters, digits, `-`, `_` \
+         or `.`, starting with a letter or a digit"
+    )]
+    NotPlain { what: String, name: String },
+    #[error("interface name `{0}` must be 1 to {MAX_INTERFACE_NAME} characters (Linux's IFNAMSIZ)")]
+    InterfaceLength(String),
+    #[error("interface name `{0}` may not be `.` or `..` or contain `/`, `:` or white space")]
+    InterfaceCharacters(String),
+    #[error(
+        "interface name `{0}` is reserved (`lo` is every namespace's loopback; `all` and \
+         `default` name the kernel's per-family settings)"
+    )]
+    ReservedInterface(String),
+}
+
 /// Checks a plain name; `what` says what it names, for the message (`lab`, `node`, ...).
-pub fn plain(what: &str, name: &str) -> Result<(), String> {
+pub fn plain(what: &str, name: &str) -> Result<(), NameError> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -30,37 +49,29 @@ pub fn plain(what: &str, name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "{what} name `{}` must be 1 to {MAX_NAME} characters of letters, digits, `-`, `_` \
-             or `.`, starting with a letter or a digit",
-            name.escape_debug()
-        ))
+        Err(NameError::NotPlain {
+            what: what.to_string(),
+            name: name.escape_debug().to_string(),
+        })
     }
 }
 
 /// Checks the name of an interface a link adds to a node.
-pub fn interface(name: &str) -> Result<(), String> {
+pub fn interface(name: &str) -> Result<(), NameError> {
     if name.is_empty() || name.len() > MAX_INTERFACE_NAME {
-        return Err(format!(
-            "interface name `{}` must be 1 to {MAX_INTERFACE_NAME} characters (Linux's IFNAMSIZ)",
-            name.escape_debug()
-        ));
+        return Err(NameError::InterfaceLength(name.escape_debug().to_string()));
     }
     if name == "."
         || name == ".."
         || name.contains(['/', ':'])
         || name.contains(char::is_whitespace)
     {
-        return Err(format!(
-            "interface name `{}` may not be `.` or `..` or contain `/`, `:` or white space",
-            name.escape_debug()
+        return Err(NameError::InterfaceCharacters(
+            name.escape_debug().to_string(),
         ));
     }
     if RESERVED_INTERFACES.contains(&name) {
-        return Err(format!(
-            "interface name `{name}` is reserved (`lo` is every namespace's loopback; `all` and \
-             `default` name the kernel's per-family settings)"
-        ));
+        return Err(NameError::ReservedInterface(name.to_string()));
     }
     Ok(())
 }
@@ -101,6 +112,7 @@ mod tests {
         assert!(
             plain("pod", "../../x")
                 .unwrap_err()
+                .to_string()
                 .starts_with("pod name `../../x`")
         );
     }

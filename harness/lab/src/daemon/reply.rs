@@ -78,9 +78,9 @@ impl ReplyAssembler {
 
     /// Feeds one line (with or without its trailing newline). Returns `Ok(true)` when it was
     /// the reply's last line, and an error describing the line if it is not protocol.
-    pub fn push(&mut self, line: &str) -> Result<bool, String> {
+    pub fn push(&mut self, line: &str) -> Result<bool, NotProtocol> {
         if self.done {
-            return Err(format!("line after the end of the reply: {line:?}"));
+            return Err(NotProtocol::AfterTheEnd(line.to_string()));
         }
         let line = line.strip_suffix('\n').unwrap_or(line);
         let line = line.strip_suffix('\r').unwrap_or(line);
@@ -92,15 +92,15 @@ impl ReplyAssembler {
                 None => (code, "", true),
                 Some(b' ') => (code, &line[5..], true),
                 Some(b'-') => (code, &line[5..], false),
-                Some(_) => return Err(format!("reply code not followed by ' ' or '-': {line:?}")),
+                Some(_) => return Err(NotProtocol::BadSeparator(line.to_string())),
             }
         } else if let Some(rest) = line.strip_prefix(' ') {
             let Some(code) = self.last_code else {
-                return Err(format!("continuation line before any reply code: {line:?}"));
+                return Err(NotProtocol::EarlyContinuation(line.to_string()));
             };
             (code, rest, false)
         } else {
-            return Err(format!("not a BIRD reply line: {line:?}"));
+            return Err(NotProtocol::NotAReplyLine(line.to_string()));
         };
         self.reply.raw.push(line.to_string());
         if code != 0 {
@@ -115,6 +115,7 @@ impl ReplyAssembler {
     }
 
     /// Whether the last line has been seen.
+    #[cfg(test)]
     pub fn is_done(&self) -> bool {
         self.done
     }
@@ -125,14 +126,30 @@ impl ReplyAssembler {
     }
 }
 
-/// Parses a complete reply given as text (one line per line). Used for recorded output.
-pub fn parse_reply(text: &str) -> Result<Reply, String> {
+/// A line that breaks BIRD's control protocol.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotProtocol {
+    #[error("line after the end of the reply: {0:?}")]
+    AfterTheEnd(String),
+    #[error("reply code not followed by ' ' or '-': {0:?}")]
+    BadSeparator(String),
+    #[error("continuation line before any reply code: {0:?}")]
+    EarlyContinuation(String),
+    #[error("not a BIRD reply line: {0:?}")]
+    NotAReplyLine(String),
+    #[error("reply ended without a final line")]
+    Unfinished,
+}
+
+/// Parses a complete reply given as text (one line per line), as recorded for tests.
+#[cfg(test)]
+pub fn parse_reply(text: &str) -> Result<Reply, NotProtocol> {
     let mut asm = ReplyAssembler::new();
     for line in text.lines() {
         asm.push(line)?;
     }
     if !asm.is_done() {
-        return Err("reply ended without a final line".into());
+        return Err(NotProtocol::Unfinished);
     }
     Ok(asm.finish())
 }

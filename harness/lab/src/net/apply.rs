@@ -149,7 +149,7 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
         if !write_sysctl(space, &s.key, &s.value, false).map_err(|m| ApplyError::Sysctl {
             ns: s.ns.clone(),
             key: s.key.clone(),
-            message: m,
+            message: m.to_string(),
         })? {
             deferred.push(s);
         }
@@ -226,7 +226,7 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
         write_sysctl(ns(&s.ns)?, &s.key, &s.value, true).map_err(|m| ApplyError::Sysctl {
             ns: s.ns.clone(),
             key: s.key.clone(),
-            message: m,
+            message: m.to_string(),
         })?;
     }
 
@@ -508,21 +508,28 @@ fn write_sysctl(
     key: &str,
     value: &str,
     must_exist: bool,
-) -> Result<bool, String> {
+) -> Result<bool, SysctlRefused> {
     let path = format!("/proc/sys/{}", key.replace('.', "/"));
     let value = value.to_string();
     let result = space
         .netns
         .run(move || std::fs::write(&path, value.as_bytes()))
-        .map_err(|e| e.to_string())?;
+        .map_err(SysctlRefused::Io)?;
     match result {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => Ok(false),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err("no such sysctl in this kernel (or the interface it names does not exist)".into())
-        }
-        Err(e) => Err(e.to_string()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(SysctlRefused::NoSuchKey),
+        Err(e) => Err(SysctlRefused::Io(e)),
     }
+}
+
+/// Why a sysctl could not be written.
+#[derive(Debug, thiserror::Error)]
+enum SysctlRefused {
+    #[error("no such sysctl in this kernel (or the interface it names does not exist)")]
+    NoSuchKey,
+    #[error("{0}")]
+    Io(std::io::Error),
 }
 
 #[cfg(test)]

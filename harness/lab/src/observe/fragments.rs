@@ -18,7 +18,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::lab::Lab;
+use crate::lab::{Lab, ProbeError};
 use crate::probe::{IpCounters, LargestPassing, Outcome, PingOutcome, PingSpec};
 
 /// What one size came to.
@@ -54,17 +54,23 @@ impl fmt::Display for Trial {
     }
 }
 
-async fn counters(lab: &Lab) -> Result<Vec<(String, IpCounters)>, String> {
+async fn counters(lab: &Lab) -> Result<Vec<(String, IpCounters)>, ProbeError> {
     let names: Vec<String> = lab.namespace_names().map(str::to_string).collect();
     let reads = names.into_iter().map(|name| async move {
         let netns = lab
             .netns(&name)
-            .ok_or_else(|| format!("namespace `{name}` vanished"))?;
+            .ok_or_else(|| ProbeError::NoSuchNode(name.clone()))?;
         let read = tokio::task::spawn_blocking(move || crate::probe::ip_counters(&netns))
             .await
-            .map_err(|e| format!("reading counters of {name}: {e}"))?
-            .map_err(|e| format!("reading counters of {name}: {e}"))?;
-        Ok::<_, String>((name, read))
+            .map_err(|e| ProbeError::Panicked {
+                node: name.clone(),
+                reason: e.to_string(),
+            })?
+            .map_err(|source| ProbeError::Io {
+                node: name.clone(),
+                source,
+            })?;
+        Ok::<_, ProbeError>((name, read))
     });
     futures::future::try_join_all(reads).await
 }
@@ -77,10 +83,10 @@ pub async fn trial(
     to: IpAddr,
     src: Option<IpAddr>,
     size: u16,
-) -> Result<Trial, String> {
+) -> Result<Trial, ProbeError> {
     let netns = lab
         .netns(from)
-        .ok_or_else(|| format!("no node `{from}` in the lab"))?;
+        .ok_or_else(|| ProbeError::NoSuchNode(from.to_string()))?;
     let before = counters(lab).await?;
     let spec = PingSpec {
         dst: to,
@@ -93,8 +99,14 @@ pub async fn trial(
     };
     let outcome = tokio::task::spawn_blocking(move || crate::probe::ping(&netns, &spec))
         .await
-        .map_err(|e| format!("ping from {from} panicked: {e}"))?
-        .map_err(|e| format!("ping from {from}: {e}"))?;
+        .map_err(|e| ProbeError::Panicked {
+            node: from.to_string(),
+            reason: e.to_string(),
+        })?
+        .map_err(|source| ProbeError::Io {
+            node: from.to_string(),
+            source,
+        })?;
     let after = counters(lab).await?;
     let mut fragmented_in = Vec::new();
     for ((name, then), (_, now)) in before.iter().zip(&after) {
@@ -126,7 +138,7 @@ pub async fn largest_clean(
     src: Option<IpAddr>,
     (lo, hi): (u16, u16),
     first: u16,
-) -> Result<(Option<u16>, Vec<Trial>), String> {
+) -> Result<(Option<u16>, Vec<Trial>), ProbeError> {
     let mut search = LargestPassing::expecting(lo, hi, first);
     let mut trials = Vec::new();
     while let Some(size) = search.next_size() {

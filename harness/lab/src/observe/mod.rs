@@ -19,7 +19,6 @@ mod fragments;
 use std::time::{Duration, Instant};
 
 use routelab_model::expect::{Expectation, Kind};
-use routelab_model::scenario::Scenario;
 use serde::Serialize;
 
 use crate::lab::Lab;
@@ -96,10 +95,10 @@ pub struct Observation {
 }
 
 impl Observation {
-    pub fn new(holds: bool, observed: impl Into<String>) -> Observation {
+    pub fn new(holds: bool, observed: impl std::fmt::Display) -> Observation {
         Observation {
             holds,
-            observed: observed.into(),
+            observed: observed.to_string(),
         }
     }
 }
@@ -328,16 +327,4 @@ pub async fn check_phase(
     outcomes.extend(negatives);
     outcomes.sort_by_key(|(i, _)| *i);
     outcomes.into_iter().map(|(_, o)| o).collect()
-}
-
-/// Checks the expectations of a lab as built (phase 0), watching for quiet meanwhile.
-pub async fn check_all(lab: &Lab, scenario: &Scenario) -> Vec<Outcome> {
-    let clock = Instant::now();
-    let quiet = Quiet::new(clock, false);
-    let check = std::pin::pin!(check_phase(lab, &scenario.expectations, clock, &quiet));
-    let watch = std::pin::pin!(quiet.watch(lab));
-    match futures::future::select(check, watch).await {
-        futures::future::Either::Left((outcomes, _)) => outcomes,
-        futures::future::Either::Right(((), _)) => unreachable!("watching never ends"),
-    }
 }

@@ -53,7 +53,7 @@ impl Look for Ping {
             .await
         {
             Ok(o) => o,
-            Err(e) => return Observation::new(false, e),
+            Err(e) => return Observation::new(false, e.to_string()),
         };
         let holds = match (&outcome, outcome.failure()) {
             (PingOutcome::Reply { ttl, .. }, _) => {

@@ -22,7 +22,7 @@ impl Observe for Traceroute {
             .await
         {
             Ok(t) => t,
-            Err(e) => return Observation::new(false, e),
+            Err(e) => return Observation::new(false, e.to_string()),
         };
         let holds = trace.reached
             && trace.hops.len() == self.hops.len()

@@ -29,10 +29,15 @@ impl fmt::Display for AsNumber {
     }
 }
 
+/// Text that is not an AS number (`65001`, or `1.10` in asdot notation).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid AS number {0:?}")]
+pub struct NotAnAsNumber(pub String);
+
 impl std::str::FromStr for AsNumber {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("invalid AS number {s:?}");
+    type Err = NotAnAsNumber;
+    fn from_str(s: &str) -> Result<Self, NotAnAsNumber> {
+        let bad = || NotAnAsNumber(s.to_string());
         match s.split_once('.') {
             Some((hi, lo)) => {
                 let hi: u16 = hi.trim().parse().map_err(|_| bad())?;

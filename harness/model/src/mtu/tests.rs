@@ -130,7 +130,7 @@ links:
     // Across subnets the pod route is missing: the default route leads to gw, which has
     // no route to pods and runs no routing daemon that could learn one.
     let e = predict(&apart, "k1", "10.42.1.1".parse().unwrap(), None).unwrap_err();
-    assert!(e.contains("gw has no route to 10.42.1.1"), "{e}");
+    assert!(e.0.contains("gw has no route to 10.42.1.1"), "{e}");
 }
 
 #[test]

@@ -222,15 +222,20 @@ pub fn validate(
 /// `firstFound` (the default), `interface` and `skipInterface` (regular expressions on the
 /// interface name), `cidrs` (the first address inside one of them) and `canReach` (the
 /// interface whose subnet holds the target; routing beyond the first hop is not modelled).
+/// A `nodeAddressAutodetectionV4` that cannot be followed (a bad pattern or address).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadAutodetection(String);
+
 /// `kubernetes: NodeInternalIP` is read as first-found: routelab's nodes have no other
 /// internal IP. Returns the address and its interface's MTU.
 fn autodetect(
     how: &crate::calico::resources::NodeAddressAutodetection,
     interfaces: &[&super::Interface],
-) -> Result<Option<(ipnet::IpNet, u32)>, String> {
+) -> Result<Option<(ipnet::IpNet, u32)>, BadAutodetection> {
     let regex = |pattern: &str, what: &str| {
         regex::Regex::new(&format!("^(?:{pattern})$"))
-            .map_err(|e| format!("nodeAddressAutodetectionV4.{what}: {e}"))
+            .map_err(|e| BadAutodetection(format!("nodeAddressAutodetectionV4.{what}: {e}")))
     };
     let only = how
         .interface
@@ -246,16 +251,18 @@ fn autodetect(
         .cidrs
         .iter()
         .map(|c| {
-            c.parse()
-                .map_err(|e| format!("nodeAddressAutodetectionV4.cidrs: {c}: {e}"))
+            c.parse().map_err(|e| {
+                BadAutodetection(format!("nodeAddressAutodetectionV4.cidrs: {c}: {e}"))
+            })
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, BadAutodetection>>()?;
     let reach: Option<std::net::IpAddr> = how
         .can_reach
         .as_deref()
         .map(|t| {
-            t.parse()
-                .map_err(|e| format!("nodeAddressAutodetectionV4.canReach: {t}: {e}"))
+            t.parse().map_err(|e| {
+                BadAutodetection(format!("nodeAddressAutodetectionV4.canReach: {t}: {e}"))
+            })
         })
         .transpose()?;
     for i in interfaces {
