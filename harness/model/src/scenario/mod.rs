@@ -8,6 +8,7 @@
 mod calico;
 pub use calico::CalicoCluster;
 pub mod diagnostic;
+mod lint;
 pub mod raw;
 pub mod validate;
 

@@ -250,6 +250,9 @@ pub fn validate(
     cx.calico_now = scenario.calico.as_ref().map(|c| c.resources.clone());
     scenario.steps = crate::timeline::validate(&mut cx, &raw.steps, &scenario);
     check_addresses(&mut cx, &scenario, &raw);
+    if !cx.findings.has_errors() {
+        super::lint::lint(&mut cx, &scenario, &raw);
+    }
 
     if cx.findings.has_errors() {
         Err(cx.findings)
