@@ -70,6 +70,13 @@ pub enum Command {
         /// namespaces, processes and memory are printed either way).
         #[arg(long)]
         force: bool,
+        /// Print no progress while running (the report at the end is printed all the same).
+        #[arg(long, short)]
+        quiet: bool,
+        /// When a scenario fails, leave its lab up (as `up` does, named after the
+        /// scenario) and print how to enter it; remove it with `routelab down`.
+        #[arg(long)]
+        keep_on_failure: bool,
     },
     /// Build a scenario and leave it running (namespaces `<lab>-<node>` in `ip netns`).
     Up {
@@ -159,7 +166,19 @@ pub fn main() -> ExitCode {
             junit,
             json,
             force,
-        } => run(&files, junit, json, search, force),
+            quiet,
+            keep_on_failure,
+        } => run(
+            &files,
+            junit,
+            json,
+            search,
+            RunOptions {
+                force,
+                quiet,
+                keep_on_failure,
+            },
+        ),
         Command::Up { file, lab, force } => up(&file, lab, search, force),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
@@ -394,13 +413,25 @@ fn exit_code(report: &ScenarioReport) -> u8 {
     }
 }
 
+/// How `run` goes about its scenarios.
+struct RunOptions {
+    force: bool,
+    quiet: bool,
+    keep_on_failure: bool,
+}
+
 fn run(
     files: &[PathBuf],
     junit: Option<PathBuf>,
     json: Option<PathBuf>,
     search: &BirdSearch,
-    force: bool,
+    options: RunOptions,
 ) -> u8 {
+    let RunOptions {
+        force,
+        quiet,
+        keep_on_failure,
+    } = options;
     let mut signals = Signals::install();
     let (json, junit) = match (
         ReportFile::open(json, "JSON"),
@@ -423,9 +454,24 @@ fn run(
     }
     let work = async {
         let mut reports: Vec<ScenarioReport> = Vec::new();
+        let progress = (!quiet).then(crate::progress::Progress::new);
+        let events: &dyn routelab_lab::events::Reporter = match &progress {
+            Some(p) => p,
+            None => &routelab_lab::events::Silent,
+        };
         for l in &loaded {
-            let (r, _) = run::execute(l, Mode::Ephemeral).await;
+            let mode = if keep_on_failure {
+                Mode::Persistent {
+                    lab: l.scenario.name.clone(),
+                }
+            } else {
+                Mode::Ephemeral
+            };
+            let (r, state) = run::execute_with(l, mode, events).await;
             print!("{}", r.to_text());
+            if let Some(state) = state {
+                crate::workbench::kept_or_removed(&l.scenario.name, &r, &state);
+            }
             reports.push(r);
         }
         reports

@@ -4,4 +4,5 @@
 mod common;
 
 mod ospf;
+mod progress;
 mod warnings;

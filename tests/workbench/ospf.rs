@@ -1,18 +1,50 @@
-//! A run-time diagnosis: an OSPF adjacency stuck in ExStart over a wire whose ends
-//! disagree on the MTU says so, with both MTUs as the kernel has them.
+//! A failing run kept for a look: an OSPF adjacency stuck in ExStart over a wire whose ends
+//! disagree on the MTU is diagnosed with both MTUs as the kernel has them, and
+//! `--keep-on-failure` leaves the lab up with how to enter it, until `routelab down`.
 
-use crate::common::{privileged, routelab, text};
+use crate::common::{bird_processes_mentioning, privileged, routelab, text};
+
+fn netns_list() -> String {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip runs");
+    text(&out.stdout)
+}
 
 #[test]
-fn an_ospf_neighbour_stuck_in_exstart_is_diagnosed_as_an_mtu_mismatch() {
-    if !privileged("an_ospf_neighbour_stuck_in_exstart_is_diagnosed_as_an_mtu_mismatch") {
+fn a_failed_ospf_adjacency_is_diagnosed_and_kept_up() {
+    if !privileged("a_failed_ospf_adjacency_is_diagnosed_and_kept_up") {
         return;
     }
-    let out = routelab(&["run", "tests/workbench/scenarios/se-ospf-mtu.yaml"]);
+    let out = routelab(&[
+        "run",
+        "--keep-on-failure",
+        "tests/workbench/scenarios/se-ospf-mtu.yaml",
+    ]);
     let stdout = text(&out.stdout);
+    let kept = netns_list();
+    let birds = bird_processes_mentioning("/run/routelab/se-ospf-mtu/");
+    let down = routelab(&["down", "--lab", "se-ospf-mtu"]);
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(
         stdout.contains("MTU mismatch? a:eth0 has MTU 1500, b:eth0 has MTU 1400"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("routelab exec se-ospf-mtu a --"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("birdc -s /run/routelab/se-ospf-mtu/a/bird.ctl"),
+        "{stdout}"
+    );
+    assert!(kept.contains("se-ospf-mtu-a"), "not kept: {kept}");
+    assert_eq!(birds.len(), 2, "both BIRDs run in the kept lab");
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert!(
+        !netns_list().contains("se-ospf-mtu-"),
+        "down left namespaces"
+    );
+    assert!(bird_processes_mentioning("/run/routelab/se-ospf-mtu/").is_empty());
 }

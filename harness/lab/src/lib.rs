@@ -13,6 +13,7 @@
 pub mod blame;
 pub mod daemon;
 pub mod env;
+pub mod events;
 pub mod json;
 pub mod lab;
 pub mod net;

@@ -308,22 +308,24 @@ pub async fn check_phase(
     expectations: &[Expectation],
     clock: Instant,
     quiet: &Quiet,
+    told: &dyn Fn(&Outcome),
 ) -> Vec<Outcome> {
     let (negative, positive): (Vec<_>, Vec<_>) = expectations
         .iter()
         .enumerate()
         .partition(|(_, e)| e.is_negative());
-    let mut outcomes: Vec<(usize, Outcome)> = futures::future::join_all(
-        positive
-            .iter()
-            .map(|(i, e)| async move { (*i, until_it_holds(lab, e, clock).await) }),
-    )
-    .await;
-    let negatives = futures::future::join_all(
-        negative
-            .iter()
-            .map(|(i, e)| async move { (*i, judged_when_settled(lab, e, clock, quiet).await) }),
-    )
+    let mut outcomes: Vec<(usize, Outcome)> =
+        futures::future::join_all(positive.iter().map(|(i, e)| async move {
+            let outcome = until_it_holds(lab, e, clock).await;
+            told(&outcome);
+            (*i, outcome)
+        }))
+        .await;
+    let negatives = futures::future::join_all(negative.iter().map(|(i, e)| async move {
+        let outcome = judged_when_settled(lab, e, clock, quiet).await;
+        told(&outcome);
+        (*i, outcome)
+    }))
     .await;
     outcomes.extend(negatives);
     outcomes.sort_by_key(|(i, _)| *i);
@@ -334,7 +336,13 @@ pub async fn check_phase(
 pub async fn check_all(lab: &Lab, scenario: &Scenario) -> Vec<Outcome> {
     let clock = Instant::now();
     let quiet = Quiet::new(clock, false);
-    let check = std::pin::pin!(check_phase(lab, &scenario.expectations, clock, &quiet));
+    let check = std::pin::pin!(check_phase(
+        lab,
+        &scenario.expectations,
+        clock,
+        &quiet,
+        &|_| {}
+    ));
     let watch = std::pin::pin!(quiet.watch(lab));
     match futures::future::select(check, watch).await {
         futures::future::Either::Left((outcomes, _)) => outcomes,
