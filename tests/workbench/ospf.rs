@@ -1,5 +1,6 @@
 //! A failing run kept for a look: an OSPF adjacency stuck in ExStart over a wire whose ends
-//! disagree on the MTU is diagnosed with both MTUs as the kernel has them, and
+//! disagree on the MTU is diagnosed with both MTUs as the kernel has them and the end of
+//! BIRD's log, and
 //! `--keep-on-failure` leaves the lab up with how to enter it, until `routelab down`.
 
 use crate::common::{bird_processes_mentioning, privileged, routelab, text};
@@ -29,6 +30,12 @@ fn a_failed_ospf_adjacency_is_diagnosed_and_kept_up() {
     assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
     assert!(
         stdout.contains("MTU mismatch? a:eth0 has MTU 1500, b:eth0 has MTU 1400"),
+        "{stdout}"
+    );
+    // BIRD's own word, from the end of its log, under the failure.
+    assert!(
+        stdout.contains("BIRD log of a, the end:")
+            && stdout.contains("<RMT> core: MTU mismatch with nbr 10.255.0.2 on eth0"),
         "{stdout}"
     );
     assert!(

@@ -16,6 +16,7 @@ pub mod env;
 pub mod events;
 pub mod json;
 pub mod lab;
+pub mod logs;
 pub mod net;
 pub mod observe;
 pub mod preflight;

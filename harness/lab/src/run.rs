@@ -238,7 +238,8 @@ async fn run_phase(
     let took = clock.elapsed();
     let outages = measurements.finish(clock).await;
     match checked {
-        Ok(outcomes) => {
+        Ok(mut outcomes) => {
+            crate::logs::attach_tails(lab, phase.expectations, &mut outcomes);
             let report = PhaseReport {
                 name: phase.name.to_string(),
                 line: phase.line,

@@ -124,6 +124,10 @@ pub struct Outcome {
     #[serde(serialize_with = "crate::json::serialize_secs")]
     pub resolution: Duration,
     pub attempts: u32,
+    /// For a failure: the end of the BIRD log of the node it is about, when that node
+    /// runs one (see [`crate::logs`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<String>,
 }
 
 /// How often a positive expectation is looked at: the resolution of its time to hold.
@@ -298,6 +302,7 @@ fn outcome(
         elapsed,
         resolution,
         attempts,
+        log_tail: None,
     }
 }
 
