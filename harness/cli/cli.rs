@@ -77,6 +77,10 @@ pub enum Command {
         /// scenario) and print how to enter it; remove it with `routelab down`.
         #[arg(long)]
         keep_on_failure: bool,
+        /// Keep every node's kernel routes, BIRD protocol states, BIRD log and configuration
+        /// under DIR/<scenario>/<node>/, as the lab was at the end, for CI to upload.
+        #[arg(long, value_name = "DIR")]
+        artifacts: Option<PathBuf>,
     },
     /// Build a scenario and leave it running (namespaces `<lab>-<node>` in `ip netns`).
     Up {
@@ -168,6 +172,7 @@ pub fn main() -> ExitCode {
             force,
             quiet,
             keep_on_failure,
+            artifacts,
         } => run(
             &files,
             junit,
@@ -177,6 +182,7 @@ pub fn main() -> ExitCode {
                 force,
                 quiet,
                 keep_on_failure,
+                artifacts,
             },
         ),
         Command::Up { file, lab, force } => up(&file, lab, search, force),
@@ -418,6 +424,7 @@ struct RunOptions {
     force: bool,
     quiet: bool,
     keep_on_failure: bool,
+    artifacts: Option<PathBuf>,
 }
 
 fn run(
@@ -431,6 +438,7 @@ fn run(
         force,
         quiet,
         keep_on_failure,
+        artifacts,
     } = options;
     let mut signals = Signals::install();
     let (json, junit) = match (
@@ -440,6 +448,12 @@ fn run(
         (Ok(json), Ok(junit)) => (json, junit),
         (Err(code), _) | (_, Err(code)) => return code,
     };
+    if let Some(dir) = &artifacts
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("routelab: cannot keep artifacts in {}: {e}", dir.display());
+        return EXIT_ENVIRONMENT;
+    }
     let loaded = load_all(files, search, force);
     if let Some(caught) = signals.pending() {
         return caught.exit_code();
@@ -467,7 +481,7 @@ fn run(
             } else {
                 Mode::Ephemeral
             };
-            let (r, state) = run::execute_with(l, mode, events).await;
+            let (r, state) = run::execute_with(l, mode, events, artifacts.as_deref()).await;
             print!("{}", r.to_text());
             if let Some(state) = state {
                 crate::workbench::kept_or_removed(&l.scenario.name, &r, &state);

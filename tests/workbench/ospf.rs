@@ -1,6 +1,6 @@
 //! A failing run kept for a look: an OSPF adjacency stuck in ExStart over a wire whose ends
 //! disagree on the MTU is diagnosed with both MTUs as the kernel has them and the end of
-//! BIRD's log, and
+//! BIRD's log, `--artifacts` keeps every node's routes, protocols, log and config, and
 //! `--keep-on-failure` leaves the lab up with how to enter it, until `routelab down`.
 
 use crate::common::{bird_processes_mentioning, privileged, routelab, text};
@@ -18,9 +18,12 @@ fn a_failed_ospf_adjacency_is_diagnosed_and_kept_up() {
     if !privileged("a_failed_ospf_adjacency_is_diagnosed_and_kept_up") {
         return;
     }
+    let artifacts = tempfile::tempdir().unwrap();
     let out = routelab(&[
         "run",
         "--keep-on-failure",
+        "--artifacts",
+        artifacts.path().to_str().unwrap(),
         "tests/workbench/scenarios/se-ospf-mtu.yaml",
     ]);
     let stdout = text(&out.stdout);
@@ -54,4 +57,26 @@ fn a_failed_ospf_adjacency_is_diagnosed_and_kept_up() {
         "down left namespaces"
     );
     assert!(bird_processes_mentioning("/run/routelab/se-ospf-mtu/").is_empty());
+
+    let node_a = artifacts.path().join("se-ospf-mtu/a");
+    let read = |name: &str| {
+        std::fs::read_to_string(node_a.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    assert!(
+        read("routes.txt").contains("10.0.0.0/30"),
+        "{}",
+        read("routes.txt")
+    );
+    assert!(
+        read("protocols.txt").contains("core"),
+        "{}",
+        read("protocols.txt")
+    );
+    assert!(
+        read("bird.log").contains("MTU mismatch with nbr"),
+        "{}",
+        read("bird.log")
+    );
+    assert!(read("bird.conf").contains("router id 10.255.0.1;"));
+    assert!(artifacts.path().join("se-ospf-mtu/b/routes.txt").exists());
 }

@@ -10,6 +10,7 @@
 //! Everything here touches the kernel only inside namespaces routelab created: the host's
 //! own namespace is never entered or changed.
 
+pub mod artifacts;
 pub mod blame;
 pub mod daemon;
 pub mod env;

@@ -29,14 +29,16 @@ pub fn load(file: &Path, search: &BirdSearch) -> Result<Loaded, Diagnostics> {
 ///
 /// Call from a thread that outlives the lab (see [`Lab::start_daemons`]).
 pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<LabState>) {
-    execute_with(loaded, mode, &crate::events::Silent).await
+    execute_with(loaded, mode, &crate::events::Silent, None).await
 }
 
-/// Like [`execute`], telling `events` what happens as it happens.
+/// Like [`execute`], telling `events` what happens as it happens, and writing what a run
+/// leaves to look at into `artifacts` (see [`crate::artifacts`]) before the lab goes.
 pub async fn execute_with(
     loaded: &Loaded,
     mode: Mode,
     events: &dyn Reporter,
+    artifacts: Option<&Path>,
 ) -> (ScenarioReport, Option<LabState>) {
     let mut report = ScenarioReport::new(&loaded.scenario.name, &loaded.scenario.file);
     let missing = crate::env::missing_kernel_features(&loaded.plan);
@@ -152,6 +154,11 @@ pub async fn execute_with(
         }
     }
     report.converge = started.elapsed();
+    if let Some(dir) = artifacts
+        && let Err(e) = crate::artifacts::collect(&lab, &loaded.plan, dir).await
+    {
+        tracing::error!("{e}");
+    }
     if let Some(died) = died {
         report.status = Status::Aborted {
             error: died.to_string(),
