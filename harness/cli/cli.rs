@@ -70,6 +70,17 @@ pub enum Command {
         /// namespaces, processes and memory are printed either way).
         #[arg(long)]
         force: bool,
+        /// Print no progress while running (the report at the end is printed all the same).
+        #[arg(long, short)]
+        quiet: bool,
+        /// When a scenario fails, leave its lab up (as `up` does, named after the
+        /// scenario) and print how to enter it; remove it with `routelab down`.
+        #[arg(long)]
+        keep_on_failure: bool,
+        /// Keep every node's kernel routes, BIRD protocol states, BIRD log and configuration
+        /// under DIR/<scenario>/<node>/, as the lab was at the end, for CI to upload.
+        #[arg(long, value_name = "DIR")]
+        artifacts: Option<PathBuf>,
     },
     /// Build a scenario and leave it running (namespaces `<lab>-<node>` in `ip netns`).
     Up {
@@ -159,7 +170,21 @@ pub fn main() -> ExitCode {
             junit,
             json,
             force,
-        } => run(&files, junit, json, search, force),
+            quiet,
+            keep_on_failure,
+            artifacts,
+        } => run(
+            &files,
+            junit,
+            json,
+            search,
+            RunOptions {
+                force,
+                quiet,
+                keep_on_failure,
+                artifacts,
+            },
+        ),
         Command::Up { file, lab, force } => up(&file, lab, search, force),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
@@ -394,13 +419,27 @@ fn exit_code(report: &ScenarioReport) -> u8 {
     }
 }
 
+/// How `run` goes about its scenarios.
+struct RunOptions {
+    force: bool,
+    quiet: bool,
+    keep_on_failure: bool,
+    artifacts: Option<PathBuf>,
+}
+
 fn run(
     files: &[PathBuf],
     junit: Option<PathBuf>,
     json: Option<PathBuf>,
     search: &BirdSearch,
-    force: bool,
+    options: RunOptions,
 ) -> u8 {
+    let RunOptions {
+        force,
+        quiet,
+        keep_on_failure,
+        artifacts,
+    } = options;
     let mut signals = Signals::install();
     let (json, junit) = match (
         ReportFile::open(json, "JSON"),
@@ -409,6 +448,12 @@ fn run(
         (Ok(json), Ok(junit)) => (json, junit),
         (Err(code), _) | (_, Err(code)) => return code,
     };
+    if let Some(dir) = &artifacts
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("routelab: cannot keep artifacts in {}: {e}", dir.display());
+        return EXIT_ENVIRONMENT;
+    }
     let loaded = load_all(files, search, force);
     if let Some(caught) = signals.pending() {
         return caught.exit_code();
@@ -423,9 +468,24 @@ fn run(
     }
     let work = async {
         let mut reports: Vec<ScenarioReport> = Vec::new();
+        let progress = (!quiet).then(crate::progress::Progress::new);
+        let events: &dyn routelab_lab::events::Reporter = match &progress {
+            Some(p) => p,
+            None => &routelab_lab::events::Silent,
+        };
         for l in &loaded {
-            let (r, _) = run::execute(l, Mode::Ephemeral).await;
+            let mode = if keep_on_failure {
+                Mode::Persistent {
+                    lab: l.scenario.name.clone(),
+                }
+            } else {
+                Mode::Ephemeral
+            };
+            let (r, state) = run::execute_with(l, mode, events, artifacts.as_deref()).await;
             print!("{}", r.to_text());
+            if let Some(state) = state {
+                crate::workbench::kept_or_removed(&l.scenario.name, &r, &state);
+            }
             reports.push(r);
         }
         reports

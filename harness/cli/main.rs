@@ -1,6 +1,8 @@
 //! The `routelab` command: a thin layer over `routelab-model` and `routelab-lab`.
 
 mod cli;
+mod progress;
+mod workbench;
 
 fn main() -> std::process::ExitCode {
     cli::main()

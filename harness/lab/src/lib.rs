@@ -10,11 +10,14 @@
 //! Everything here touches the kernel only inside namespaces routelab created: the host's
 //! own namespace is never entered or changed.
 
+pub mod artifacts;
 pub(crate) mod blame;
 pub mod daemon;
 pub mod env;
+pub mod events;
 pub(crate) mod json;
 pub mod lab;
+pub mod logs;
 pub mod net;
 pub(crate) mod observe;
 pub mod preflight;

@@ -132,6 +132,11 @@ impl PhaseReport {
                 for l in lines {
                     let _ = writeln!(out, "                  {l}");
                 }
+                if let Some(tail) = &o.log_tail {
+                    for l in tail.lines() {
+                        let _ = writeln!(out, "        {l}");
+                    }
+                }
             }
         }
         for o in &self.outages {

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::daemon::BirdSearch;
+use crate::events::{Event, Reporter};
 use crate::lab::{DaemonDied, Lab, LabError, LabState, Mode};
 use crate::report::{PhaseReport, ScenarioReport, Status};
 use crate::settle::Quiet;
@@ -28,6 +29,17 @@ pub fn load(file: &Path, search: &BirdSearch) -> Result<Loaded, Diagnostics> {
 ///
 /// Call from a thread that outlives the lab (see [`Lab::start_daemons`]).
 pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<LabState>) {
+    execute_with(loaded, mode, &crate::events::Silent, None).await
+}
+
+/// Like [`execute`], telling `events` what happens as it happens, and writing what a run
+/// leaves to look at into `artifacts` (see [`crate::artifacts`]) before the lab goes.
+pub async fn execute_with(
+    loaded: &Loaded,
+    mode: Mode,
+    events: &dyn Reporter,
+    artifacts: Option<&Path>,
+) -> (ScenarioReport, Option<LabState>) {
     let mut report = ScenarioReport::new(&loaded.scenario.name, &loaded.scenario.file);
     let missing = crate::env::missing_kernel_features(&loaded.plan);
     if !missing.is_empty() {
@@ -76,6 +88,11 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         return (report, None);
     }
     report.daemons = started.elapsed();
+    events.event(&Event::Built {
+        scenario: &loaded.scenario.name,
+        build: report.build,
+        daemons: report.daemons,
+    });
     tracing::info!(scenario = %loaded.scenario.name, "lab up; checking expectations");
     let started = Instant::now();
     let scenario = &loaded.scenario;
@@ -89,7 +106,7 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         prove_sessions: false,
     };
     let mut died = None;
-    match run_phase(&mut lab, &phase0, Vec::new()).await {
+    match run_phase(&mut lab, &phase0, Vec::new(), events).await {
         Ok(done) => report.phases.push(done),
         Err(d) => died = Some(d),
     }
@@ -101,9 +118,15 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
             break;
         }
         let actions = crate::timeline::apply(&mut lab, step).await;
+        for action in &actions {
+            events.event(&Event::ActionDone {
+                phase: &step.name,
+                action,
+            });
+        }
         if actions.iter().any(|a| a.error.is_some()) {
             // What the step should bring about never happened: its phase is not checked.
-            report.phases.push(PhaseReport {
+            let failed = PhaseReport {
                 name: step.name.clone(),
                 line: step.line,
                 actions,
@@ -111,7 +134,9 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
                 outages: Vec::new(),
                 took: Duration::ZERO,
                 within: step.within,
-            });
+            };
+            events.event(&Event::PhaseFinished { report: &failed });
+            report.phases.push(failed);
             continue;
         }
         let phase = PhaseSpec {
@@ -123,12 +148,17 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
             budget: step.within.unwrap_or(scenario.timing.deadline),
             prove_sessions: step.actions.iter().any(|a| a.may_silence_peers()),
         };
-        match run_phase(&mut lab, &phase, actions).await {
+        match run_phase(&mut lab, &phase, actions, events).await {
             Ok(done) => report.phases.push(done),
             Err(d) => died = Some(d),
         }
     }
     report.converge = started.elapsed();
+    if let Some(dir) = artifacts
+        && let Err(e) = crate::artifacts::collect(&lab, &loaded.plan, dir).await
+    {
+        tracing::error!("{e}");
+    }
     if let Some(died) = died {
         report.status = Status::Aborted {
             error: died.to_string(),
@@ -168,15 +198,32 @@ async fn run_phase(
     lab: &mut Lab,
     phase: &PhaseSpec<'_>,
     actions: Vec<ActionReport>,
+    events: &dyn Reporter,
 ) -> Result<PhaseReport, DaemonDied> {
     let clock = Instant::now();
+    events.event(&Event::PhaseStarted {
+        phase: phase.name,
+        expectations: phase.expectations.len(),
+        budget: phase
+            .expectations
+            .iter()
+            .map(|e| e.deadline)
+            .max()
+            .unwrap_or(Duration::ZERO),
+    });
     let quiet = Quiet::new(clock, phase.prove_sessions);
     let measurements = Measurements::start(lab, phase.measures);
     let checked = {
         let lab = &*lab;
         let work = async {
             let outcomes =
-                crate::observe::check_phase(lab, phase.expectations, clock, &quiet).await;
+                crate::observe::check_phase(lab, phase.expectations, clock, &quiet, &|outcome| {
+                    events.event(&Event::ExpectationDone {
+                        phase: phase.name,
+                        outcome,
+                    })
+                })
+                .await;
             // Outage probes go on until traffic flows again, within the phase's budget.
             let until = clock + phase.budget;
             let _ = tokio::time::timeout_at(until.into(), measurements.resumed(clock)).await;
@@ -198,15 +245,20 @@ async fn run_phase(
     let took = clock.elapsed();
     let outages = measurements.finish(clock).await;
     match checked {
-        Ok(outcomes) => Ok(PhaseReport {
-            name: phase.name.to_string(),
-            line: phase.line,
-            actions,
-            outcomes,
-            outages,
-            took,
-            within: phase.within,
-        }),
+        Ok(mut outcomes) => {
+            crate::logs::attach_tails(lab, phase.expectations, &mut outcomes);
+            let report = PhaseReport {
+                name: phase.name.to_string(),
+                line: phase.line,
+                actions,
+                outcomes,
+                outages,
+                took,
+                within: phase.within,
+            };
+            events.event(&Event::PhaseFinished { report: &report });
+            Ok(report)
+        }
         Err(node) => Err(lab.daemon_died(&node)),
     }
 }

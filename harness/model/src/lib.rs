@@ -19,11 +19,13 @@
 //! - [`mac`]: MAC addresses as the plan carries them;
 //! - [`names`]: the rules for every name that becomes a path or an interface;
 //! - [`timeline`]: steps that change the network after it is built, one file per action;
+//! - [`bird_conf`]: the protocols a BIRD configuration defines, read from its text;
 //! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
 //!
 //! This crate reads files (the scenario and what it names) and nothing else: it writes
 //! nothing, spawns nothing and depends on no async runtime or kernel interface.
 
+pub mod bird_conf;
 pub mod calico;
 pub mod context;
 pub mod daemon;

@@ -16,6 +16,8 @@ pub use crate::link::{Interface, Link};
 /// The nodes, links and Calico cluster of a scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct Network {
+    /// The scenario's name.
+    pub name: String,
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
     /// The Calico cluster as planned, when there is one.

@@ -6,11 +6,11 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::network::Network;
 use crate::plan::*;
-use crate::scenario::Scenario;
 
 /// Plans a validated scenario.
-pub fn plan(scenario: &Scenario) -> Plan {
+pub fn plan(scenario: &Network) -> Plan {
     let mut plan = Plan {
         scenario: scenario.name.clone(),
         ..Plan::default()

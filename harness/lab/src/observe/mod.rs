@@ -123,6 +123,10 @@ pub struct Outcome {
     #[serde(serialize_with = "crate::json::serialize_secs")]
     pub resolution: Duration,
     pub attempts: u32,
+    /// For a failure: the end of the BIRD log of the node it is about, when that node
+    /// runs one (see [`crate::logs`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_tail: Option<String>,
 }
 
 /// How often a positive expectation is looked at: the resolution of its time to hold.
@@ -297,6 +301,7 @@ fn outcome(
         elapsed,
         resolution,
         attempts,
+        log_tail: None,
     }
 }
 
@@ -307,22 +312,24 @@ pub async fn check_phase(
     expectations: &[Expectation],
     clock: Instant,
     quiet: &Quiet,
+    told: &dyn Fn(&Outcome),
 ) -> Vec<Outcome> {
     let (negative, positive): (Vec<_>, Vec<_>) = expectations
         .iter()
         .enumerate()
         .partition(|(_, e)| e.is_negative());
-    let mut outcomes: Vec<(usize, Outcome)> = futures::future::join_all(
-        positive
-            .iter()
-            .map(|(i, e)| async move { (*i, until_it_holds(lab, e, clock).await) }),
-    )
-    .await;
-    let negatives = futures::future::join_all(
-        negative
-            .iter()
-            .map(|(i, e)| async move { (*i, judged_when_settled(lab, e, clock, quiet).await) }),
-    )
+    let mut outcomes: Vec<(usize, Outcome)> =
+        futures::future::join_all(positive.iter().map(|(i, e)| async move {
+            let outcome = until_it_holds(lab, e, clock).await;
+            told(&outcome);
+            (*i, outcome)
+        }))
+        .await;
+    let negatives = futures::future::join_all(negative.iter().map(|(i, e)| async move {
+        let outcome = judged_when_settled(lab, e, clock, quiet).await;
+        told(&outcome);
+        (*i, outcome)
+    }))
     .await;
     outcomes.extend(negatives);
     outcomes.sort_by_key(|(i, _)| *i);

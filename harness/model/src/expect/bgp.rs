@@ -20,7 +20,7 @@ use crate::context::Context;
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     pub node: Spanned<String>,
-    pub protocol: String,
+    pub protocol: Spanned<String>,
     /// BGP state as BIRD names it: Idle, Connect, Active, OpenSent, OpenConfirm, Established.
     pub state: Option<Spanned<String>>,
     /// `false`: the session must not be Established (checked after the rest converged).
@@ -83,7 +83,7 @@ impl Bgp {
         };
         Some(Bgp {
             node: node?,
-            protocol: spec.protocol.clone(),
+            protocol: spec.protocol.value.clone(),
             state,
             negated: spec.established == Some(false),
             absent: spec.absent,

@@ -8,6 +8,7 @@
 //! declared once, in [`fields`].
 
 pub mod fields;
+mod subject;
 
 use std::fmt;
 use std::time::Duration;

@@ -20,7 +20,7 @@ use crate::context::Context;
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     pub node: Spanned<String>,
-    pub protocol: String,
+    pub protocol: Spanned<String>,
     pub neighbor: Ipv4Addr,
     pub state: Option<Spanned<String>>,
 }
@@ -59,7 +59,7 @@ impl Ospf {
         };
         Some(Ospf {
             node: node?,
-            protocol: spec.protocol.clone(),
+            protocol: spec.protocol.value.clone(),
             neighbor: spec.neighbor,
             state,
         })

@@ -6,6 +6,7 @@
 //! (dangling node names, duplicate interfaces, gateways off-link) are all collected.
 
 mod calico;
+mod lint;
 pub mod raw;
 pub mod validate;
 
@@ -29,7 +30,6 @@ use crate::expect::Expectation;
 /// A validated scenario: every name resolves, every value parsed.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
-    pub name: String,
     #[serde(skip)]
     pub file: PathBuf,
     pub description: Option<String>,

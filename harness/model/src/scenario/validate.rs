@@ -106,11 +106,11 @@ pub fn validate(
     let links_for_positions: Vec<String> = links.iter().map(|l| l.name().to_string()).collect();
 
     let mut scenario = Scenario {
-        name,
         file: file.to_path_buf(),
         description: raw.description.clone(),
         timing: cx.timing,
         network: Network {
+            name,
             nodes,
             links,
             calico,
@@ -158,6 +158,9 @@ pub fn validate(
     cx.calico_now = scenario.calico.as_ref().map(|c| c.resources.clone());
     scenario.steps = crate::timeline::validate(&mut cx, &raw.steps, &scenario);
     check_addresses(&mut cx, &scenario, &raw);
+    if !cx.findings.has_errors() {
+        super::lint::lint(&mut cx, &scenario, &raw);
+    }
 
     if cx.findings.has_errors() {
         Err(cx.findings)

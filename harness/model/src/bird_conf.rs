@@ -1,0 +1,348 @@
+//! The protocols a BIRD configuration defines, read from its text: enough to tell at
+//! `check` that an expectation names a protocol the node's BIRD does not have.
+//!
+//! This is no BIRD parser (BIRD's own `bird -p` checks the grammar): it skips comments and
+//! strings, tracks braces, and reads each top-level `protocol TYPE [NAME] [from T] {`.
+//! Limits, each answered by "unknown" ([`None`]) rather than a guess:
+//! - an `include` that cannot be read, or whose wildcard is anywhere but in the last path
+//!   component;
+//! - macros and conditionals BIRD 2 does not have; the configuration is read as written.
+//!
+//! Unnamed protocols get BIRD's names: the type and a counter per type, from 1
+//! (`device1`, `kernel2`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One `protocol` a configuration defines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Protocol {
+    /// `bgp`, `ospf`, `kernel`, ...
+    pub kind: String,
+    /// As `birdc show protocols` lists it.
+    pub name: String,
+}
+
+/// The protocols of a configuration file, following its includes (relative to the file
+/// that includes them, as BIRD resolves them). `None` when some of it cannot be read.
+pub fn protocols_of_file(path: &Path) -> Option<Vec<Protocol>> {
+    let mut out = Reader::default();
+    out.file(path, 0)?;
+    Some(out.finish())
+}
+
+/// The protocols of configuration text; includes resolve against `dir`. `None` when an
+/// include cannot be read.
+pub fn protocols_of_text(text: &str, dir: &Path) -> Option<Vec<Protocol>> {
+    let mut out = Reader::default();
+    out.text(text, dir, 0)?;
+    Some(out.finish())
+}
+
+/// The protocols of files rendered together (calico-node's `bird.cfg` and the files it
+/// includes by name): every file's, since they are one configuration.
+pub fn protocols_of_rendered(files: &[(String, String)]) -> Vec<Protocol> {
+    let mut out = Reader::default();
+    for (_, text) in files {
+        // Rendered files include each other only by name; those includes are the files
+        // read here.
+        out.scan(text, |_| Some(()));
+    }
+    out.finish()
+}
+
+/// How deep includes may nest: BIRD's own limit is 8.
+const MAX_DEPTH: usize = 8;
+
+#[derive(Default)]
+struct Reader {
+    /// Type and optional name, in order.
+    found: Vec<(String, Option<String>)>,
+}
+
+impl Reader {
+    fn finish(self) -> Vec<Protocol> {
+        let mut counters: BTreeMap<String, u32> = BTreeMap::new();
+        self.found
+            .into_iter()
+            .map(|(kind, name)| {
+                let name = name.unwrap_or_else(|| {
+                    let n = counters.entry(kind.clone()).or_insert(0);
+                    *n += 1;
+                    format!("{kind}{n}")
+                });
+                Protocol { kind, name }
+            })
+            .collect()
+    }
+
+    fn file(&mut self, path: &Path, depth: usize) -> Option<()> {
+        let text = crate::input::read_text(path).ok()?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        self.text(&text, dir, depth)
+    }
+
+    fn text(&mut self, text: &str, dir: &Path, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        let mut includes = Vec::new();
+        self.scan(text, |inc| {
+            includes.push(inc.to_string());
+            Some(())
+        })?;
+        for inc in includes {
+            for path in expand(&dir.join(inc))? {
+                self.file(&path, depth + 1)?;
+            }
+        }
+        Some(())
+    }
+
+    /// Reads the top-level statements of `text`, handing each `include` path to
+    /// `include` (which may give up).
+    fn scan(&mut self, text: &str, mut include: impl FnMut(&str) -> Option<()>) -> Option<()> {
+        let tokens = tokens(text);
+        let mut depth = 0usize;
+        let mut i = 0;
+        while i < tokens.len() {
+            match &tokens[i] {
+                Token::Punct('{') => depth += 1,
+                Token::Punct('}') => depth = depth.saturating_sub(1),
+                Token::Word(w) if depth == 0 && w == "include" => {
+                    if let Some(Token::Str(path)) = tokens.get(i + 1) {
+                        include(path)?;
+                        i += 1;
+                    }
+                }
+                Token::Word(w) if depth == 0 && w == "protocol" => {
+                    if let Some(Token::Word(kind)) = tokens.get(i + 1) {
+                        let mut j = i + 2;
+                        // `ospf v2`, `ospf v3`, `rip ng`: a variant, not a name.
+                        if let Some(Token::Word(v)) = tokens.get(j)
+                            && matches!(v.as_str(), "v2" | "v3" | "ng")
+                        {
+                            j += 1;
+                        }
+                        let name = match tokens.get(j) {
+                            Some(Token::Word(n)) if n != "from" => Some(n.clone()),
+                            Some(Token::Str(n)) => Some(n.clone()),
+                            _ => None,
+                        };
+                        self.found.push((kind.clone(), name));
+                        i = j;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        Some(())
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum Token {
+    Word(String),
+    /// A quoted string or symbol (`"file"`, `'name'`).
+    Str(String),
+    Punct(char),
+}
+
+/// Words, quoted text and punctuation, without comments (`#` to the end of the line and
+/// `/* ... */`).
+fn tokens(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for c in chars.by_ref() {
+                    if last == '*' && c == '/' {
+                        break;
+                    }
+                    last = c;
+                }
+            }
+            '"' | '\'' => {
+                let mut s = String::new();
+                for d in chars.by_ref() {
+                    if d == c {
+                        break;
+                    }
+                    s.push(d);
+                }
+                out.push(Token::Str(s));
+            }
+            c if c.is_alphanumeric() || c == '_' => {
+                let mut w = String::from(c);
+                while let Some(&d) = chars.peek() {
+                    if d.is_alphanumeric() || d == '_' {
+                        w.push(d);
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                out.push(Token::Word(w));
+            }
+            c if c.is_whitespace() => {}
+            c => out.push(Token::Punct(c)),
+        }
+    }
+    out
+}
+
+/// The files an include names: the path itself, or the sorted matches of a wildcard in
+/// its last component. `None` for a wildcard elsewhere or a directory that cannot be read.
+fn expand(path: &Path) -> Option<Vec<PathBuf>> {
+    let last = path.file_name()?.to_str()?;
+    let dir = path.parent()?;
+    if dir.to_string_lossy().contains(['*', '?']) {
+        return None;
+    }
+    if !last.contains(['*', '?']) {
+        return Some(vec![path.to_path_buf()]);
+    }
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| e.file_name().to_str().is_some_and(|n| wildcard(last, n)))
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    Some(out)
+}
+
+/// Shell-style `*` and `?` matching, as BIRD's include globbing does within a name.
+fn wildcard(pattern: &str, name: &str) -> bool {
+    fn go(p: &[char], n: &[char]) -> bool {
+        match p.split_first() {
+            None => n.is_empty(),
+            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, &n[i..])),
+            Some(('?', rest)) => !n.is_empty() && go(rest, &n[1..]),
+            Some((c, rest)) => n.first() == Some(c) && go(rest, &n[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // Hidden files are not matched by a leading wildcard, as in glob(3).
+    (pattern.starts_with('.') || !name.starts_with('.')) && go(&p, &n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(ps: &[Protocol]) -> Vec<String> {
+        ps.iter()
+            .map(|p| format!("{} {}", p.kind, p.name))
+            .collect()
+    }
+
+    #[test]
+    fn named_unnamed_quoted_and_variants() {
+        let text = r#"
+            # protocol bgp commented_out {}
+            /* protocol bgp also_not { } */
+            router id 10.0.0.1;
+            protocol device {}
+            protocol kernel { ipv4 { export all; }; }
+            protocol kernel kernel6 { ipv6; }
+            protocol kernel { ipv4; }
+            template bgp tpl { local as 65000; }
+            protocol bgp peer_r2 from tpl { neighbor 10.0.0.2 as 65001; }
+            protocol bgp 'quoted_name' from tpl{ }
+            protocol ospf v2 underlay { area 0 { interface "eth*"; }; }
+            protocol ospf v3 { }
+            protocol static { route 10.0.0.0/8 blackhole; }
+        "#;
+        let ps = protocols_of_text(text, Path::new("/nonexistent")).unwrap();
+        assert_eq!(
+            names(&ps),
+            [
+                "device device1",
+                "kernel kernel1",
+                "kernel kernel6",
+                "kernel kernel2",
+                "bgp peer_r2",
+                "bgp quoted_name",
+                "ospf underlay",
+                "ospf ospf1",
+                "static static1",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unreadable_include_is_unknown_not_empty() {
+        let text = "include \"missing.conf\";\nprotocol device {}\n";
+        assert_eq!(protocols_of_text(text, Path::new("/nonexistent")), None);
+    }
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("*", "a.conf"));
+        assert!(wildcard("*.conf", "a.conf"));
+        assert!(!wildcard("*.conf", "a.conf~"));
+        assert!(!wildcard("*", ".hidden"));
+        assert!(wildcard("p?", "p1"));
+    }
+
+    fn fixture(path: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures")
+            .join(path)
+    }
+
+    #[test]
+    fn shipped_fixtures_with_includes_and_wildcards() {
+        let ps = protocols_of_file(&fixture("k3s-cross-region/gateway/bird.conf")).unwrap();
+        let names: Vec<&str> = ps.iter().map(|p| p.name.as_str()).collect();
+        // From `include "k3s/ibgp.conf"` and the wildcard include of its peers.
+        assert!(
+            names.contains(&"k3s_backbone_cn_v4"),
+            "{names:?} misses a protocol from an include"
+        );
+        let ospf = protocols_of_file(&fixture("ospf-underlay/gateway.conf")).unwrap();
+        assert!(
+            ospf.iter()
+                .any(|p| p.kind == "ospf" && p.name == "underlay"),
+            "{ospf:?}"
+        );
+    }
+
+    #[test]
+    fn calico_rendered_configs() {
+        let scenario =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/calico-mesh.yaml");
+        let (scenario, _) = crate::scenario::load(&scenario).unwrap();
+        let node = scenario
+            .nodes
+            .iter()
+            .find_map(|n| n.calico.as_ref())
+            .unwrap();
+        let crate::daemon::BirdConfig::Rendered(files) = node.bird_config() else {
+            panic!("a calico node's config is rendered");
+        };
+        let ps = protocols_of_rendered(&files);
+        let mesh: Vec<&str> = ps
+            .iter()
+            .filter(|p| p.kind == "bgp")
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(mesh.len(), 2, "{ps:?}");
+        assert!(mesh.iter().all(|m| m.starts_with("Mesh_")), "{mesh:?}");
+    }
+}

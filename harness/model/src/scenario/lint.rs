@@ -1,0 +1,236 @@
+//! Warnings about a valid scenario that would still stall or fail at run time for a reason
+//! the file alone shows: the ends of a link with different MTUs, an expectation naming a
+//! BIRD protocol the node's configuration does not define, a probe aimed at an address
+//! no node or pod has.
+//!
+//! Each is a warning, not an error: a scenario may reproduce exactly that mistake.
+//! Limits: protocol names are read from the configuration as the lab starts it, so a
+//! phase after a `bird_reload` or a Calico change is not checked for them; addresses are
+//! the ones routelab plans (interfaces, loopbacks, pods, tunnels), not ones a BIRD
+//! config or an `exec` step might add.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
+
+use serde_saphyr::Spanned;
+
+use super::raw::RawScenario;
+use super::{BirdConfig, Link, Scenario};
+use crate::bird_conf::{self, Protocol};
+use crate::context::Context;
+use crate::expect::ExpectationSpec;
+use crate::text::closest;
+
+/// Adds every warning about `scenario` to `cx`. Call only for a scenario without errors
+/// (the raw links then line up one to one with the validated ones).
+pub(super) fn lint(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
+    for (link, raw_link) in scenario.links.iter().zip(&raw.links) {
+        mtu_mismatch(cx, link, raw_link.referenced);
+    }
+    let owned: BTreeSet<IpAddr> = crate::planner::plan(scenario)
+        .addresses
+        .iter()
+        .map(|a| a.address.addr())
+        .collect();
+    let mut protocols = Protocols::default();
+    let mut reconfigured = false;
+    let phases = std::iter::once(&raw.expect).chain(raw.steps.iter().map(|s| &s.value.expect));
+    let steps = std::iter::once(None).chain(scenario.steps.iter().map(Some));
+    for (expectations, step) in phases.zip(steps) {
+        reconfigured |= step.is_some_and(|s| {
+            s.actions
+                .iter()
+                .any(|a| matches!(a.tag(), "bird_reload" | "calico_apply" | "calico_delete"))
+        });
+        for e in expectations {
+            if !reconfigured {
+                protocol_named(cx, scenario, &mut protocols, &e.value);
+            }
+            probe_target(cx, scenario, &owned, &e.value);
+        }
+    }
+}
+
+/// Members of one segment with different MTUs: OSPF neighbours across it stall in
+/// ExStart (each drops the other's larger database descriptions), and packets between the
+/// two sizes are lost one way.
+fn mtu_mismatch(cx: &mut Context, link: &Link, at: serde_saphyr::Location) {
+    if link.tag() == "flannel" {
+        // Its devices take their MTU from the interfaces beneath, which their own links
+        // already check.
+        return;
+    }
+    let ifaces = link.interfaces();
+    let Some(first) = ifaces.first() else { return };
+    if let Some(other) = ifaces.iter().find(|i| i.mtu != first.mtu) {
+        cx.warning(
+            at,
+            format!(
+                "{} `{}`: {}:{} has MTU {} but {}:{} has MTU {}; OSPF neighbours across it \
+                 stall in ExStart/Exchange, and packets between the two sizes are lost one \
+                 way; give every end the same `mtu`",
+                link.tag(),
+                link.name(),
+                first.node,
+                first.name,
+                first.mtu,
+                other.node,
+                other.name,
+                other.mtu
+            ),
+        );
+    }
+}
+
+/// Each node's protocols, read once; `None` when they cannot be told.
+#[derive(Default)]
+struct Protocols(BTreeMap<String, Option<Vec<Protocol>>>);
+
+impl Protocols {
+    fn of(&mut self, cx: &Context, scenario: &Scenario, node: &str) -> Option<&[Protocol]> {
+        self.0
+            .entry(node.to_string())
+            .or_insert_with(|| {
+                let n = scenario.node(node)?;
+                if let Some(c) = &n.calico {
+                    let BirdConfig::Rendered(files) = c.bird_config() else {
+                        return None;
+                    };
+                    return Some(bird_conf::protocols_of_rendered(&files));
+                }
+                match n.bird.as_ref()? {
+                    BirdConfig::File(path) => bird_conf::protocols_of_file(path),
+                    BirdConfig::Inline(text) => bird_conf::protocols_of_text(text, &cx.dir),
+                    BirdConfig::Rendered(files) => Some(bird_conf::protocols_of_rendered(files)),
+                }
+            })
+            .as_deref()
+    }
+}
+
+fn protocol_named(
+    cx: &mut Context,
+    scenario: &Scenario,
+    protocols: &mut Protocols,
+    spec: &ExpectationSpec,
+) {
+    let (node, protocol, kind) = match spec {
+        ExpectationSpec::Bgp(s) if !s.absent => (&s.node.value, &s.protocol, "bgp"),
+        ExpectationSpec::Ospf(s) => (&s.node.value, &s.protocol, "ospf"),
+        _ => return,
+    };
+    let Some(known) = protocols.of(cx, scenario, node) else {
+        return;
+    };
+    if let Some(p) = known.iter().find(|p| p.name == protocol.value) {
+        if p.kind != kind {
+            let msg = format!(
+                "protocol `{}` of node `{node}` is of type `{}`, not `{kind}`",
+                p.name, p.kind
+            );
+            cx.warning(protocol.referenced, msg);
+        }
+        return;
+    }
+    let of_kind: Vec<&str> = known
+        .iter()
+        .filter(|p| p.kind == kind)
+        .map(|p| p.name.as_str())
+        .collect();
+    let hint = closest(&protocol.value, of_kind.iter().copied())
+        .map(|n| format!("; did you mean `{n}`?"))
+        .unwrap_or_default();
+    let listing = if of_kind.is_empty() {
+        format!("it defines no `{kind}` protocol")
+    } else {
+        format!("its `{kind}` protocols: {}", of_kind.join(", "))
+    };
+    let msg = format!(
+        "node `{node}`'s BIRD configuration defines no protocol `{}` ({listing}){hint}",
+        protocol.value
+    );
+    cx.warning(protocol.referenced, msg);
+}
+
+/// A probe that must get an answer from an address nobody has, or a traceroute hop
+/// nobody could answer from.
+fn probe_target(
+    cx: &mut Context,
+    scenario: &Scenario,
+    owned: &BTreeSet<IpAddr>,
+    spec: &ExpectationSpec,
+) {
+    let is_owned = |a: &IpAddr| owned.contains(a) || scenario.owner_of(*a).is_some();
+    let target = |cx: &mut Context, to: &Option<Spanned<IpAddr>>| {
+        if let Some(to) = to
+            && !is_owned(&to.value)
+        {
+            let msg = format!(
+                "no node or pod has {}, so nothing can answer; is it a typo?",
+                to.value
+            );
+            cx.warning(to.referenced, msg);
+        }
+    };
+    match spec {
+        ExpectationSpec::Ping(s) if s.succeeds => target(cx, &s.group.probe.to),
+        ExpectationSpec::Traceroute(s) => {
+            target(cx, &s.group.probe.to);
+            let to = s.group.probe.to.as_ref().map(|t| t.value);
+            for hop in &s.hops.value {
+                // The destination is the last hop, already reported above.
+                if hop.0.iter().any(is_owned) || hop.0.iter().any(|a| Some(*a) == to) {
+                    continue;
+                }
+                let list = hop
+                    .0
+                    .iter()
+                    .map(IpAddr::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                cx.warning(
+                    s.hops.referenced,
+                    format!("traceroute hop {list}: no node or pod has that address"),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn warnings_of(file: &Path, text: &str) -> Vec<String> {
+        let (_, findings) = crate::scenario::load_str(file, text).unwrap();
+        findings.warnings().map(|d| d.message.clone()).collect()
+    }
+
+    #[test]
+    fn calico_protocol_names_come_from_the_rendered_config() {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/calico-mesh.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let base = warnings_of(&file, &text);
+        assert!(base.is_empty(), "{base:?}");
+        let text = text.replacen(
+            "\nexpect:\n",
+            "\nexpect:\n  - bgp: { node: node1, protocol: Mesh_10_0_0_99 }\n  \
+             - bgp: { node: node1, protocol: Mesh_10_0_0_98, absent: true }\n",
+            1,
+        );
+        let got = warnings_of(&file, &text);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert!(got[0].contains("no protocol `Mesh_10_0_0_99`"), "{got:?}");
+        assert!(got[0].contains("Mesh_10_0_0_12"), "{got:?}");
+    }
+
+    #[test]
+    fn a_reloaded_config_is_not_judged_by_the_first() {
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios/timeline-actions.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let got = warnings_of(&file, &text);
+        assert!(got.is_empty(), "{got:?}");
+    }
+}

@@ -1,0 +1,8 @@
+//! The engineer's workbench: warnings at `check`, and what `run` shows and keeps.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod ospf;
+mod progress;
+mod warnings;
