@@ -110,6 +110,16 @@ pub enum Command {
     /// name (or every pair of nodes): path MTU, unfragmented size, the encapsulations hop
     /// by hop, and the pod MTU each CNI encapsulation leaves. Needs no privileges.
     Mtu { file: PathBuf },
+    /// Draw a scenario's topology: Mermaid (renders in a GitHub README or pull request) or
+    /// Graphviz DOT, on standard output. Needs no privileges.
+    Graph {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = crate::workbench::GraphFormat::Mermaid)]
+        format: crate::workbench::GraphFormat,
+        /// Draw BGP sessions (from the nodes' BIRD configurations) as dashed edges.
+        #[arg(long)]
+        bgp: bool,
+    },
     /// Mock calico-node: what Calico would run on a node, given your manifests.
     #[command(subcommand)]
     Calico(CalicoCommand),
@@ -189,6 +199,7 @@ pub fn main() -> ExitCode {
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
         Command::Mtu { file } => mtu(&file),
+        Command::Graph { file, format, bgp } => crate::workbench::graph(&file, format, bgp),
         Command::Calico(CalicoCommand::Render {
             resources,
             node,

@@ -1,5 +1,5 @@
 //! `run --keep-on-failure`: a failed scenario's lab is left up, as `up` leaves one, with
-//! how to get into it; a scenario that passed has its lab removed at once.
+//! how to get into it; a scenario that passed has its lab removed at once. And `graph`.
 
 use routelab_lab::lab::{self, LabState};
 use routelab_lab::report::ScenarioReport;
@@ -34,4 +34,31 @@ pub fn print_entry(name: &str, state: &LabState) {
         println!("  BIRD on {:<9} birdc -s {}", d.node, d.socket.display());
     }
     println!("remove it with: routelab down --lab {name}");
+}
+
+/// The languages `routelab graph` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+/// `routelab graph FILE`: the topology on standard output; 2 for a file that is not valid.
+pub fn graph(file: &std::path::Path, format: GraphFormat, bgp: bool) -> u8 {
+    use routelab_model::graph::{Format, render};
+    match routelab_model::scenario::load(file) {
+        Ok((scenario, warnings)) => {
+            eprint!("{warnings}");
+            let format = match format {
+                GraphFormat::Mermaid => Format::Mermaid,
+                GraphFormat::Dot => Format::Dot,
+            };
+            print!("{}", render(&scenario, format, bgp));
+            crate::cli::EXIT_OK
+        }
+        Err(d) => {
+            eprint!("{d}");
+            crate::cli::EXIT_INVALID
+        }
+    }
 }

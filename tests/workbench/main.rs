@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod graph;
 mod ospf;
 mod progress;
 mod warnings;
