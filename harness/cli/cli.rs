@@ -43,7 +43,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate and plan scenario files; needs no privileges. Exit 0 valid, 2 invalid.
+    /// Validate and plan scenario files (a directory: every *.yaml under it); needs no
+    /// privileges. Exit 0 valid, 2 invalid.
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -55,7 +56,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Build each scenario, check its expectations, tear it down.
+    /// Build each scenario (a directory: every *.yaml under it, recursively), check its
+    /// expectations, tear it down.
     /// Exit 0 all hold, 1 one failed, 2 invalid input, 3 environment problem.
     Run {
         #[arg(required = true)]
@@ -142,7 +144,9 @@ pub enum CalicoCommand {
         #[arg(long)]
         out: PathBuf,
         /// An IPAM block affine to the node, `CIDR[:STATE]` (STATE: confirmed, pending,
-        /// none, pendingDeletion). Repeatable. Default: blocks allocated from the IPPools.
+        /// none, pendingDeletion). Repeatable. Without any, no block is affine to the node:
+        /// the files render as for a node that has not been given one yet (no aggregate
+        /// or blackhole routes). To render what a lab runs, with IPAM, see `check --plan`.
         #[arg(long = "block")]
         blocks: Vec<String>,
         /// A calico-node environment variable, `KEY=VALUE` (e.g. CALICO_ROUTER_ID=hash).
@@ -174,7 +178,10 @@ pub fn main() -> ExitCode {
     }
     let search = &search;
     ExitCode::from(match cli.command {
-        Command::Check { files, plan, force } => check(&files, plan, search, force),
+        Command::Check { files, plan, force } => match crate::workbench::scenario_files(&files) {
+            Ok(files) => check(&files, plan, search, force),
+            Err(code) => code,
+        },
         Command::Run {
             files,
             junit,
@@ -183,18 +190,21 @@ pub fn main() -> ExitCode {
             quiet,
             keep_on_failure,
             artifacts,
-        } => run(
-            &files,
-            junit,
-            json,
-            search,
-            RunOptions {
-                force,
-                quiet,
-                keep_on_failure,
-                artifacts,
-            },
-        ),
+        } => match crate::workbench::scenario_files(&files) {
+            Err(code) => code,
+            Ok(files) => run(
+                &files,
+                junit,
+                json,
+                search,
+                RunOptions {
+                    force,
+                    quiet,
+                    keep_on_failure,
+                    artifacts,
+                },
+            ),
+        },
         Command::Up { file, lab, force } => up(&file, lab, search, force),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),

@@ -62,3 +62,45 @@ pub fn graph(file: &std::path::Path, format: GraphFormat, bgp: bool) -> u8 {
         }
     }
 }
+
+/// The scenario files given: each file as it is, each directory as every `*.yaml` under it
+/// (recursively, sorted by path). A directory with none is an error, as a missing file is.
+pub fn scenario_files(given: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, u8> {
+    let mut out = Vec::new();
+    for path in given {
+        if !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        if let Err(e) = yaml_under(path, &mut found) {
+            eprintln!("routelab: reading {}: {e}", path.display());
+            return Err(crate::cli::EXIT_INVALID);
+        }
+        if found.is_empty() {
+            eprintln!(
+                "routelab: {}: no scenario files (*.yaml) under it",
+                path.display()
+            );
+            return Err(crate::cli::EXIT_INVALID);
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+fn yaml_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        // Symbolic links are not followed: a link to `..` would never end.
+        if kind.is_dir() {
+            yaml_under(&path, out)?;
+        } else if kind.is_file() && path.extension().is_some_and(|x| x == "yaml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

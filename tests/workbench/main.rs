@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod dirs;
 mod graph;
 mod ospf;
 mod progress;
