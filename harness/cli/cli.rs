@@ -43,8 +43,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate and plan scenario files (a directory: every *.yaml under it); needs no
-    /// privileges. Exit 0 valid, 2 invalid.
+    /// Validate and plan scenario files; needs no privileges. Exit 0 valid, 2 invalid.
     Check {
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -178,10 +177,7 @@ pub fn main() -> ExitCode {
     }
     let search = &search;
     ExitCode::from(match cli.command {
-        Command::Check { files, plan, force } => match crate::workbench::scenario_files(&files) {
-            Ok(files) => check(&files, plan, search, force),
-            Err(code) => code,
-        },
+        Command::Check { files, plan, force } => check(&files, plan, search, force),
         Command::Run {
             files,
             junit,
