@@ -55,7 +55,8 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
-    /// Build each scenario, check its expectations, tear it down.
+    /// Build each scenario (a directory: every *.yaml under it, recursively), check its
+    /// expectations, tear it down.
     /// Exit 0 all hold, 1 one failed, 2 invalid input, 3 environment problem.
     Run {
         #[arg(required = true)]
@@ -110,6 +111,16 @@ pub enum Command {
     /// name (or every pair of nodes): path MTU, unfragmented size, the encapsulations hop
     /// by hop, and the pod MTU each CNI encapsulation leaves. Needs no privileges.
     Mtu { file: PathBuf },
+    /// Draw a scenario's topology: Mermaid (renders in a GitHub README or pull request) or
+    /// Graphviz DOT, on standard output. Needs no privileges.
+    Graph {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = crate::workbench::GraphFormat::Mermaid)]
+        format: crate::workbench::GraphFormat,
+        /// Draw BGP sessions (from the nodes' BIRD configurations) as dashed edges.
+        #[arg(long)]
+        bgp: bool,
+    },
     /// Mock calico-node: what Calico would run on a node, given your manifests.
     #[command(subcommand)]
     Calico(CalicoCommand),
@@ -132,7 +143,9 @@ pub enum CalicoCommand {
         #[arg(long)]
         out: PathBuf,
         /// An IPAM block affine to the node, `CIDR[:STATE]` (STATE: confirmed, pending,
-        /// none, pendingDeletion). Repeatable. Default: blocks allocated from the IPPools.
+        /// none, pendingDeletion). Repeatable. Without any, no block is affine to the node:
+        /// the files render as for a node that has not been given one yet (no aggregate
+        /// or blackhole routes). To render what a lab runs, with IPAM, see `check --plan`.
         #[arg(long = "block")]
         blocks: Vec<String>,
         /// A calico-node environment variable, `KEY=VALUE` (e.g. CALICO_ROUTER_ID=hash).
@@ -173,22 +186,26 @@ pub fn main() -> ExitCode {
             quiet,
             keep_on_failure,
             artifacts,
-        } => run(
-            &files,
-            junit,
-            json,
-            search,
-            RunOptions {
-                force,
-                quiet,
-                keep_on_failure,
-                artifacts,
-            },
-        ),
+        } => match crate::workbench::scenario_files(&files) {
+            Err(code) => code,
+            Ok(files) => run(
+                &files,
+                junit,
+                json,
+                search,
+                RunOptions {
+                    force,
+                    quiet,
+                    keep_on_failure,
+                    artifacts,
+                },
+            ),
+        },
         Command::Up { file, lab, force } => up(&file, lab, search, force),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
         Command::Mtu { file } => mtu(&file),
+        Command::Graph { file, format, bgp } => crate::workbench::graph(&file, format, bgp),
         Command::Calico(CalicoCommand::Render {
             resources,
             node,

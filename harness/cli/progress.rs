@@ -149,8 +149,9 @@ impl Reporter for Progress {
                 state.started = Some(Instant::now());
                 state.budget = *budget;
                 let text = format!(
-                    "{}: phase `{phase}`: {expectations} expectations, up to {}s each",
+                    "{}: phase `{phase}`: {expectations} expectation{}, up to {}s each",
                     state.scenario,
+                    if *expectations == 1 { "" } else { "s" },
                     budget.as_secs()
                 );
                 shared.line(state, &text);

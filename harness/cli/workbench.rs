@@ -1,5 +1,5 @@
 //! `run --keep-on-failure`: a failed scenario's lab is left up, as `up` leaves one, with
-//! how to get into it; a scenario that passed has its lab removed at once.
+//! how to get into it; a scenario that passed has its lab removed at once. And `graph`.
 
 use routelab_lab::lab::{self, LabState};
 use routelab_lab::report::ScenarioReport;
@@ -34,4 +34,73 @@ pub fn print_entry(name: &str, state: &LabState) {
         println!("  BIRD on {:<9} birdc -s {}", d.node, d.socket.display());
     }
     println!("remove it with: routelab down --lab {name}");
+}
+
+/// The languages `routelab graph` writes.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
+}
+
+/// `routelab graph FILE`: the topology on standard output; 2 for a file that is not valid.
+pub fn graph(file: &std::path::Path, format: GraphFormat, bgp: bool) -> u8 {
+    use routelab_model::graph::{Format, render};
+    match routelab_model::scenario::load(file) {
+        Ok((scenario, warnings)) => {
+            eprint!("{warnings}");
+            let format = match format {
+                GraphFormat::Mermaid => Format::Mermaid,
+                GraphFormat::Dot => Format::Dot,
+            };
+            print!("{}", render(&scenario, format, bgp));
+            crate::cli::EXIT_OK
+        }
+        Err(d) => {
+            eprint!("{d}");
+            crate::cli::EXIT_INVALID
+        }
+    }
+}
+
+/// The scenario files given: each file as it is, each directory as every `*.yaml` under it
+/// (recursively, sorted by path). A directory with none is an error, as a missing file is.
+pub fn scenario_files(given: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>, u8> {
+    let mut out = Vec::new();
+    for path in given {
+        if !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let mut found = Vec::new();
+        if let Err(e) = yaml_under(path, &mut found) {
+            eprintln!("routelab: reading {}: {e}", path.display());
+            return Err(crate::cli::EXIT_INVALID);
+        }
+        if found.is_empty() {
+            eprintln!(
+                "routelab: {}: no scenario files (*.yaml) under it",
+                path.display()
+            );
+            return Err(crate::cli::EXIT_INVALID);
+        }
+        found.sort();
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+fn yaml_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        // Symbolic links are not followed: a link to `..` would never end.
+        if kind.is_dir() {
+            yaml_under(&path, out)?;
+        } else if kind.is_file() && path.extension().is_some_and(|x| x == "yaml") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }

@@ -3,6 +3,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod dirs;
+mod graph;
 mod ospf;
 mod progress;
 mod warnings;

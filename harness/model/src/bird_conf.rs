@@ -21,6 +21,9 @@ pub struct Protocol {
     pub kind: String,
     /// As `birdc show protocols` lists it.
     pub name: String,
+    /// A BGP protocol's `neighbor` address, when written in the protocol itself (not
+    /// inherited from a template).
+    pub neighbor: Option<std::net::IpAddr>,
 }
 
 /// The protocols of a configuration file, following its includes (relative to the file
@@ -56,8 +59,8 @@ const MAX_DEPTH: usize = 8;
 
 #[derive(Default)]
 struct Reader {
-    /// Type and optional name, in order.
-    found: Vec<(String, Option<String>)>,
+    /// Type, optional name and neighbour, in order.
+    found: Vec<(String, Option<String>, Option<std::net::IpAddr>)>,
 }
 
 impl Reader {
@@ -65,13 +68,17 @@ impl Reader {
         let mut counters: BTreeMap<String, u32> = BTreeMap::new();
         self.found
             .into_iter()
-            .map(|(kind, name)| {
+            .map(|(kind, name, neighbor)| {
                 let name = name.unwrap_or_else(|| {
                     let n = counters.entry(kind.clone()).or_insert(0);
                     *n += 1;
                     format!("{kind}{n}")
                 });
-                Protocol { kind, name }
+                Protocol {
+                    kind,
+                    name,
+                    neighbor,
+                }
             })
             .collect()
     }
@@ -129,7 +136,8 @@ impl Reader {
                             Some(Token::Str(n)) => Some(n.clone()),
                             _ => None,
                         };
-                        self.found.push((kind.clone(), name));
+                        let neighbor = neighbor_in_block(&tokens[j..]);
+                        self.found.push((kind.clone(), name, neighbor));
                         i = j;
                         continue;
                     }
@@ -140,6 +148,31 @@ impl Reader {
         }
         Some(())
     }
+}
+
+/// The address of the first `neighbor ADDR` in the block that opens at the first `{` of
+/// `tokens`, at its own level.
+fn neighbor_in_block(tokens: &[Token]) -> Option<std::net::IpAddr> {
+    let start = tokens.iter().position(|t| *t == Token::Punct('{'))?;
+    let mut depth = 0usize;
+    for (k, t) in tokens[start..].iter().enumerate() {
+        match t {
+            Token::Punct('{') => depth += 1,
+            Token::Punct('}') => {
+                depth -= 1;
+                if depth == 0 {
+                    return None;
+                }
+            }
+            Token::Word(w) if depth == 1 && w == "neighbor" => {
+                if let Some(Token::Word(a)) = tokens.get(start + k + 1) {
+                    return a.parse().ok();
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 #[derive(Debug, PartialEq)]
@@ -184,10 +217,11 @@ fn tokens(text: &str) -> Vec<Token> {
                 }
                 out.push(Token::Str(s));
             }
+            // Addresses (`10.0.0.1`, `fe80::1`) stay one word.
             c if c.is_alphanumeric() || c == '_' => {
                 let mut w = String::from(c);
                 while let Some(&d) = chars.peek() {
-                    if d.is_alphanumeric() || d == '_' {
+                    if d.is_alphanumeric() || matches!(d, '_' | '.' | ':') {
                         w.push(d);
                         chars.next();
                     } else {
@@ -269,6 +303,8 @@ mod tests {
             protocol static { route 10.0.0.0/8 blackhole; }
         "#;
         let ps = protocols_of_text(text, Path::new("/nonexistent")).unwrap();
+        assert_eq!(ps[4].neighbor, Some("10.0.0.2".parse().unwrap()));
+        assert_eq!(ps[6].neighbor, None);
         assert_eq!(
             names(&ps),
             [

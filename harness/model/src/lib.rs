@@ -20,6 +20,7 @@
 //! - [`names`]: the rules for every name that becomes a path or an interface;
 //! - [`timeline`]: steps that change the network after it is built, one file per action;
 //! - [`bird_conf`]: the protocols a BIRD configuration defines, read from its text;
+//! - [`graph`]: the topology as a Mermaid or DOT diagram;
 //! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
 //!
 //! This crate reads files (the scenario and what it names) and nothing else: it writes
@@ -32,6 +33,7 @@ pub mod daemon;
 pub mod diagnostic;
 pub mod expect;
 pub mod footprint;
+pub mod graph;
 pub mod hop;
 pub mod input;
 pub mod link;
