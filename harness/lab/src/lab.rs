@@ -28,7 +28,7 @@ use routelab_model::plan::Plan;
 use serde::{Deserialize, Serialize};
 
 use crate::daemon::{
-    BirdSearch, Daemon, DaemonError, DaemonFiles, ProcessId, Stop, prepare, stop_process,
+    BirdSearch, Daemon, DaemonError, DaemonFiles, ProcessId, Stop, prepare, stop_processes,
 };
 use crate::net::Netns;
 use crate::net::apply::{self, ApplyError, LabNamespace};
@@ -42,6 +42,8 @@ pub const NETNS_ROOT: &str = "/run/netns";
 const LOCK_FILE: &str = ".lock";
 /// How long daemons get to stop in order at teardown before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How long `down` gives a persistent lab's daemons, together, to stop in order.
+const DOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How long a lab lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -689,11 +691,17 @@ pub fn down(lab: &str) -> Result<Removed, DownError> {
         });
     }
     let mut out = Removed::default();
+    // All at once: a lab's daemons stop in the time of the slowest, not of their sum.
+    let ids: Vec<ProcessId> = state.daemons.iter().map(|d| d.process).collect();
+    if let Some((id, source)) = stop_processes(&ids, DOWN_GRACE).into_iter().next() {
+        let node = state
+            .daemons
+            .iter()
+            .find(|d| d.process == id)
+            .map_or_else(String::new, |d| d.node.clone());
+        return Err(DownError::Daemon { node, source });
+    }
     for d in &state.daemons {
-        stop_process(d.process, Duration::from_secs(5)).map_err(|source| DownError::Daemon {
-            node: d.node.clone(),
-            source,
-        })?;
         out.removed
             .push(format!("daemon on {} (pid {})", d.node, d.process.pid));
     }
@@ -704,10 +712,11 @@ pub fn down(lab: &str) -> Result<Removed, DownError> {
         .iter()
         .filter_map(|n| Some((n.name.clone(), std::fs::metadata(&n.path).ok()?.ino())))
         .collect();
+    let mut unrecorded = Vec::new();
     for (pid, ns, cmdline) in processes_in(&ours) {
         if cmdline.contains(&format!("{}/", dir.display())) {
             if let Ok(id) = ProcessId::of(pid) {
-                let _ = stop_process(id, Duration::from_secs(2));
+                unrecorded.push(id);
             }
             out.removed
                 .push(format!("unrecorded daemon on {ns} (pid {pid})"));
@@ -715,6 +724,7 @@ pub fn down(lab: &str) -> Result<Removed, DownError> {
             out.left.push(format!("pid {pid} in {ns}: {cmdline}"));
         }
     }
+    let _ = stop_processes(&unrecorded, Duration::from_secs(2));
     for ns in &state.namespaces {
         if !ns.path.starts_with(NETNS_ROOT)
             || ns

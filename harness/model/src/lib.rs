@@ -18,6 +18,7 @@
 //! - [`overhead`]: the per-packet overhead of each encapsulation;
 //! - [`mac`]: MAC addresses as the plan carries them;
 //! - [`names`]: the rules for every name that becomes a path or an interface;
+//! - [`generate`]: scenario generators for scale measurements;
 //! - [`timeline`]: steps that change the network after it is built, one file per action;
 //! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
 //!
@@ -28,6 +29,7 @@ pub mod calico;
 pub mod daemon;
 pub mod expect;
 pub mod footprint;
+pub mod generate;
 pub mod input;
 pub mod link;
 pub mod mac;

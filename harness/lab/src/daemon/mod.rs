@@ -42,7 +42,7 @@ pub use binary::{BirdBinary, BirdSearch, Flavour, check_config};
 pub use client::BirdClient;
 pub use config::{make_sandbox, replace_private, write_config};
 pub use error::DaemonError;
-pub use process::{BirdProcess, BirdSpec, ProcessId, stop_process};
+pub use process::{BirdProcess, BirdSpec, ProcessId, stop_process, stop_processes};
 pub use reply::{Reply, ReplyLine};
 pub use routelab_model::observed::{OspfNeighbor, ProtocolDetail, ProtocolRow, RouteCounts};
 pub use user::{DAEMON_USER, DaemonUser};
