@@ -14,6 +14,7 @@
 //! lab's daemons are gone and its namespaces released; the kernel may still be freeing
 //! namespaces in the background then (it does so in a worker of its own).
 
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -103,7 +104,12 @@ fn main() {
         return;
     }
     let args = args();
-    let search = BirdSearch::from_env();
+    let mut search = BirdSearch::from_env();
+    // A bench runs from the target directory, outside the checkout's `.tools`.
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bird1");
+    if search.bird1.is_none() && tools.exists() {
+        search.bird1 = Some(tools);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

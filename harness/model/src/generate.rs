@@ -149,7 +149,7 @@ pub fn calico_cluster(shape: &ClusterShape) -> Result<Generated, ShapeError> {
     let mut core = String::from(
         "router id 10.1.0.1;\nprotocol device { scan time 10; }\n\
          protocol kernel { ipv4 { import none; export all; }; }\n\
-         template bgp rack {\n  local as 64512;\n  rr client;\n  rr cluster id 1.1.1.1;\n\
+         template bgp rack {\n  local as 64512;\n  rr client;\n  rr cluster id 1.1.1.1;\n  direct;\n\
          \x20 ipv4 { import all; export all; next hop self; };\n}\n",
     );
     for rack in 0..racks {
@@ -165,7 +165,7 @@ pub fn calico_cluster(shape: &ClusterShape) -> Result<Generated, ShapeError> {
     let (_, first_addr) = node_address(shape, 0);
     let mut y = format!(
         "# Generated: {n} calico nodes, mesh off, racks of {size} behind a reflecting core.\n\
-         name: {name}\ndefaults: {{ deadline: 120s }}\ncalico:\n  resources: [calico.yaml]\nnodes:\n\
+         name: {name}\ndefaults: {{ deadline: 60s }}\ncalico:\n  resources: [calico.yaml]\nnodes:\n\
          \x20 core:\n    kind: router\n    bird: {{ config: core.conf }}\n",
         n = shape.nodes,
         size = shape.rack_size,
