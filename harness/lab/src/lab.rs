@@ -42,6 +42,10 @@ pub const NETNS_ROOT: &str = "/run/netns";
 const LOCK_FILE: &str = ".lock";
 /// How long daemons get to stop in order at teardown before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How long a lone daemon may take to answer after it starts.
+const READY_BASE: Duration = Duration::from_secs(10);
+/// What each other daemon starting at the same time adds to that.
+const READY_PER_DAEMON: Duration = Duration::from_millis(40);
 /// How long `down` gives a persistent lab's daemons, together, to stop in order.
 const DOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -318,6 +322,7 @@ impl Lab {
             };
             let mut daemon = prepare(d.kind, &d.ns, netns, &d.config, files, binaries, persistent)
                 .map_err(daemon_error)?;
+            daemon.set_ready_timeout(ready_timeout(plan.daemons.len()));
             daemon.start().map_err(daemon_error)?;
             self.daemons.insert(d.ns.clone(), daemon);
             self.started.insert(d.ns.clone(), Instant::now());
@@ -546,6 +551,14 @@ impl Drop for Lab {
         }
         // A TempDir removes itself when dropped.
     }
+}
+
+/// How long each of `daemons` daemons started together may take to answer: they share
+/// the machine's cores while they read their configs and the kernel's state, so the
+/// last of 500 answers many seconds after the first (18 s for 500 calico nodes and their
+/// core on 2 cores), and a fixed 10 s failed the 236th of them.
+fn ready_timeout(daemons: usize) -> Duration {
+    READY_BASE + READY_PER_DAEMON * daemons as u32
 }
 
 /// `signal: 9 (SIGKILL)`, `exit status: 1`.
@@ -789,4 +802,15 @@ pub fn state(lab: &str) -> Result<LabState, DownError> {
         record: record.clone(),
     })?;
     serde_json::from_str(&text).map_err(|source| DownError::BadRecord { record, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_waits_longer_for_more_daemons_starting_together() {
+        assert_eq!(ready_timeout(1), Duration::from_millis(10_040));
+        assert_eq!(ready_timeout(501), Duration::from_millis(30_040));
+    }
 }

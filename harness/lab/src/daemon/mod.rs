@@ -73,6 +73,9 @@ pub trait Daemon: Send + Sync {
     /// Waits until it answers, or fails with why it did not.
     fn ready(&mut self) -> BoxFuture<'_, Result<(), DaemonError>>;
 
+    /// How long [`Daemon::ready`] waits at most; the kind's own default until set.
+    fn set_ready_timeout(&mut self, _timeout: std::time::Duration) {}
+
     /// The running process, if any.
     fn process(&self) -> Option<ProcessId>;
 
