@@ -28,7 +28,7 @@ use routelab_model::plan::Plan;
 use serde::{Deserialize, Serialize};
 
 use crate::daemon::{
-    BirdSearch, Daemon, DaemonError, DaemonFiles, ProcessId, Stop, prepare, stop_process,
+    BirdSearch, Daemon, DaemonError, DaemonFiles, ProcessId, Stop, prepare, stop_processes,
 };
 use crate::net::Netns;
 use crate::net::apply::{self, ApplyError, LabNamespace};
@@ -42,6 +42,12 @@ pub const NETNS_ROOT: &str = "/run/netns";
 const LOCK_FILE: &str = ".lock";
 /// How long daemons get to stop in order at teardown before they are killed.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+/// How long a lone daemon may take to answer after it starts.
+const READY_BASE: Duration = Duration::from_secs(10);
+/// What each other daemon starting at the same time adds to that.
+const READY_PER_DAEMON: Duration = Duration::from_millis(40);
+/// How long `down` gives a persistent lab's daemons, together, to stop in order.
+const DOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// How long a lab lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -328,6 +334,7 @@ impl Lab {
             };
             let mut daemon = prepare(d.kind, &d.ns, netns, &d.config, files, binaries, persistent)
                 .map_err(daemon_error)?;
+            daemon.set_ready_timeout(ready_timeout(plan.daemons.len()));
             daemon.start().map_err(daemon_error)?;
             self.daemons.insert(d.ns.clone(), daemon);
             self.started.insert(d.ns.clone(), Instant::now());
@@ -564,6 +571,14 @@ impl Drop for Lab {
     }
 }
 
+/// How long each of `daemons` daemons started together may take to answer: they share
+/// the machine's cores while they read their configs and the kernel's state, so the
+/// last of 500 answers many seconds after the first (18 s for 500 calico nodes and their
+/// core on 2 cores), and a fixed 10 s failed the 236th of them.
+fn ready_timeout(daemons: usize) -> Duration {
+    READY_BASE + READY_PER_DAEMON * daemons as u32
+}
+
 /// `signal: 9 (SIGKILL)`, `exit status: 1`.
 fn describe_exit(status: &ExitStatus) -> String {
     use std::os::unix::process::ExitStatusExt;
@@ -707,11 +722,17 @@ pub fn down(lab: &str) -> Result<Removed, DownError> {
         });
     }
     let mut out = Removed::default();
+    // All at once: a lab's daemons stop in the time of the slowest, not of their sum.
+    let ids: Vec<ProcessId> = state.daemons.iter().map(|d| d.process).collect();
+    if let Some((id, source)) = stop_processes(&ids, DOWN_GRACE).into_iter().next() {
+        let node = state
+            .daemons
+            .iter()
+            .find(|d| d.process == id)
+            .map_or_else(String::new, |d| d.node.clone());
+        return Err(DownError::Daemon { node, source });
+    }
     for d in &state.daemons {
-        stop_process(d.process, Duration::from_secs(5)).map_err(|source| DownError::Daemon {
-            node: d.node.clone(),
-            source,
-        })?;
         out.removed
             .push(format!("daemon on {} (pid {})", d.node, d.process.pid));
     }
@@ -722,10 +743,11 @@ pub fn down(lab: &str) -> Result<Removed, DownError> {
         .iter()
         .filter_map(|n| Some((n.name.clone(), std::fs::metadata(&n.path).ok()?.ino())))
         .collect();
+    let mut unrecorded = Vec::new();
     for (pid, ns, cmdline) in processes_in(&ours) {
         if cmdline.contains(&format!("{}/", dir.display())) {
             if let Ok(id) = ProcessId::of(pid) {
-                let _ = stop_process(id, Duration::from_secs(2));
+                unrecorded.push(id);
             }
             out.removed
                 .push(format!("unrecorded daemon on {ns} (pid {pid})"));
@@ -733,6 +755,7 @@ pub fn down(lab: &str) -> Result<Removed, DownError> {
             out.left.push(format!("pid {pid} in {ns}: {cmdline}"));
         }
     }
+    let _ = stop_processes(&unrecorded, Duration::from_secs(2));
     for ns in &state.namespaces {
         if !ns.path.starts_with(NETNS_ROOT)
             || ns
@@ -797,4 +820,15 @@ pub fn state(lab: &str) -> Result<LabState, DownError> {
         record: record.clone(),
     })?;
     serde_json::from_str(&text).map_err(|source| DownError::BadRecord { record, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_waits_longer_for_more_daemons_starting_together() {
+        assert_eq!(ready_timeout(1), Duration::from_millis(10_040));
+        assert_eq!(ready_timeout(501), Duration::from_millis(30_040));
+    }
 }

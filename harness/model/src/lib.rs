@@ -18,6 +18,7 @@
 //! - [`overhead`]: the per-packet overhead of each encapsulation;
 //! - [`mac`]: MAC addresses as the plan carries them;
 //! - [`names`]: the rules for every name that becomes a path or an interface;
+//! - [`generate`]: scenario generators for scale measurements;
 //! - [`timeline`]: steps that change the network after it is built, one file per action;
 //! - [`bird_conf`]: the protocols a BIRD configuration defines, read from its text;
 //! - [`graph`]: the topology as a Mermaid or DOT diagram;
@@ -33,6 +34,7 @@ pub mod daemon;
 pub mod diagnostic;
 pub mod expect;
 pub mod footprint;
+pub mod generate;
 pub mod graph;
 pub mod hop;
 pub mod input;

@@ -101,6 +101,10 @@ impl Daemon for Bird {
         .boxed()
     }
 
+    fn set_ready_timeout(&mut self, timeout: Duration) {
+        self.spec.ready_timeout = timeout;
+    }
+
     fn process(&self) -> Option<ProcessId> {
         self.process.as_ref().map(BirdProcess::id)
     }

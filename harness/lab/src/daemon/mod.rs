@@ -42,7 +42,7 @@ pub use binary::{BirdBinary, BirdSearch, Flavour, check_config};
 pub use client::BirdClient;
 pub use config::{make_sandbox, replace_private, write_config};
 pub use error::DaemonError;
-pub use process::{BirdProcess, BirdSpec, ProcessId, stop_process};
+pub use process::{BirdProcess, BirdSpec, ProcessId, stop_process, stop_processes};
 pub use reply::{Reply, ReplyLine};
 pub use routelab_model::observed::{OspfNeighbor, ProtocolDetail, ProtocolRow, RouteCounts};
 pub use user::{DAEMON_USER, DaemonUser};
@@ -72,6 +72,9 @@ pub trait Daemon: Send + Sync {
 
     /// Waits until it answers, or fails with why it did not.
     fn ready(&mut self) -> BoxFuture<'_, Result<(), DaemonError>>;
+
+    /// How long [`Daemon::ready`] waits at most; the kind's own default until set.
+    fn set_ready_timeout(&mut self, _timeout: std::time::Duration) {}
 
     /// The running process, if any.
     fn process(&self) -> Option<ProcessId>;

@@ -562,40 +562,70 @@ impl Drop for BirdProcess {
 }
 
 /// Stops a recorded process (for `routelab down`, which did not start it): SIGTERM, up to
-/// `grace` for it to exit, then SIGKILL.
+/// `grace` for it to exit, then SIGKILL. See [`stop_processes`].
+pub fn stop_process(id: ProcessId, grace: Duration) -> Result<(), DaemonError> {
+    stop_processes(&[id], grace)
+        .into_iter()
+        .next()
+        .map_or(Ok(()), |(_, e)| Err(e))
+}
+
+/// How long a process gets to die after SIGKILL before it counts as unkillable.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Stops recorded processes all at once: SIGTERM to every one, then one wait of up to
+/// `grace` for all of them together, then SIGKILL to those still running. So stopping a
+/// hundred takes as long as stopping the slowest one, not the sum. Returns the processes
+/// that could not be stopped, with why.
 ///
-/// The process is signalled only if it is still the one recorded (same pid *and* start
+/// A process is signalled only if it is still the one recorded (same pid *and* start
 /// time): after it exits its pid can be reused by anything, and that must not be hit. A
 /// process that is gone, or replaced, is already stopped.
-pub fn stop_process(id: ProcessId, grace: Duration) -> Result<(), DaemonError> {
-    let Ok(pidfd) = PidFd::open(id.pid) else {
-        return Ok(());
-    };
-    // The descriptor now pins whatever process has this pid; if that is ours, every signal
-    // through it reaches ours and nothing else.
-    if !id.is_running() {
-        return Ok(());
-    }
-    for (signal, wait) in [
-        (libc::SIGTERM, grace),
-        (libc::SIGKILL, Duration::from_secs(5)),
-    ] {
-        pidfd
-            .signal(signal)
-            .map_err(|e| DaemonError::io(format!("signalling process {}", id.pid), e))?;
+pub fn stop_processes(ids: &[ProcessId], grace: Duration) -> Vec<(ProcessId, DaemonError)> {
+    let mut failed = Vec::new();
+    // Each descriptor pins whatever process has the pid from now on; if that is ours,
+    // every signal through it reaches ours and nothing else.
+    let mut running: Vec<(ProcessId, PidFd)> = ids
+        .iter()
+        .filter_map(|id| Some((*id, PidFd::open(id.pid).ok()?)))
+        .filter(|(id, _)| id.is_running())
+        .collect();
+    for (signal, wait) in [(libc::SIGTERM, grace), (libc::SIGKILL, KILL_WAIT)] {
+        running.retain(|(id, pidfd)| match pidfd.signal(signal) {
+            Ok(()) => true,
+            Err(e) => {
+                failed.push((
+                    *id,
+                    DaemonError::io(format!("signalling process {}", id.pid), e),
+                ));
+                false
+            }
+        });
         let deadline = Instant::now() + wait;
-        while Instant::now() < deadline {
-            if pidfd.exited() || !id.is_running() {
-                reap_if_ours(id.pid);
-                return Ok(());
+        loop {
+            running.retain(|(id, pidfd)| {
+                let gone = pidfd.exited() || !id.is_running();
+                if gone {
+                    reap_if_ours(id.pid);
+                }
+                !gone
+            });
+            if running.is_empty() || Instant::now() >= deadline {
+                break;
             }
             std::thread::sleep(POLL_INTERVAL);
         }
     }
-    Err(DaemonError::Unkillable {
-        pid: id.pid,
-        after: Duration::from_secs(5),
-    })
+    failed.extend(running.into_iter().map(|(id, _)| {
+        (
+            id,
+            DaemonError::Unkillable {
+                pid: id.pid,
+                after: KILL_WAIT,
+            },
+        )
+    }));
+    failed
 }
 
 /// Reaps `pid` if it is a child of ours that has exited (a persistent BIRD started by this
