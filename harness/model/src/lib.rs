@@ -19,7 +19,8 @@
 //! - [`mac`]: MAC addresses as the plan carries them;
 //! - [`names`]: the rules for every name that becomes a path or an interface;
 //! - [`timeline`]: steps that change the network after it is built, one file per action;
-//! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
+//! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data;
+//! - [`snapshot`]: the observed state of every phase, and the keyed diff of two.
 //!
 //! This crate reads files (the scenario and what it names) and nothing else: it writes
 //! nothing, spawns nothing and depends on no async runtime or kernel interface.
@@ -37,5 +38,6 @@ pub mod observed;
 pub mod overhead;
 pub mod plan;
 pub mod scenario;
+pub mod snapshot;
 pub mod text;
 pub mod timeline;
