@@ -22,6 +22,7 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub mod settle;
+pub mod snapshot;
 #[cfg(test)]
 mod testnet;
 pub mod timeline;

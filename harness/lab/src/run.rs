@@ -28,6 +28,27 @@ pub fn load(file: &Path, search: &BirdSearch) -> Result<Loaded, Diagnostics> {
 ///
 /// Call from a thread that outlives the lab (see [`Lab::start_daemons`]).
 pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<LabState>) {
+    run_scenario(loaded, mode, None).await
+}
+
+/// As [`execute`] with an ephemeral lab, capturing the network at the end of each phase
+/// (see [`crate::snapshot`]). With `no_expect`, the scenario's expectations are skipped and
+/// each phase lasts until the lab has settled instead.
+pub async fn snapshot(
+    loaded: &Loaded,
+    no_expect: bool,
+) -> (ScenarioReport, routelab_model::snapshot::Snapshot) {
+    let mut capture = crate::snapshot::Capture::new(&loaded.scenario, &loaded.plan, no_expect);
+    let (report, _) = run_scenario(loaded, Mode::Ephemeral, Some(&mut capture)).await;
+    (report, capture.finish())
+}
+
+async fn run_scenario(
+    loaded: &Loaded,
+    mode: Mode,
+    mut capture: Option<&mut crate::snapshot::Capture>,
+) -> (ScenarioReport, Option<LabState>) {
+    let no_expect = capture.as_ref().is_some_and(|c| c.no_expect);
     let mut report = ScenarioReport::new(&loaded.scenario.name, &loaded.scenario.file);
     let missing = crate::env::missing_kernel_features(&loaded.plan);
     if !missing.is_empty() {
@@ -82,8 +103,13 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
     let phase0 = PhaseSpec {
         name: "as built",
         line: 0,
-        expectations: &scenario.expectations,
+        expectations: if no_expect {
+            &[]
+        } else {
+            &scenario.expectations
+        },
         measures: &[],
+        wait_quiet: no_expect,
         within: None,
         budget: scenario.timing.deadline,
         prove_sessions: false,
@@ -92,6 +118,9 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
     match run_phase(&mut lab, &phase0, Vec::new()).await {
         Ok(done) => report.phases.push(done),
         Err(d) => died = Some(d),
+    }
+    if let (Some(c), Some(done), None) = (capture.as_deref_mut(), report.phases.last(), &died) {
+        c.phase(&lab, done).await;
     }
     for (i, step) in scenario.steps.iter().enumerate() {
         // Each step assumes the network the phases before it leave behind.
@@ -112,13 +141,17 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
                 took: Duration::ZERO,
                 within: step.within,
             });
+            if let (Some(c), Some(done)) = (capture.as_deref_mut(), report.phases.last()) {
+                c.phase(&lab, done).await;
+            }
             continue;
         }
         let phase = PhaseSpec {
             name: &step.name,
             line: step.line,
-            expectations: &step.expectations,
+            expectations: if no_expect { &[] } else { &step.expectations },
             measures: &step.measures,
+            wait_quiet: no_expect,
             within: step.within,
             budget: step.within.unwrap_or(scenario.timing.deadline),
             prove_sessions: step.actions.iter().any(|a| a.may_silence_peers()),
@@ -126,6 +159,9 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
         match run_phase(&mut lab, &phase, actions).await {
             Ok(done) => report.phases.push(done),
             Err(d) => died = Some(d),
+        }
+        if let (Some(c), Some(done), None) = (capture.as_deref_mut(), report.phases.last(), &died) {
+            c.phase(&lab, done).await;
         }
     }
     report.converge = started.elapsed();
@@ -160,6 +196,8 @@ struct PhaseSpec<'a> {
     budget: Duration,
     /// Whether its actions may have silenced peers (see [`crate::settle`]).
     prove_sessions: bool,
+    /// Whether the phase lasts until the lab has settled (when expectations are skipped).
+    wait_quiet: bool,
 }
 
 /// Checks one phase from now on: its expectations, while its measurements run and the lab
@@ -177,6 +215,9 @@ async fn run_phase(
         let work = async {
             let outcomes =
                 crate::observe::check_phase(lab, phase.expectations, clock, &quiet).await;
+            if phase.wait_quiet {
+                crate::snapshot::wait_converged(lab, &quiet).await;
+            }
             // Outage probes go on until traffic flows again, within the phase's budget.
             let until = clock + phase.budget;
             let _ = tokio::time::timeout_at(until.into(), measurements.resumed(clock)).await;

@@ -33,8 +33,10 @@ pub fn parse_best_routes(text: &str) -> BTreeMap<String, BirdRoute> {
         if line.starts_with("Table ") || line.trim().is_empty() {
             continue;
         }
-        let indented = line.starts_with([' ', '\t']);
-        if !indented {
+        // A route's first line starts with its prefix; the lines after it are indented
+        // as birdc prints them, but the control socket may not keep the indentation.
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if first.parse::<ipnet::IpNet>().is_ok() {
             if let Some((prefix, route)) = current.take() {
                 routes.insert(prefix, route);
             }
