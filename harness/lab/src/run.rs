@@ -32,8 +32,8 @@ pub async fn execute(loaded: &Loaded, mode: Mode) -> (ScenarioReport, Option<Lab
 }
 
 /// As [`execute`] with an ephemeral lab, capturing the network at the end of each phase
-/// (see [`crate::snapshot`]). With `no_expect`, the scenario's expectations are skipped and
-/// each phase lasts until the lab has settled instead.
+/// (see [`crate::snapshot`]) once it has settled, within the phase's budget. With
+/// `no_expect`, the scenario's expectations are skipped.
 pub async fn snapshot(
     loaded: &Loaded,
     no_expect: bool,
@@ -49,6 +49,8 @@ async fn run_scenario(
     mut capture: Option<&mut crate::snapshot::Capture>,
 ) -> (ScenarioReport, Option<LabState>) {
     let no_expect = capture.as_ref().is_some_and(|c| c.no_expect);
+    // A snapshot is of the network at rest, whatever the expectations already saw.
+    let wait_quiet = capture.is_some();
     let mut report = ScenarioReport::new(&loaded.scenario.name, &loaded.scenario.file);
     let missing = crate::env::missing_kernel_features(&loaded.plan);
     if !missing.is_empty() {
@@ -109,7 +111,7 @@ async fn run_scenario(
             &scenario.expectations
         },
         measures: &[],
-        wait_quiet: no_expect,
+        wait_quiet,
         within: None,
         budget: scenario.timing.deadline,
         prove_sessions: false,
@@ -151,7 +153,7 @@ async fn run_scenario(
             line: step.line,
             expectations: if no_expect { &[] } else { &step.expectations },
             measures: &step.measures,
-            wait_quiet: no_expect,
+            wait_quiet,
             within: step.within,
             budget: step.within.unwrap_or(scenario.timing.deadline),
             prove_sessions: step.actions.iter().any(|a| a.may_silence_peers()),
@@ -196,7 +198,7 @@ struct PhaseSpec<'a> {
     budget: Duration,
     /// Whether its actions may have silenced peers (see [`crate::settle`]).
     prove_sessions: bool,
-    /// Whether the phase lasts until the lab has settled (when expectations are skipped).
+    /// Whether the phase lasts until the lab has settled (for a snapshot).
     wait_quiet: bool,
 }
 
@@ -216,7 +218,8 @@ async fn run_phase(
             let outcomes =
                 crate::observe::check_phase(lab, phase.expectations, clock, &quiet).await;
             if phase.wait_quiet {
-                crate::snapshot::wait_converged(lab, &quiet).await;
+                let settled = crate::snapshot::wait_converged(lab, &quiet);
+                let _ = tokio::time::timeout(phase.budget, settled).await;
             }
             // Outage probes go on until traffic flows again, within the phase's budget.
             let until = clock + phase.budget;

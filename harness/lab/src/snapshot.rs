@@ -214,42 +214,64 @@ impl Capture {
 
     async fn paths(&self, lab: &Lab) -> BTreeMap<String, PathState> {
         let max_mtu = self.max_mtu;
-        // Traced one after another: each trace costs every router on the way one ICMP
-        // error towards its source, and the kernel allows a burst of six per source.
-        let mut out = BTreeMap::new();
+        // Each trace costs every router on the way one ICMP error towards its source, and
+        // the kernel allows a burst of six per source: traces from one source go one after
+        // another, sources at once.
+        let mut by_source: BTreeMap<&str, Vec<IpAddr>> = BTreeMap::new();
         for (from, to) in &self.paths {
-            let mut state = trace(lab, from, *to).await;
-            // A silent hop may be a rate-limited one: asked again once the kernel's
-            // budget (one per second) has refilled.
-            for _ in 0..2 {
-                if !state.hops.iter().any(|h| h.contains("*")) {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(1100)).await;
-                state = trace(lab, from, *to).await;
-            }
-            if state.reached {
-                let spec = PmtuSpec {
-                    min: if to.is_ipv4() { 68 } else { 1280 },
-                    max: max_mtu,
-                    ..PmtuSpec::new(*to)
-                };
-                state.pmtu = lab
-                    .probe(from, move |ns| crate::probe::path_mtu(ns, &spec))
-                    .await
-                    .ok()
-                    .map(|p| u32::from(p.mtu));
-            }
-            out.insert(pair_key(from, to), state);
+            by_source.entry(from).or_default().push(*to);
         }
-        out
+        let sources = by_source.into_iter().map(|(from, tos)| async move {
+            let mut out = Vec::new();
+            for to in tos {
+                let mut state = trace(lab, from, to).await;
+                // A silent hop before one that answered may be a rate-limited one: asked
+                // again once the kernel's budget (one per second) has refilled.
+                for _ in 0..2 {
+                    if !silent_gap(&state) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(1100)).await;
+                    state = trace(lab, from, to).await;
+                }
+                if state.reached {
+                    let spec = PmtuSpec {
+                        min: if to.is_ipv4() { 68 } else { 1280 },
+                        max: max_mtu,
+                        ..PmtuSpec::new(to)
+                    };
+                    state.pmtu = lab
+                        .probe(from, move |ns| crate::probe::path_mtu(ns, &spec))
+                        .await
+                        .ok()
+                        .map(|p| u32::from(p.mtu));
+                }
+                out.push((pair_key(from, to), state));
+            }
+            out
+        });
+        futures::future::join_all(sources)
+            .await
+            .into_iter()
+            .flatten()
+            .collect()
     }
+}
+
+/// Whether a hop was silent while a later one answered.
+fn silent_gap(state: &PathState) -> bool {
+    let silent = |h: &BTreeSet<String>| h.contains("*");
+    state
+        .hops
+        .iter()
+        .position(silent)
+        .is_some_and(|i| state.hops[i..].iter().any(|h| !silent(h)))
 }
 
 async fn trace(lab: &Lab, from: &str, to: IpAddr) -> PathState {
     let spec = TraceSpec {
         dst: to,
-        max_hops: 16,
+        max_hops: 12,
         timeout_per_hop: Duration::from_millis(500),
         probes_per_hop: 1,
     };
@@ -562,9 +584,12 @@ fn matrix(
     (pairs, scope)
 }
 
-/// Waits, when expectations are skipped, for what they would have waited for: every
-/// daemon past its first connection attempt, and the lab's routing unchanged for the
-/// default settle time.
+/// How long the lab's routing must be unchanged before a snapshot: more than the default
+/// settle time, so an OSPF adjacency one hello (1 s) from forming is not taken for rest.
+const SNAPSHOT_SETTLE: Duration = Duration::from_secs(3);
+
+/// Waits for the lab to be at rest: every daemon past its first connection attempt, its
+/// routing unchanged for [`SNAPSHOT_SETTLE`] and no OSPF adjacency half formed.
 pub(crate) async fn wait_converged(lab: &Lab, quiet: &crate::settle::Quiet) {
     let grace_over = lab
         .daemon_starts()
@@ -574,7 +599,38 @@ pub(crate) async fn wait_converged(lab: &Lab, quiet: &crate::settle::Quiet) {
     if let Some(t) = grace_over {
         tokio::time::sleep_until(t.into()).await;
     }
-    quiet
-        .settled(routelab_model::scenario::DEFAULT_SETTLE)
-        .await;
+    loop {
+        quiet.settled(SNAPSHOT_SETTLE).await;
+        if !ospf_forming(lab).await {
+            return;
+        }
+        tokio::time::sleep(crate::settle::SAMPLE).await;
+    }
+}
+
+/// Whether an OSPF adjacency is still forming. Quiet alone does not show it: a database
+/// description that went unanswered is sent again only after the retransmit interval
+/// (5 s by default), and nothing changes meanwhile.
+async fn ospf_forming(lab: &Lab) -> bool {
+    let names: Vec<String> = lab.namespace_names().map(str::to_string).collect();
+    for name in names {
+        let Ok(daemon) = lab.daemon(&name) else {
+            continue;
+        };
+        let Ok(rows) = daemon.protocols().await else {
+            continue;
+        };
+        for row in rows.iter().filter(|r| r.proto.eq_ignore_ascii_case("OSPF")) {
+            let neighbors = daemon.ospf_neighbors(&row.name).await.unwrap_or_default();
+            if neighbors.iter().any(|n| {
+                let base = n.state.split('/').next().unwrap_or(&n.state);
+                ["Init", "ExStart", "Exchange", "Loading"]
+                    .iter()
+                    .any(|s| base.eq_ignore_ascii_case(s))
+            }) {
+                return true;
+            }
+        }
+    }
+    false
 }
