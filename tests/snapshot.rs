@@ -320,3 +320,59 @@ fn a_bgppeer_removed_from_a_calico_manifest() {
         "{reach:#?}"
     );
 }
+
+#[test]
+fn snapshots_of_one_network_in_a_row_do_not_differ() {
+    if !privileged("snapshots_of_one_network_in_a_row_do_not_differ") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = root().join("fixtures/route-reflector");
+    let scenario = std::fs::read_to_string(root().join("scenarios/route-reflector.yaml"))
+        .unwrap()
+        .replace("name: route-reflector", "name: sc-noise")
+        .replace("../fixtures/route-reflector", fixtures.to_str().unwrap());
+    let file = dir.path().join("rr.yaml");
+    std::fs::write(&file, scenario).unwrap();
+    let snaps: Vec<String> = (0..3)
+        .map(|i| {
+            let out = dir.path().join(format!("{i}.json"));
+            let run = routelab(&[
+                "snapshot",
+                file.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+            ]);
+            assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+            out.to_str().unwrap().to_string()
+        })
+        .collect();
+    for i in 0..snaps.len() {
+        for j in i + 1..snaps.len() {
+            let out = routelab(&["diff", &snaps[i], &snaps[j]]);
+            let stdout = text(&out.stdout);
+            assert_eq!(out.status.code(), Some(0), "{stdout}");
+            assert!(stdout.contains("no differences"), "{stdout}");
+        }
+    }
+    // And one that does differ is found: the same snapshot with a route's next hop moved.
+    let mut moved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&snaps[0]).unwrap()).unwrap();
+    moved["phases"][0]["nodes"]["client"]["routes"]["main 203.0.113.0/24"]["nexthops"] =
+        serde_json::json!(["via 10.0.2.9 dev eth0"]);
+    let moved_file = dir.path().join("moved.json");
+    std::fs::write(&moved_file, moved.to_string()).unwrap();
+    let out = routelab(&["diff", &snaps[0], moved_file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("client main 203.0.113.0/24"));
+    // A snapshot file that is not one is invalid input, named with line and column.
+    std::fs::write(dir.path().join("bad.json"), "{\n  \"format\": 1,\n  nope\n").unwrap();
+    let bad = dir.path().join("bad.json");
+    let out = routelab(&["diff", &snaps[0], bad.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("bad.json") && stderr.contains("line 3 column"),
+        "{stderr}"
+    );
+}

@@ -300,6 +300,14 @@ pub fn diff(before: &Snapshot, after: &Snapshot, names: (&str, &str), tol: Toler
                 continue;
             }
         };
+        if a.reachability.scope == b.reachability.scope
+            && !a.reachability.scope.starts_with("all pairs")
+        {
+            d.notes.push(format!(
+                "{name}: reachability probed for {}",
+                a.reachability.scope
+            ));
+        }
         if a.reachability.scope != b.reachability.scope {
             d.notes.push(format!(
                 "{name}: reachability was probed for {} before and {} after",
