@@ -58,7 +58,7 @@ pub struct DiffArgs {
     #[arg(long, value_delimiter = ',', value_name = "CATEGORY,...")]
     fail_on: Vec<String>,
     /// Timings (convergence, outages) closer than this are the same.
-    #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     tolerance: std::time::Duration,
     /// ... or closer than this fraction of the larger of the two.
     #[arg(long, default_value_t = 0.5)]

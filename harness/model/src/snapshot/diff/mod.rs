@@ -83,7 +83,7 @@ pub struct Tolerance {
 impl Default for Tolerance {
     fn default() -> Tolerance {
         Tolerance {
-            absolute_ms: 1000,
+            absolute_ms: 2000,
             relative: 0.5,
         }
     }
