@@ -12,6 +12,9 @@ use routelab_lab::lab::{self, Blame, Mode};
 use routelab_lab::report::{self, ScenarioReport};
 use routelab_lab::run::{self, Loaded};
 
+#[path = "regression.rs"]
+mod regression;
+
 pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_INVALID: u8 = 2;
@@ -121,6 +124,14 @@ pub enum Command {
         #[arg(long)]
         bgp: bool,
     },
+    /// Build, converge and capture the observed state after each phase (sessions, routes,
+    /// BIRD's best routes, reachability, paths, path MTU, timings), then tear down.
+    /// Exit as `run`.
+    Snapshot(regression::SnapshotArgs),
+    /// The keyed difference of two snapshots, or of a scenario at a git revision (or in a
+    /// directory) and in the working tree. Exit 0 no difference, 1 differences (or the
+    /// working tree's expectations failed), 2 invalid input, 3 environment.
+    Diff(regression::DiffArgs),
     /// Mock calico-node: what Calico would run on a node, given your manifests.
     #[command(subcommand)]
     Calico(CalicoCommand),
@@ -206,6 +217,8 @@ pub fn main() -> ExitCode {
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
         Command::Mtu { file } => mtu(&file),
         Command::Graph { file, format, bgp } => crate::workbench::graph(&file, format, bgp),
+        Command::Snapshot(args) => regression::snapshot(args, search),
+        Command::Diff(args) => regression::diff(args, search),
         Command::Calico(CalicoCommand::Render {
             resources,
             node,

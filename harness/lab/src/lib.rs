@@ -25,6 +25,7 @@ pub mod probe;
 pub mod report;
 pub mod run;
 pub(crate) mod settle;
+pub mod snapshot;
 #[cfg(test)]
 mod testnet;
 pub(crate) mod timeline;

@@ -40,6 +40,33 @@ pub async fn execute_with(
     events: &dyn Reporter,
     artifacts: Option<&Path>,
 ) -> (ScenarioReport, Option<LabState>) {
+    run_scenario(loaded, mode, events, artifacts, None).await
+}
+
+/// As [`execute`] with an ephemeral lab, capturing the network at the end of each phase
+/// (see [`crate::snapshot`]) once it has settled, within the phase's budget. With
+/// `no_expect`, the scenario's expectations are skipped.
+pub async fn snapshot(
+    loaded: &Loaded,
+    no_expect: bool,
+) -> (ScenarioReport, routelab_model::snapshot::Snapshot) {
+    let mut capture = crate::snapshot::Capture::new(&loaded.scenario, &loaded.plan, no_expect);
+    let silent = crate::events::Silent;
+    let (report, _) =
+        run_scenario(loaded, Mode::Ephemeral, &silent, None, Some(&mut capture)).await;
+    (report, capture.finish())
+}
+
+async fn run_scenario(
+    loaded: &Loaded,
+    mode: Mode,
+    events: &dyn Reporter,
+    artifacts: Option<&Path>,
+    mut capture: Option<&mut crate::snapshot::Capture>,
+) -> (ScenarioReport, Option<LabState>) {
+    let no_expect = capture.as_ref().is_some_and(|c| c.no_expect);
+    // A snapshot is of the network at rest, whatever the expectations already saw.
+    let wait_quiet = capture.is_some();
     let mut report = ScenarioReport::new(&loaded.scenario.name, &loaded.scenario.file);
     let missing = crate::env::missing_kernel_features(&loaded.plan);
     if !missing.is_empty() {
@@ -99,8 +126,13 @@ pub async fn execute_with(
     let phase0 = PhaseSpec {
         name: "as built",
         line: 0,
-        expectations: &scenario.expectations,
+        expectations: if no_expect {
+            &[]
+        } else {
+            &scenario.expectations
+        },
         measures: &[],
+        wait_quiet,
         within: None,
         budget: scenario.timing.deadline,
         prove_sessions: false,
@@ -109,6 +141,9 @@ pub async fn execute_with(
     match run_phase(&mut lab, &phase0, Vec::new(), events).await {
         Ok(done) => report.phases.push(done),
         Err(d) => died = Some(d),
+    }
+    if let (Some(c), Some(done), None) = (capture.as_deref_mut(), report.phases.last(), &died) {
+        c.phase(&lab, done).await;
     }
     for (i, step) in scenario.steps.iter().enumerate() {
         // Each step assumes the network the phases before it leave behind.
@@ -137,13 +172,17 @@ pub async fn execute_with(
             };
             events.event(&Event::PhaseFinished { report: &failed });
             report.phases.push(failed);
+            if let (Some(c), Some(done)) = (capture.as_deref_mut(), report.phases.last()) {
+                c.phase(&lab, done).await;
+            }
             continue;
         }
         let phase = PhaseSpec {
             name: &step.name,
             line: step.line,
-            expectations: &step.expectations,
+            expectations: if no_expect { &[] } else { &step.expectations },
             measures: &step.measures,
+            wait_quiet,
             within: step.within,
             budget: step.within.unwrap_or(scenario.timing.deadline),
             prove_sessions: step.actions.iter().any(|a| a.may_silence_peers()),
@@ -151,6 +190,9 @@ pub async fn execute_with(
         match run_phase(&mut lab, &phase, actions, events).await {
             Ok(done) => report.phases.push(done),
             Err(d) => died = Some(d),
+        }
+        if let (Some(c), Some(done), None) = (capture.as_deref_mut(), report.phases.last(), &died) {
+            c.phase(&lab, done).await;
         }
     }
     report.converge = started.elapsed();
@@ -190,6 +232,8 @@ struct PhaseSpec<'a> {
     budget: Duration,
     /// Whether its actions may have silenced peers (see [`crate::settle`]).
     prove_sessions: bool,
+    /// Whether the phase lasts until the lab has settled (for a snapshot).
+    wait_quiet: bool,
 }
 
 /// Checks one phase from now on: its expectations, while its measurements run and the lab
@@ -224,6 +268,10 @@ async fn run_phase(
                     })
                 })
                 .await;
+            if phase.wait_quiet {
+                let settled = crate::snapshot::wait_converged(lab, &quiet);
+                let _ = tokio::time::timeout(phase.budget, settled).await;
+            }
             // Outage probes go on until traffic flows again, within the phase's budget.
             let until = clock + phase.budget;
             let _ = tokio::time::timeout_at(until.into(), measurements.resumed(clock)).await;

@@ -112,6 +112,13 @@ impl Quiet {
         }
     }
 
+    /// Waits until [`Quiet::is_settled`].
+    pub async fn settled(&self, settle: Duration) {
+        while !self.is_settled(settle) {
+            tokio::time::sleep(SAMPLE).await;
+        }
+    }
+
     /// Samples `lab` until dropped, moving the start of the quiet forward on each change.
     pub async fn watch(&self, lab: &Lab) {
         let mut last: Option<u64> = None;

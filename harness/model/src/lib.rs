@@ -22,7 +22,8 @@
 //! - [`timeline`]: steps that change the network after it is built, one file per action;
 //! - [`bird_conf`]: the protocols a BIRD configuration defines, read from its text;
 //! - [`graph`]: the topology as a Mermaid or DOT diagram;
-//! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data.
+//! - [`observed`]: what a running lab is seen to be (routes, protocol states), as data;
+//! - [`snapshot`]: the observed state of every phase, and the keyed diff of two.
 //!
 //! This crate reads files (the scenario and what it names) and nothing else: it writes
 //! nothing, spawns nothing and depends on no async runtime or kernel interface.
@@ -48,6 +49,7 @@ pub mod overhead;
 pub mod plan;
 pub mod planner;
 pub mod scenario;
+pub mod snapshot;
 pub mod text;
 pub mod timeline;
 pub mod yaml;

@@ -182,6 +182,18 @@ impl Daemon for Bird {
         .boxed()
     }
 
+    fn best_routes(&self) -> BoxFuture<'_, Result<String, DaemonError>> {
+        async move {
+            let reply = self
+                .client()
+                .await?
+                .command("show route primary all")
+                .await?;
+            Ok(reply.text())
+        }
+        .boxed()
+    }
+
     fn reconfigure<'a>(
         &'a mut self,
         config: &'a BirdConfig,

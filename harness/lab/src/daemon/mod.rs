@@ -117,6 +117,10 @@ pub trait Daemon: Send + Sync {
     /// What it knows of a prefix, as its own CLI prints it (for diagnoses).
     fn route_view(&self, prefix: IpNet) -> BoxFuture<'_, Result<String, DaemonError>>;
 
+    /// Its best route for every prefix, with all attributes, as its own CLI prints them
+    /// (BIRD: `show route primary all`).
+    fn best_routes(&self) -> BoxFuture<'_, Result<String, DaemonError>>;
+
     /// Replaces its configuration and has it take effect without a restart.
     fn reconfigure<'a>(
         &'a mut self,

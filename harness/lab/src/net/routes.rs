@@ -104,6 +104,19 @@ fn convert(msg: &RouteMessage, names: &BTreeMap<u32, String>) -> Option<KernelRo
 
 /// Every route of the main table of one address family.
 pub async fn main_table(handle: &Handle, ipv6: bool) -> Result<Vec<KernelRoute>, rtnetlink::Error> {
+    Ok(tables(handle, ipv6)
+        .await?
+        .into_iter()
+        .filter(|(table, _)| *table == 254)
+        .map(|(_, r)| r)
+        .collect())
+}
+
+/// Every route of every table of one address family, with its table's number.
+pub async fn tables(
+    handle: &Handle,
+    ipv6: bool,
+) -> Result<Vec<(u32, KernelRoute)>, rtnetlink::Error> {
     // Interface index to name, for printing.
     let names: BTreeMap<u32, String> = super::netlink::interfaces(handle)
         .await?
@@ -125,11 +138,8 @@ pub async fn main_table(handle: &Handle, ipv6: bool) -> Result<Vec<KernelRoute>,
                 _ => None,
             })
             .unwrap_or(u32::from(msg.header.table));
-        if table != 254 {
-            continue;
-        }
         if let Some(r) = convert(&msg, &names) {
-            routes.push(r);
+            routes.push((table, r));
         }
     }
     Ok(routes)
