@@ -602,3 +602,59 @@ fn a_scenario_needing_a_kernel_feature_runs_or_is_skipped_with_the_reason() {
     assert_eq!(host_network_state(), before, "the host namespace changed");
     assert_nothing_left_of("calico-ipip", "a skipped or passed run");
 }
+
+/// `--shard K/N` takes the K-th of N slices of the sorted files: shown with files that are
+/// refused at load, so which ones were taken is in the errors, without building anything.
+#[test]
+fn run_takes_its_shard_of_the_files() {
+    let a = "tests/bad-input/address-ipv4-multicast.yaml";
+    let b = "tests/bad-input/address-ipv6-loopback.yaml";
+    let c = "tests/bad-input/address-ipv6-multicast.yaml";
+    let errors = |shard: &str| {
+        // Given out of order: the slices are of the sorted list.
+        let out = routelab(&["run", "--shard", shard, c, a, b]);
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        [a, b, c].map(|f| stderr.contains(f))
+    };
+    assert_eq!(errors("1/2"), [true, false, true]);
+    assert_eq!(errors("2/2"), [false, true, false]);
+    assert_eq!(errors("1/1"), [true, true, true]);
+    for bad in ["0/2", "3/2", "two"] {
+        let out = routelab(&["run", "--shard", bad, a]);
+        assert_eq!(out.status.code(), Some(2), "--shard {bad}");
+        assert!(
+            text(&out.stderr).contains("is not a shard"),
+            "--shard {bad}"
+        );
+    }
+}
+
+/// `-j 2` runs two scenarios at once, each in a lab of its own: both pass, each report is
+/// one block, and nothing is left of either. (Scenarios no other test here runs, so that
+/// the leftovers check sees only this run.)
+#[test]
+fn run_runs_scenarios_at_once_with_jobs() {
+    if !privileged("run_runs_scenarios_at_once_with_jobs") {
+        return;
+    }
+    let out = routelab(&[
+        "run",
+        "-j",
+        "2",
+        "scenarios/flannel-host-gw.yaml",
+        "scenarios/zerotier-mtu.yaml",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    for name in ["flannel-host-gw", "zerotier-mtu"] {
+        assert_eq!(
+            stdout.matches(&format!("scenario {name} (")).count(),
+            1,
+            "{stdout}"
+        );
+    }
+    assert!(stdout.contains(", 0 failed"), "{stdout}");
+    assert_nothing_left_of("flannel-host-gw", "a run with -j 2");
+    assert_nothing_left_of("zerotier-mtu", "a run with -j 2");
+}

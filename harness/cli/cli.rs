@@ -85,6 +85,14 @@ pub enum Command {
         /// under DIR/<scenario>/<node>/, as the lab was at the end, for CI to upload.
         #[arg(long, value_name = "DIR")]
         artifacts: Option<PathBuf>,
+        /// Run this many scenarios at once, each in a lab of its own (default: one per
+        /// core). Each report is printed as a block when its scenario finishes.
+        #[arg(long, short = 'j', value_name = "N")]
+        jobs: Option<usize>,
+        /// Run only the K-th of N slices of the files (sorted by path), e.g. `--shard 2/4`
+        /// on the second of four CI machines.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<crate::suite::Shard>,
     },
     /// Build a scenario and leave it running (namespaces `<lab>-<node>` in `ip netns`).
     Up {
@@ -197,10 +205,12 @@ pub fn main() -> ExitCode {
             quiet,
             keep_on_failure,
             artifacts,
+            jobs,
+            shard,
         } => match crate::workbench::scenario_files(&files) {
             Err(code) => code,
             Ok(files) => run(
-                &files,
+                &crate::suite::take_shard(files, shard),
                 junit,
                 json,
                 search,
@@ -209,6 +219,7 @@ pub fn main() -> ExitCode {
                     quiet,
                     keep_on_failure,
                     artifacts,
+                    jobs: jobs.unwrap_or_else(crate::suite::default_jobs).max(1),
                 },
             ),
         },
@@ -455,6 +466,7 @@ struct RunOptions {
     quiet: bool,
     keep_on_failure: bool,
     artifacts: Option<PathBuf>,
+    jobs: usize,
 }
 
 fn run(
@@ -469,6 +481,7 @@ fn run(
         quiet,
         keep_on_failure,
         artifacts,
+        jobs,
     } = options;
     let mut signals = Signals::install();
     let (json, junit) = match (
@@ -497,13 +510,15 @@ fn run(
         return EXIT_ENVIRONMENT;
     }
     let work = async {
-        let mut reports: Vec<ScenarioReport> = Vec::new();
-        let progress = (!quiet).then(crate::progress::Progress::new);
+        use futures::StreamExt;
+        // Progress lines of scenarios running at once would interleave past reading.
+        let progress = (!quiet && jobs == 1).then(crate::progress::Progress::new);
         let events: &dyn routelab_lab::events::Reporter = match &progress {
             Some(p) => p,
             None => &routelab_lab::events::Silent,
         };
-        for l in &loaded {
+        let artifacts = artifacts.as_deref();
+        let runs = loaded.iter().enumerate().map(|(i, l)| async move {
             let mode = if keep_on_failure {
                 Mode::Persistent {
                     lab: l.scenario.name.clone(),
@@ -511,14 +526,20 @@ fn run(
             } else {
                 Mode::Ephemeral
             };
-            let (r, state) = run::execute_with(l, mode, events, artifacts.as_deref()).await;
+            let (r, state) = run::execute_with(l, mode, events, artifacts).await;
             print!("{}", r.to_text());
             if let Some(state) = state {
                 crate::workbench::kept_or_removed(&l.scenario.name, &r, &state);
             }
-            reports.push(r);
-        }
-        reports
+            (i, r)
+        });
+        let mut done: Vec<(usize, ScenarioReport)> = futures::stream::iter(runs)
+            .buffer_unordered(jobs)
+            .collect()
+            .await;
+        // Reports keep the order of the files, however the runs finished.
+        done.sort_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, r)| r).collect::<Vec<_>>()
     };
     let reports = match signals.run(work) {
         Ok(reports) => reports,

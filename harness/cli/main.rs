@@ -2,6 +2,7 @@
 
 mod cli;
 mod progress;
+mod suite;
 mod workbench;
 
 fn main() -> std::process::ExitCode {
