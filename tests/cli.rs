@@ -658,3 +658,79 @@ fn run_runs_scenarios_at_once_with_jobs() {
     assert_nothing_left_of("flannel-host-gw", "a run with -j 2");
     assert_nothing_left_of("zerotier-mtu", "a run with -j 2");
 }
+
+/// `--only PATTERN` checks only the expectations whose label contains it; a pattern that
+/// matches none is refused before anything is built.
+#[test]
+fn run_only_checks_the_expectations_it_names() {
+    let none = routelab(&[
+        "run",
+        "--only",
+        "no such label",
+        "scenarios/ospf-underlay.yaml",
+    ]);
+    assert_eq!(none.status.code(), Some(2), "{}", text(&none.stderr));
+    assert!(
+        text(&none.stderr).contains("no expectation's label contains it"),
+        "{}",
+        text(&none.stderr)
+    );
+    if !privileged("run_only_checks_the_expectations_it_names") {
+        return;
+    }
+    let out = routelab(&[
+        "run",
+        "--only",
+        "ospf cn-nic",
+        "scenarios/ospf-underlay.yaml",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert_eq!(stdout.matches("PASS  ospf cn-nic").count(), 2, "{stdout}");
+    assert!(!stdout.contains("PASS  route"), "{stdout}");
+    assert!(
+        stdout.contains("expectations: 2 passed, 0 failed"),
+        "{stdout}"
+    );
+}
+
+/// `up --check` leaves a lab whose expectations failed up, and says so in its exit code.
+#[test]
+fn up_check_exits_1_when_an_expectation_failed_and_keeps_the_lab() {
+    if !privileged("up_check_exits_1_when_an_expectation_failed_and_keeps_the_lab") {
+        return;
+    }
+    let lab = "rl-upcheck";
+    let out = routelab(&[
+        "up",
+        "--check",
+        "--lab",
+        lab,
+        "tests/broken/rr-missing-next-hop-self.yaml",
+    ]);
+    let up_code = out.status.code();
+    let kept = netns_names_with(&format!("{lab}-"));
+    let down = routelab(&["down", "--lab", lab]);
+    assert_eq!(
+        up_code,
+        Some(1),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains(&format!("lab `{lab}` is up")));
+    assert!(!kept.is_empty(), "the lab was not left up");
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+    assert!(netns_names_with(&format!("{lab}-")).is_empty());
+}
+
+fn netns_names_with(prefix: &str) -> Vec<String> {
+    std::fs::read_dir("/run/netns")
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with(prefix))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -93,6 +93,10 @@ pub enum Command {
         /// on the second of four CI machines.
         #[arg(long, value_name = "K/N")]
         shard: Option<crate::suite::Shard>,
+        /// Check only the expectations whose label contains PATTERN (as the report
+        /// prints them, e.g. `bgp r1`); a timeline's steps are still all applied.
+        #[arg(long, value_name = "PATTERN")]
+        only: Option<String>,
     },
     /// Build a scenario and leave it running (namespaces `<lab>-<node>` in `ip netns`).
     Up {
@@ -104,6 +108,10 @@ pub enum Command {
         /// namespaces, processes and memory are printed either way).
         #[arg(long)]
         force: bool,
+        /// Exit 1 when an expectation failed (the lab is left up all the same, to look
+        /// into); without it, `up` exits 0 once the lab is up.
+        #[arg(long)]
+        check: bool,
     },
     /// Remove a lab made by `up`: its daemons and namespaces.
     Down {
@@ -207,6 +215,7 @@ pub fn main() -> ExitCode {
             artifacts,
             jobs,
             shard,
+            only,
         } => match crate::workbench::scenario_files(&files) {
             Err(code) => code,
             Ok(files) => run(
@@ -220,10 +229,16 @@ pub fn main() -> ExitCode {
                     keep_on_failure,
                     artifacts,
                     jobs: jobs.unwrap_or_else(crate::suite::default_jobs).max(1),
+                    only,
                 },
             ),
         },
-        Command::Up { file, lab, force } => up(&file, lab, search, force),
+        Command::Up {
+            file,
+            lab,
+            force,
+            check,
+        } => up(&file, lab, search, force, check),
         Command::Down { lab } => down(lab),
         Command::Exec { lab, node, command } => exec(&lab, &node, &command),
         Command::Mtu { file } => mtu(&file),
@@ -467,6 +482,7 @@ struct RunOptions {
     keep_on_failure: bool,
     artifacts: Option<PathBuf>,
     jobs: usize,
+    only: Option<String>,
 }
 
 fn run(
@@ -482,6 +498,7 @@ fn run(
         keep_on_failure,
         artifacts,
         jobs,
+        only,
     } = options;
     let mut signals = Signals::install();
     let (json, junit) = match (
@@ -501,9 +518,14 @@ fn run(
     if let Some(caught) = signals.pending() {
         return caught.exit_code();
     }
-    let Some(loaded) = loaded else {
+    let Some(mut loaded) = loaded else {
         return EXIT_INVALID;
     };
+    if let Some(pattern) = &only
+        && let Err(code) = crate::suite::keep_only(&mut loaded, pattern)
+    {
+        return code;
+    }
     let plans: Vec<_> = loaded.iter().map(|l| l.plan.clone()).collect();
     if let Err(missing) = routelab_lab::env::check(&plans, search) {
         eprintln!("routelab: {missing}");
@@ -576,7 +598,13 @@ fn run(
         .unwrap_or(EXIT_OK)
 }
 
-fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch, force: bool) -> u8 {
+fn up(
+    file: &PathBuf,
+    lab_name: Option<String>,
+    search: &BirdSearch,
+    force: bool,
+    check: bool,
+) -> u8 {
     if let Some(name) = &lab_name
         && let Err(code) = valid_lab(name)
     {
@@ -637,6 +665,10 @@ fn up(file: &PathBuf, lab_name: Option<String>, search: &BirdSearch, force: bool
         println!("  BIRD on {:<9} birdc -s {}", d.node, d.socket.display());
     }
     println!("remove it with: routelab down --lab {lab_name}");
+    if check && !report.ok() {
+        eprintln!("routelab: lab `{lab_name}` is up, but not every expectation held");
+        return EXIT_FAILED;
+    }
     EXIT_OK
 }
 

@@ -48,6 +48,26 @@ pub fn take_shard(mut files: Vec<PathBuf>, shard: Option<Shard>) -> Vec<PathBuf>
         .collect()
 }
 
+/// Keeps only the expectations whose label contains `pattern`, in every phase of every
+/// scenario; an error (exit 2) when none does, as a run would then prove nothing.
+pub fn keep_only(loaded: &mut [routelab_lab::run::Loaded], pattern: &str) -> Result<(), u8> {
+    let mut kept = 0;
+    for l in loaded.iter_mut() {
+        let scenario = &mut l.scenario;
+        scenario.expectations.retain(|e| e.label.contains(pattern));
+        kept += scenario.expectations.len();
+        for step in &mut scenario.steps {
+            step.expectations.retain(|e| e.label.contains(pattern));
+            kept += step.expectations.len();
+        }
+    }
+    if kept == 0 {
+        eprintln!("routelab: --only {pattern:?}: no expectation's label contains it");
+        return Err(crate::cli::EXIT_INVALID);
+    }
+    Ok(())
+}
+
 /// How many scenarios run at once by default: one per core.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
