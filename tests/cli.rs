@@ -559,6 +559,28 @@ fn calico_status_of_a_lab_that_is_up() {
     assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
 }
 
+/// `routelab calico status` on a node that runs BIRD 2 as a router is an error naming
+/// the node, not an empty table.
+#[test]
+fn calico_status_of_a_router_is_an_error() {
+    if !privileged("calico_status_of_a_router_is_an_error") {
+        return;
+    }
+    let lab = format!("r{}", std::process::id());
+    let up = routelab(&["up", "scenarios/calico-as-per-rack.yaml", "--lab", &lab]);
+    let status = routelab(&["calico", "status", &lab, "r2"]);
+    let down = routelab(&["down", "--lab", &lab]);
+    assert_eq!(up.status.code(), Some(0), "{}", text(&up.stderr));
+    assert_eq!(status.status.code(), Some(2), "{}", text(&status.stdout));
+    let stderr = text(&status.stderr);
+    assert!(
+        stderr.contains("node `r2`") && stderr.contains("is not a calico node"),
+        "{stderr}"
+    );
+    assert!(!text(&status.stdout).contains("No IPv4 peers found"));
+    assert_eq!(down.status.code(), Some(0), "{}", text(&down.stderr));
+}
+
 /// calico-ipip needs the kernel's IPIP support. Where the kernel has it (loaded), the
 /// scenario runs and must pass; where it has not, it is skipped with the reason, nothing
 /// is built, the run of it alone exits 3, and beside a scenario that runs it fails nothing.

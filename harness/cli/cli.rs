@@ -786,6 +786,15 @@ fn calico_status(lab_name: &str, node: &str) -> u8 {
         eprintln!("routelab: node `{node}` of lab `{lab_name}` runs no BIRD; is it a calico node?");
         return EXIT_INVALID;
     };
+    if daemon.kind == Some(routelab_model::daemon::DaemonKind::Bird2) {
+        eprintln!(
+            "routelab: node `{node}` of lab `{lab_name}` is not a calico node: it runs BIRD 2 \
+             with the scenario's own configuration; see its protocols with \
+             `birdc -s {} show protocols`",
+            daemon.socket.display()
+        );
+        return EXIT_INVALID;
+    }
     let rows = runtime().block_on(async {
         let mut client = routelab_lab::daemon::BirdClient::connect(&daemon.socket).await?;
         client.protocols().await

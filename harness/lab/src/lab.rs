@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use ipnet::IpNet;
-use routelab_model::plan::Plan;
+use routelab_model::plan::{DaemonKind, Plan};
 use serde::{Deserialize, Serialize};
 
 use crate::daemon::{
@@ -168,6 +168,9 @@ pub struct DaemonState {
     pub node: String,
     pub process: ProcessId,
     pub socket: PathBuf,
+    /// What the daemon is (absent in records of older versions).
+    #[serde(default)]
+    pub kind: Option<DaemonKind>,
 }
 
 impl LabState {
@@ -187,6 +190,8 @@ pub struct Lab {
     /// Dropped last: namespaces go when their descriptors close.
     namespaces: BTreeMap<String, LabNamespace>,
     daemons: BTreeMap<String, Box<dyn Daemon>>,
+    /// The kind of each node's daemon, for the record.
+    kinds: BTreeMap<String, DaemonKind>,
     /// Daemons a timeline step stopped on purpose; their exit is not a failure.
     stopped_on_purpose: std::collections::BTreeSet<String>,
     /// When each daemon last started.
@@ -261,6 +266,7 @@ impl Lab {
             mode,
             namespaces: BTreeMap::new(),
             daemons: BTreeMap::new(),
+            kinds: BTreeMap::new(),
             stopped_on_purpose: Default::default(),
             started: BTreeMap::new(),
             runtime_dir,
@@ -337,6 +343,7 @@ impl Lab {
             daemon.set_ready_timeout(ready_timeout(plan.daemons.len()));
             daemon.start().map_err(daemon_error)?;
             self.daemons.insert(d.ns.clone(), daemon);
+            self.kinds.insert(d.ns.clone(), d.kind);
             self.started.insert(d.ns.clone(), Instant::now());
             // Recorded the moment it runs, before it has answered: a crash now must not
             // leave a daemon `down` does not know of.
@@ -529,6 +536,7 @@ impl Lab {
                     node: node.clone(),
                     process: d.process()?,
                     socket: d.control_socket()?,
+                    kind: self.kinds.get(node).copied(),
                 })
             })
             .collect();
