@@ -534,6 +534,7 @@ fn run(
     let work = async {
         use futures::StreamExt;
         // Progress lines of scenarios running at once would interleave past reading.
+        let jobs = jobs.min(loaded.len()).max(1);
         let progress = (!quiet && jobs == 1).then(crate::progress::Progress::new);
         let events: &dyn routelab_lab::events::Reporter = match &progress {
             Some(p) => p,
