@@ -584,9 +584,11 @@ fn matrix(
     (pairs, scope)
 }
 
-/// How long the lab's routing must be unchanged before a snapshot: more than the default
-/// settle time, so an OSPF adjacency one hello (1 s) from forming is not taken for rest.
-const SNAPSHOT_SETTLE: Duration = Duration::from_secs(3);
+/// How long the lab's routing must be unchanged before a snapshot: longer than OSPF's
+/// 5 s between originations of a router's LSA (MinLSInterval) and between retransmissions
+/// of an unacknowledged update, either of which can hold a route back while nothing
+/// changes, so a network still converging is not taken for one at rest.
+const SNAPSHOT_SETTLE: Duration = Duration::from_secs(6);
 
 /// Waits for the lab to be at rest: every daemon past its first connection attempt, its
 /// routing unchanged for [`SNAPSHOT_SETTLE`] and no OSPF adjacency half formed.
