@@ -2,7 +2,8 @@
 //! BIRD itself said (warnings, errors, protocol state changes) is often the diagnosis.
 //!
 //! BIRD logs what its configuration's `log` statements ask for, and with none only to
-//! syslog: routelab shows what it printed (`log stderr all;`) or its log file. Lines that
+//! syslog: routelab shows what it printed (`log stderr all;`) or its log file. A calico
+//! node's BIRD 1.6 runs with `-d`, as calico-node runs it, and so prints every message. Lines that
 //! tell something (a warning, an error, a remote's error, a
 //! state change) are picked; when there are none, the last few lines are shown as they
 //! are.
@@ -28,7 +29,7 @@ pub(crate) fn attach_tails(lab: &Lab, expectations: &[Expectation], outcomes: &m
         };
         let log = daemon.log_tail();
         let tail = telling_lines(&log);
-        o.log_tail = Some(if !tail.iter().any(|l| l.contains('<')) {
+        o.log_tail = Some(if !tail.iter().any(|l| is_logged(l)) {
             format!(
                 "BIRD log of {node}: nothing logged (BIRD logs to syslog unless its config \
                  says `log stderr all;`)"
@@ -37,6 +38,12 @@ pub(crate) fn attach_tails(lab: &Lab, expectations: &[Expectation], outcomes: &m
             format!("BIRD log of {node}, the end:\n  {}", tail.join("\n  "))
         });
     }
+}
+
+/// Whether `line` came from BIRD's logging: a message with its class (`<WARN>`, from a
+/// `log` statement) or, from BIRD 1.6 run with `-d` as calico-node runs it, `bird: `.
+fn is_logged(line: &str) -> bool {
+    line.contains('<') || line.starts_with("bird: ")
 }
 
 /// The last [`SHOWN`] lines that tell something, or the last lines as they are.
@@ -49,8 +56,10 @@ fn telling_lines(log: &str) -> Vec<&str> {
             ["<WARN>", "<ERR>", "<RMT>", "<BUG>", "<FATAL>", "<AUTH>"]
                 .iter()
                 .any(|tag| l.contains(tag))
-                || l.contains("state changed")
+                || l.to_ascii_lowercase().contains("state changed")
                 || l.contains("Error")
+                || l.contains("graceful restart")
+                || l.contains("collision")
         })
         .collect();
     let chosen = if telling.is_empty() { lines } else { telling };
@@ -75,6 +84,24 @@ mod tests {
                 "2026-01-01 <RMT> peer: Received: Bad peer AS"
             ]
         );
+    }
+
+    #[test]
+    fn calico_nodes_debug_output_is_read_too() {
+        let log = "bird: Node_10_0_0_11: Connecting to 10.0.0.11 from local address 10.0.0.10\n\
+                   bird: Node_10_0_0_11: Connection collision, giving up the other connection\n\
+                   bird: Node_10_0_0_11: BGP session established\n\
+                   bird: Node_10_0_0_11: Neighbor graceful restart detected\n\
+                   bird: Node_10_0_0_11: State changed to start\n";
+        assert_eq!(
+            telling_lines(log),
+            [
+                "bird: Node_10_0_0_11: Connection collision, giving up the other connection",
+                "bird: Node_10_0_0_11: Neighbor graceful restart detected",
+                "bird: Node_10_0_0_11: State changed to start"
+            ]
+        );
+        assert!(super::is_logged(telling_lines(log)[0]));
     }
 
     #[test]

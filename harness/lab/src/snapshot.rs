@@ -124,6 +124,7 @@ impl Capture {
                             Outage {
                                 lost: u64::from(f.lost),
                                 longest_gap_ms: f.longest_gap.as_millis() as u64,
+                                still_down: f.resumed_at.is_none(),
                             },
                         )
                     })

@@ -295,6 +295,11 @@ impl BirdProcess {
             .arg(&config_name)
             .arg("-s")
             .arg(&socket);
+        // calico-node runs its BIRD with `-d`: every message to standard error, which is
+        // what `kubectl logs` of calico-node shows, and what a failure here shows.
+        if spec.binary.flavour == super::binary::Flavour::Bird1_6 {
+            cmd.arg("-d");
+        }
         cmd.current_dir(&dir)
             .env_clear()
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")

@@ -121,6 +121,10 @@ pub struct Timing {
 pub struct Outage {
     pub lost: u64,
     pub longest_gap_ms: u64,
+    /// Traffic was not back when the phase ended: the gap and the losses were cut short
+    /// by the phase's end, which the daemons' timers decide, so they are not compared.
+    #[serde(default)]
+    pub still_down: bool,
 }
 
 /// A key for a pair of endpoints.

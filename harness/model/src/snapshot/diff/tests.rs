@@ -128,27 +128,61 @@ fn added_and_removed_entries_have_one_side() {
     );
 }
 
+/// `sample()` with a timeline step after the build, converging in `ms`.
+fn with_step(ms: u64) -> Snapshot {
+    let mut s = sample();
+    let mut step = s.phases[0].clone();
+    step.name = "uplink fails".into();
+    step.timing.convergence_ms = Some(ms);
+    s.phases.push(step);
+    s
+}
+
 #[test]
 fn timings_within_tolerance_are_the_same() {
-    let a = sample();
-    let mut b = sample();
-    b.phases[0].timing.convergence_ms = Some(4900);
+    let a = with_step(4000);
+    let mut b = with_step(4900);
     assert!(run(&a, &b).changes.is_empty(), "within 2 s");
-    b.phases[0].timing.convergence_ms = Some(12_000);
+    b.phases[1].timing.convergence_ms = Some(12_000);
     let d = run(&a, &b);
     assert_eq!(d.changes.len(), 1);
     assert_eq!(d.changes[0].category, Category::Convergence);
+    assert_eq!(d.changes[0].phase, "uplink fails");
     assert_eq!(d.changes[0].before.as_deref(), Some("4.0 s"));
     // Long phases: 50% of the larger figure.
-    b.phases[0].timing.convergence_ms = Some(200_000);
+    b.phases[1].timing.convergence_ms = Some(200_000);
     let mut a = a;
-    a.phases[0].timing.convergence_ms = Some(240_000);
+    a.phases[1].timing.convergence_ms = Some(240_000);
     assert!(run(&a, &b).changes.is_empty());
     let tight = Tolerance {
         absolute_ms: 100,
         relative: 0.0,
     };
     assert_eq!(diff(&a, &b, ("a", "b"), tight).changes.len(), 1);
+}
+
+#[test]
+fn a_cold_start_figure_is_a_note_but_not_converging_is_a_change() {
+    let a = sample();
+    let mut b = sample();
+    b.phases[0].timing.convergence_ms = Some(24_000);
+    let d = run(&a, &b);
+    assert!(d.changes.is_empty(), "{:?}", d.changes);
+    assert_eq!(
+        d.notes,
+        [
+            "as built: converged in 4.0 s before and 24.0 s after; not compared, since a \
+          cold start's figure is decided by daemons racing each other"
+        ]
+    );
+    // Within the tolerance: not even a note.
+    b.phases[0].timing.convergence_ms = Some(4500);
+    assert!(run(&a, &b).notes.is_empty());
+    b.phases[0].timing.convergence_ms = None;
+    let d = run(&a, &b);
+    assert_eq!(d.changes.len(), 1);
+    assert_eq!(d.changes[0].category, Category::Convergence);
+    assert_eq!(d.changes[0].after, None);
 }
 
 #[test]
@@ -160,6 +194,7 @@ fn outages_are_compared_with_tolerance() {
         Outage {
             lost: 300,
             longest_gap_ms: 3000,
+            still_down: false,
         },
     );
     b.phases[0].timing.outages.insert(
@@ -167,11 +202,51 @@ fn outages_are_compared_with_tolerance() {
         Outage {
             lost: 310,
             longest_gap_ms: 3100,
+            still_down: false,
         },
     );
     assert!(run(&a, &b).changes.is_empty());
     b.phases[0].timing.outages.clear();
-    assert_eq!(run(&a, &b).changes.len(), 2);
+    assert_eq!(run(&a, &b).changes.len(), 3);
+}
+
+#[test]
+fn an_outage_cut_short_by_the_phases_end_is_compared_by_its_state_alone() {
+    let outage = |lost, gap_ms, still_down| Outage {
+        lost,
+        longest_gap_ms: gap_ms,
+        still_down,
+    };
+    let mut a = sample();
+    let mut b = sample();
+    let pair = "k8s-master -> 10.244.107.192".to_string();
+    a.phases[0]
+        .timing
+        .outages
+        .insert(pair.clone(), outage(649, 7170, true));
+    b.phases[0]
+        .timing
+        .outages
+        .insert(pair.clone(), outage(4000, 40_240, true));
+    assert!(run(&a, &b).changes.is_empty());
+    b.phases[0]
+        .timing
+        .outages
+        .insert(pair.clone(), outage(600, 6000, false));
+    let d = run(&a, &b);
+    let keys: Vec<_> = d.changes.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "outage k8s-master -> 10.244.107.192",
+            "outage k8s-master -> 10.244.107.192: longest gap",
+            "outage k8s-master -> 10.244.107.192: lost (x10 ms)"
+        ]
+    );
+    assert_eq!(
+        d.changes[0].before.as_deref(),
+        Some("traffic not back by the end of the phase")
+    );
 }
 
 #[test]
