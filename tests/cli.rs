@@ -2,7 +2,7 @@
 //! bad-input corpus, a broken scenario's diagnosis, and the lifecycle guarantees (nothing
 //! left behind after success, failure, Ctrl-C or a panic; the host namespace untouched).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -30,33 +30,7 @@ fn check_accepts_every_shipped_scenario() {
 /// exactly the messages in `NAME.stderr`.
 #[test]
 fn bad_input_corpus() {
-    let dir = root().join("tests/bad-input");
-    let mut cases: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    cases.sort();
-    assert!(cases.len() >= 60, "the corpus is missing cases");
-    let mut failures = Vec::new();
-    for case in &cases {
-        let rel = case
-            .strip_prefix(root())
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        let out = routelab(&["check", &rel]);
-        let expected = std::fs::read_to_string(case.with_extension("stderr"))
-            .unwrap_or_else(|_| panic!("{rel} has no .stderr file"));
-        let got = text(&out.stderr);
-        if out.status.code() != Some(2) || got != expected {
-            failures.push(format!(
-                "{rel}: exit {:?}\n--- expected\n{expected}--- got\n{got}",
-                out.status.code()
-            ));
-        }
-    }
+    let failures = corpus_failures("bad-input", 2, 60);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 

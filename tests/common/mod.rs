@@ -102,3 +102,36 @@ pub fn assert_nothing_left_of(name: &str, event: &str) {
         "runtime directory survived {event}"
     );
 }
+
+/// Runs `routelab check` on every `DIR/NAME.yaml` of a corpus under `tests/` and returns
+/// a message for each case whose exit code is not `exit` or whose standard error is not
+/// exactly `NAME.stderr`. Panics when the corpus has fewer than `at_least` cases.
+pub fn corpus_failures(dir: &str, exit: i32, at_least: usize) -> Vec<String> {
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(root().join("tests").join(dir))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= at_least, "tests/{dir} is missing cases");
+    let mut failures = Vec::new();
+    for case in &cases {
+        let rel = case
+            .strip_prefix(root())
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let out = routelab(&["check", &rel]);
+        let expected = std::fs::read_to_string(case.with_extension("stderr"))
+            .unwrap_or_else(|_| panic!("{rel} has no .stderr file"));
+        let got = text(&out.stderr);
+        if out.status.code() != Some(exit) || got != expected {
+            failures.push(format!(
+                "{rel}: exit {:?}\n--- expected\n{expected}--- got\n{got}",
+                out.status.code()
+            ));
+        }
+    }
+    failures
+}

@@ -71,6 +71,27 @@ pub enum ProbeError {
     Io { node: String, source: io::Error },
 }
 
+impl ProbeError {
+    /// Runs `f`, a blocking probe on `node`, on tokio's blocking pool; its panic or I/O
+    /// error becomes the probe's error.
+    pub(crate) async fn of_blocking<F, R>(node: &str, f: F) -> Result<R, ProbeError>
+    where
+        F: FnOnce() -> io::Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| ProbeError::Panicked {
+                node: node.to_string(),
+                reason: e.to_string(),
+            })?
+            .map_err(|source| ProbeError::Io {
+                node: node.to_string(),
+                source,
+            })
+    }
+}
+
 /// Why a lab could not be built, started or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
@@ -490,16 +511,7 @@ impl Lab {
             .netns(node)
             .ok_or_else(|| ProbeError::NoSuchNode(node.to_string()))?;
         let _shared = self.counter_gate.read().await;
-        tokio::task::spawn_blocking(move || f(&netns))
-            .await
-            .map_err(|e| ProbeError::Panicked {
-                node: node.to_string(),
-                reason: e.to_string(),
-            })?
-            .map_err(|source| ProbeError::Io {
-                node: node.to_string(),
-                source,
-            })
+        ProbeError::of_blocking(node, move || f(&netns)).await
     }
 
     /// Holds every other probe of the lab off until the guard is dropped, for measurements

@@ -60,16 +60,8 @@ async fn counters(lab: &Lab) -> Result<Vec<(String, IpCounters)>, ProbeError> {
         let netns = lab
             .netns(&name)
             .ok_or_else(|| ProbeError::NoSuchNode(name.clone()))?;
-        let read = tokio::task::spawn_blocking(move || crate::probe::ip_counters(&netns))
-            .await
-            .map_err(|e| ProbeError::Panicked {
-                node: name.clone(),
-                reason: e.to_string(),
-            })?
-            .map_err(|source| ProbeError::Io {
-                node: name.clone(),
-                source,
-            })?;
+        let read =
+            ProbeError::of_blocking(&name, move || crate::probe::ip_counters(&netns)).await?;
         Ok::<_, ProbeError>((name, read))
     });
     futures::future::try_join_all(reads).await
@@ -97,16 +89,7 @@ pub async fn trial(
         timeout: Duration::from_millis(1000),
         attempts: 2,
     };
-    let outcome = tokio::task::spawn_blocking(move || crate::probe::ping(&netns, &spec))
-        .await
-        .map_err(|e| ProbeError::Panicked {
-            node: from.to_string(),
-            reason: e.to_string(),
-        })?
-        .map_err(|source| ProbeError::Io {
-            node: from.to_string(),
-            source,
-        })?;
+    let outcome = ProbeError::of_blocking(from, move || crate::probe::ping(&netns, &spec)).await?;
     let after = counters(lab).await?;
     let mut fragmented_in = Vec::new();
     for ((name, then), (_, now)) in before.iter().zip(&after) {
