@@ -158,6 +158,23 @@ impl PidFd {
         let n = unsafe { libc::poll(&mut pfd, 1, 0) };
         n > 0 && pfd.revents & libc::POLLIN != 0
     }
+
+    /// Blocks until one of `fds` has exited or `timeout` has passed, whichever is first:
+    /// an exit wakes the caller at once instead of at its next look.
+    fn wait_for_any(fds: &[&PidFd], timeout: Duration) {
+        let mut pfds: Vec<libc::pollfd> = fds
+            .iter()
+            .map(|p| libc::pollfd {
+                fd: p.0.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        // SAFETY: `pfds` is a valid array of `pfds.len()` pollfds for the call's duration.
+        // An interrupted or failed poll only means the caller looks again sooner.
+        unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
+    }
 }
 
 /// Where BIRD's output went, so it can be read back for error messages.
@@ -615,10 +632,12 @@ pub fn stop_processes(ids: &[ProcessId], grace: Duration) -> Vec<(ProcessId, Dae
                 }
                 !gone
             });
-            if running.is_empty() || Instant::now() >= deadline {
+            let now = Instant::now();
+            if running.is_empty() || now >= deadline {
                 break;
             }
-            std::thread::sleep(POLL_INTERVAL);
+            let fds: Vec<&PidFd> = running.iter().map(|(_, fd)| fd).collect();
+            PidFd::wait_for_any(&fds, deadline - now);
         }
     }
     failed.extend(running.into_iter().map(|(id, _)| {
