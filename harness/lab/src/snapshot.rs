@@ -301,7 +301,8 @@ async fn trace(lab: &Lab, from: &str, to: IpAddr) -> PathState {
                 .collect(),
             reached: t.reached,
             pmtu: None,
-        },
+        }
+        .trim_unreached(),
         Err(e) => PathState {
             hops: vec![[format!("error: {e}")].into()],
             reached: false,

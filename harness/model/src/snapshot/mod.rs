@@ -166,6 +166,26 @@ impl Snapshot {
     }
 }
 
+impl PathState {
+    /// A trace that did not reach its destination, without the hops after the last router
+    /// that forwarded it: silent hops (`*`) and routers answering "unreachable" (`!H`,
+    /// `!N`, ...). Where such a trace ends is decided by timing, not by routing: a router
+    /// answers `!H` only once its ARP resolution has failed (3 s), at most once a second,
+    /// while traceroute waits half a second per hop; so of two traces of the same broken
+    /// path, one ends `10.42.0.0 !H` and the other in silence. That it was not reached,
+    /// and the routers that forwarded it, are what the diff compares.
+    pub fn trim_unreached(mut self) -> PathState {
+        if !self.reached {
+            let ends_nowhere =
+                |hop: &BTreeSet<String>| hop.iter().all(|r| r == "*" || r.contains(" !"));
+            while self.hops.last().is_some_and(ends_nowhere) {
+                self.hops.pop();
+            }
+        }
+        self
+    }
+}
+
 /// An IPv6 link-local address is derived from an interface's MAC, which the kernel picks
 /// at random for each veth: in a snapshot it reads `fe80::(link-local)`, so the same
 /// network gives the same snapshot. Any other text is returned as it is.

@@ -236,7 +236,11 @@ fn entries(p: &PhaseState) -> Entries {
             .collect();
         let mut v = hops.join(" > ");
         if !path.reached {
-            v.push_str(" (not reached)");
+            v.push_str(if v.is_empty() {
+                "not reached"
+            } else {
+                " (not reached)"
+            });
         }
         e.insert((Category::Paths, String::new(), pair.clone()), text(v));
         e.insert(

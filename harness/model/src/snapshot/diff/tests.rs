@@ -401,3 +401,19 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_unreached_trace_ends_at_the_last_router_that_forwarded_it() {
+    let path = |hops: &[&[&str]], reached| PathState {
+        hops: hops.iter().map(|h| set(h)).collect(),
+        reached,
+        pmtu: None,
+    };
+    let ended_by_h = path(&[&["10.0.0.1"], &["*"], &["10.42.0.0 !H"]], false);
+    let ended_silent = path(&[&["10.0.0.1"], &["*"], &["*"], &["*"]], false);
+    assert_eq!(ended_by_h.trim_unreached(), path(&[&["10.0.0.1"]], false));
+    assert_eq!(ended_silent.trim_unreached(), path(&[&["10.0.0.1"]], false));
+    // Reached: every hop is kept, silent ones too.
+    let reached = path(&[&["10.0.0.1"], &["*"], &["10.42.0.5"]], true);
+    assert_eq!(reached.clone().trim_unreached(), reached);
+}
