@@ -312,13 +312,21 @@ async fn trace(lab: &Lab, from: &str, to: IpAddr) -> PathState {
 }
 
 /// `ok`, or `fails: WHY`.
+///
+/// Why is told only when the sender's own kernel refused the packet (no route, a local
+/// firewall). Anything a router said about it — unreachable, prohibited, TTL exceeded —
+/// and silence are one verdict, `no reply`: routers send those errors at most once a second
+/// after a burst of six, and `!H` only once ARP has failed for 3 s, so which of them a
+/// ping gets is decided by timing, and would read `unreachable` in one run and `timeout`
+/// in the next.
 fn verdict(outcome: &Result<PingOutcome, crate::lab::ProbeError>) -> String {
     match outcome {
         Ok(o) if o.is_reply() => "ok".into(),
-        Ok(o) => format!(
+        Ok(o @ PingOutcome::Unreachable { from: None, .. }) => format!(
             "fails: {}",
             o.failure().map_or("unknown".into(), |f| f.to_string())
         ),
+        Ok(_) => "fails: no reply".into(),
         Err(e) => format!("fails: {e}"),
     }
 }
