@@ -7,4 +7,5 @@ mod dirs;
 mod graph;
 mod ospf;
 mod progress;
+mod scripts;
 mod warnings;
