@@ -9,3 +9,4 @@ mod ospf;
 mod progress;
 mod scripts;
 mod warnings;
+mod workflow;
