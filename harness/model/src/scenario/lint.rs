@@ -2,14 +2,16 @@
 //! the file alone shows: the ends of a link with different MTUs, an expectation naming a
 //! BIRD protocol the node's configuration does not define, an OSPF interface pattern
 //! that matches none of the node's interfaces, a probe aimed at an address no node or
-//! pod has.
+//! pod has, a `pmtu` expectation that the path MTU prediction disagrees with.
 //!
 //! Each is a warning, not an error: a scenario may reproduce exactly that mistake.
 //! Limits: protocol names are read from the configuration as the lab starts it, so a
 //! phase after a `bird_reload` or a Calico change is not checked for them (nor are OSPF
 //! interface patterns, read from the configuration the lab starts with); addresses are
 //! the ones routelab plans (interfaces, loopbacks, pods, tunnels), not ones a BIRD
-//! config or an `exec` step might add.
+//! config or an `exec` step might add; `pmtu` expectations are compared with the
+//! prediction only before the timeline's first step (a step may cut the predicted path),
+//! and only outside `fails`, which expects a disagreement.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -34,6 +36,11 @@ pub(super) fn lint(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
     let plan = crate::planner::plan(scenario);
     for node in &scenario.nodes {
         ospf_interfaces(cx, &plan, node);
+    }
+    for e in &raw.expect {
+        if let ExpectationSpec::Pmtu(spec) = &e.value {
+            pmtu_predicted(cx, scenario, spec);
+        }
     }
     let owned: BTreeSet<IpAddr> = plan.addresses.iter().map(|a| a.address.addr()).collect();
     let mut protocols = Protocols::default();
@@ -196,6 +203,53 @@ fn interfaces_in(plan: &Plan, ns: &str) -> BTreeSet<String> {
             .map(|t| t.name.clone()),
     );
     out
+}
+
+/// A `pmtu` expectation the prediction of `routelab mtu` disagrees with: about the path
+/// (its `via`), or about the figure on the same path.
+fn pmtu_predicted(
+    cx: &mut Context,
+    scenario: &Scenario,
+    spec: &crate::expect::With<crate::expect::Probing, crate::expect::pmtu::Spec>,
+) {
+    let probe = &spec.group.probe;
+    let from = &probe.from().value;
+    let to = probe.to();
+    let Ok(predicted) = crate::mtu::predict(scenario, from, to, probe.src()) else {
+        return;
+    };
+    let path = predicted.forward.nodes().join(" > ");
+    let basis = if predicted.forward.assumed() {
+        "fewest hops where the file has no route"
+    } else {
+        "the file's routes"
+    };
+    if let Some(via) = &spec.via {
+        let wanted: Vec<&str> = via.value.iter().map(|n| n.value.as_str()).collect();
+        if wanted != predicted.forward.between() {
+            let message = format!(
+                "pmtu {from} -> {to}: `routelab mtu` predicts the path {path} ({basis}), not \
+                 via {}; its MTU ({}) is for that path and is not compared with `mtu`",
+                wanted.join(", "),
+                predicted.path_mtu
+            );
+            cx.warning(via.referenced, message);
+            return;
+        }
+    }
+    if u32::from(spec.mtu.value) != predicted.path_mtu {
+        let hint = if spec.via.is_none() && predicted.forward.assumed() {
+            "; if the packets take another path, name it with `via: [NODE, ...]`"
+        } else {
+            ""
+        };
+        let message = format!(
+            "pmtu {from} -> {to}: the expectation says {} but `routelab mtu` predicts {} on \
+             the path {path} ({basis}; OSPF costs and firewalls are not considered){hint}",
+            spec.mtu.value, predicted.path_mtu
+        );
+        cx.warning(spec.mtu.referenced, message);
+    }
 }
 
 /// Each node's protocols, read once; `None` when they cannot be told.
