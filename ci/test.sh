@@ -4,9 +4,10 @@
 # scenarios/ against real namespaces and real BIRD). Needs root: as a user it runs itself
 # again with sudo, keeping PATH so cargo is found.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source ci/lib/root.sh
+# Before the cd: the script runs itself again by the path it was started with.
+source "$(dirname "$0")/lib/root.sh"
 rerun_as_root "$@"
+cd "$(dirname "$0")/.."
 
 bash ci/setup.sh
 cargo fmt --check

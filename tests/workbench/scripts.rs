@@ -119,7 +119,7 @@ fn scripts_never_call_sudo_themselves() {
     for script in ["demo.sh", "test.sh", "setup.sh", "install-bird1.sh"] {
         let body = std::fs::read_to_string(root().join("ci").join(script)).unwrap();
         assert!(
-            body.contains("ci/lib/root.sh"),
+            body.contains("lib/root.sh"),
             "{script} does not use the helper"
         );
         for (n, line) in body.lines().enumerate() {
