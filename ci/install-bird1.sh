@@ -8,6 +8,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 dest="$repo/.tools/bird1"
+source "$repo/ci/lib/root.sh"
 
 if [[ -x "$dest/usr/sbin/bird" && -x "$dest/usr/sbin/bird6" ]]; then
     echo "BIRD 1 already unpacked in $dest"
@@ -20,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 # apt-get download writes into the current directory. Refresh the package lists only
 # when the first attempt fails (a fresh machine may not have them yet).
 if ! (cd "$work" && apt-get download bird >/dev/null 2>&1); then
-    apt-get update -qq
+    as_root apt-get update -qq
     (cd "$work" && apt-get download bird)
 fi
 

@@ -5,11 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-  command -v sudo >/dev/null || { echo "ci/setup.sh: run as root or install sudo" >&2; exit 1; }
-  SUDO="sudo"
-fi
+source ci/lib/root.sh
 
 # command -> Debian package that provides it
 declare -A wanted=(
@@ -29,15 +25,15 @@ fi
 if [ ${#missing[@]} -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   echo "ci/setup.sh: installing ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 # Lab daemons run as this user, without root's file access (see harness/lab/src/daemon/user.rs);
 # without it they run as nobody.
 if ! getent passwd routelab >/dev/null; then
   echo "ci/setup.sh: creating the system user routelab for lab daemons"
-  $SUDO useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin routelab
+  as_root useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin routelab
 fi
 
 if [ -f ci/install-bird1.sh ]; then

@@ -127,8 +127,9 @@ pub enum Command {
         command: Vec<String>,
     },
     /// Predict path MTUs from a scenario file alone, for the endpoints its MTU expectations
-    /// name (or every pair of nodes): path MTU, unfragmented size, the encapsulations hop
-    /// by hop, and the pod MTU each CNI encapsulation leaves. Needs no privileges.
+    /// name (or every pair of nodes): the path assumed (the file's routes, else fewest
+    /// hops), path MTU, unfragmented size, the encapsulations hop by hop, and the pod MTU
+    /// each CNI encapsulation leaves. Needs no privileges.
     Mtu { file: PathBuf },
     /// Draw a scenario's topology: Mermaid (renders in a GitHub README or pull request) or
     /// Graphviz DOT, on standard output. Needs no privileges.

@@ -7,4 +7,6 @@ mod dirs;
 mod graph;
 mod ospf;
 mod progress;
+mod scripts;
 mod warnings;
+mod workflow;

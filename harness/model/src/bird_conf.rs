@@ -1,5 +1,7 @@
-//! The protocols a BIRD configuration defines, read from its text: enough to tell at
-//! `check` that an expectation names a protocol the node's BIRD does not have.
+//! The protocols a BIRD configuration defines, and the interface patterns of its OSPF
+//! protocols, read from its text: enough to tell at `check` that an expectation names a
+//! protocol the node's BIRD does not have, or that OSPF is told to run on interfaces the
+//! node does not have.
 //!
 //! This is no BIRD parser (BIRD's own `bird -p` checks the grammar): it skips comments and
 //! strings, tracks braces, and reads each top-level `protocol TYPE [NAME] [from T] {`.
@@ -7,6 +9,10 @@
 //! - an `include` that cannot be read, or whose wildcard is anywhere but in the last path
 //!   component;
 //! - macros and conditionals BIRD 2 does not have; the configuration is read as written.
+//!
+//! Interface patterns are read from `interface` statements anywhere inside an `ospf`
+//! protocol's block (templates and `from` inheritance are not followed); a pattern may be
+//! negated (`"-eth*"` or `-"eth*"`) and carry a prefix, which is not read.
 //!
 //! Unnamed protocols get BIRD's names: the type and a counter per type, from 1
 //! (`device1`, `kernel2`).
@@ -38,7 +44,7 @@ pub fn protocols_of_file(path: &Path) -> Option<Vec<Protocol>> {
 /// include cannot be read.
 pub fn protocols_of_text(text: &str, dir: &Path) -> Option<Vec<Protocol>> {
     let mut out = Reader::default();
-    out.text(text, dir, 0)?;
+    out.text(text, dir, None, 0)?;
     Some(out.finish())
 }
 
@@ -49,9 +55,69 @@ pub fn protocols_of_rendered(files: &[(String, String)]) -> Vec<Protocol> {
     for (_, text) in files {
         // Rendered files include each other only by name; those includes are the files
         // read here.
-        out.scan(text, |_| Some(()));
+        out.scan(text, None, |_| Some(()));
     }
     out.finish()
+}
+
+/// Where in a configuration something was written: `file` is `None` for inline text
+/// (the scenario places it), otherwise the file it was read from. Line and column are
+/// 1-based, in that text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub file: Option<PathBuf>,
+    pub line: u64,
+    pub column: u64,
+}
+
+/// One pattern of an OSPF `interface` statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfacePattern {
+    /// The shell glob (`*`, `?`), without a leading `-`.
+    pub glob: String,
+    /// `-"eth*"` or `"-eth*"`: interfaces it matches are left out.
+    pub negated: bool,
+    pub at: Position,
+}
+
+/// As written in the configuration: `"eth*"`, `"-eth*"`.
+impl std::fmt::Display for InterfacePattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.negated { "-" } else { "" };
+        write!(f, "\"{sign}{}\"", self.glob)
+    }
+}
+
+/// One `interface` statement of an OSPF protocol: its patterns in order, the first that
+/// matches an interface deciding for it, as BIRD does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceStatement {
+    /// The OSPF protocol's name, as `birdc show protocols` lists it.
+    pub protocol: String,
+    pub patterns: Vec<InterfacePattern>,
+}
+
+impl InterfaceStatement {
+    /// The pattern that decides for interface `name`, if any matches it.
+    pub fn first_match(&self, name: &str) -> Option<&InterfacePattern> {
+        self.patterns.iter().find(|p| glob(&p.glob, name))
+    }
+}
+
+/// Every OSPF `interface` statement of a configuration file, following its includes.
+/// `None` when some of it cannot be read.
+pub fn ospf_interfaces_of_file(path: &Path) -> Option<Vec<InterfaceStatement>> {
+    let mut out = Reader::default();
+    out.file(path, 0)?;
+    Some(out.finish_interfaces())
+}
+
+/// Every OSPF `interface` statement of configuration text; includes resolve against
+/// `dir`. `None` when an include cannot be read.
+pub fn ospf_interfaces_of_text(text: &str, dir: &Path) -> Option<Vec<InterfaceStatement>> {
+    let mut out = Reader::default();
+    out.text(text, dir, None, 0)?;
+    Some(out.finish_interfaces())
 }
 
 /// How deep includes may nest: BIRD's own limit is 8.
@@ -61,9 +127,23 @@ const MAX_DEPTH: usize = 8;
 struct Reader {
     /// Type, optional name and neighbour, in order.
     found: Vec<(String, Option<String>, Option<std::net::IpAddr>)>,
+    /// OSPF interface statements, with the index in `found` of their protocol.
+    interfaces: Vec<(usize, Vec<InterfacePattern>)>,
 }
 
 impl Reader {
+    fn finish_interfaces(self) -> Vec<InterfaceStatement> {
+        let interfaces = self.interfaces.clone();
+        let protocols = self.finish();
+        interfaces
+            .into_iter()
+            .map(|(i, patterns)| InterfaceStatement {
+                protocol: protocols[i].name.clone(),
+                patterns,
+            })
+            .collect()
+    }
+
     fn finish(self) -> Vec<Protocol> {
         let mut counters: BTreeMap<String, u32> = BTreeMap::new();
         self.found
@@ -86,15 +166,16 @@ impl Reader {
     fn file(&mut self, path: &Path, depth: usize) -> Option<()> {
         let text = crate::input::read_text(path).ok()?;
         let dir = path.parent().unwrap_or(Path::new("."));
-        self.text(&text, dir, depth)
+        self.text(&text, dir, Some(path), depth)
     }
 
-    fn text(&mut self, text: &str, dir: &Path, depth: usize) -> Option<()> {
+    /// `file` is where `text` was read from, `None` for inline text.
+    fn text(&mut self, text: &str, dir: &Path, file: Option<&Path>, depth: usize) -> Option<()> {
         if depth > MAX_DEPTH {
             return None;
         }
         let mut includes = Vec::new();
-        self.scan(text, |inc| {
+        self.scan(text, file, |inc| {
             includes.push(inc.to_string());
             Some(())
         })?;
@@ -108,8 +189,19 @@ impl Reader {
 
     /// Reads the top-level statements of `text`, handing each `include` path to
     /// `include` (which may give up).
-    fn scan(&mut self, text: &str, mut include: impl FnMut(&str) -> Option<()>) -> Option<()> {
-        let tokens = tokens(text);
+    fn scan(
+        &mut self,
+        text: &str,
+        file: Option<&Path>,
+        mut include: impl FnMut(&str) -> Option<()>,
+    ) -> Option<()> {
+        let positioned = positioned_tokens(text);
+        let tokens: Vec<Token> = positioned.iter().map(|(t, _)| t.clone()).collect();
+        let at = |k: usize| Position {
+            file: file.map(Path::to_path_buf),
+            line: positioned[k].1.0,
+            column: positioned[k].1.1,
+        };
         let mut depth = 0usize;
         let mut i = 0;
         while i < tokens.len() {
@@ -137,6 +229,19 @@ impl Reader {
                             _ => None,
                         };
                         let neighbor = neighbor_in_block(&tokens[j..]);
+                        if kind == "ospf" {
+                            for statement in interfaces_in_block(&tokens, j) {
+                                let patterns = statement
+                                    .into_iter()
+                                    .map(|(k, glob, negated)| InterfacePattern {
+                                        glob,
+                                        negated,
+                                        at: at(k),
+                                    })
+                                    .collect();
+                                self.interfaces.push((self.found.len(), patterns));
+                            }
+                        }
                         self.found.push((kind.clone(), name, neighbor));
                         i = j;
                         continue;
@@ -148,6 +253,59 @@ impl Reader {
         }
         Some(())
     }
+}
+
+/// The `interface` statements anywhere in the block that opens at the first `{` from
+/// `tokens[from]`: per statement, each pattern's token index, glob and negation.
+fn interfaces_in_block(tokens: &[Token], from: usize) -> Vec<Vec<(usize, String, bool)>> {
+    let Some(start) = tokens[from..]
+        .iter()
+        .position(|t| *t == Token::Punct('{'))
+        .map(|k| from + k)
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut k = start;
+    while k < tokens.len() {
+        match &tokens[k] {
+            Token::Punct('{') => depth += 1,
+            Token::Punct('}') => {
+                depth -= 1;
+                if depth == 0 {
+                    break;
+                }
+            }
+            Token::Word(w) if w == "interface" => {
+                let mut patterns = Vec::new();
+                let mut m = k + 1;
+                while let Some(t) = tokens.get(m) {
+                    match t {
+                        Token::Punct('{' | ';' | '}') => break,
+                        Token::Str(p) => {
+                            let dash = m > k + 1 && tokens[m - 1] == Token::Punct('-');
+                            let (glob, negated) = match p.strip_prefix('-') {
+                                Some(rest) => (rest.to_string(), true),
+                                None => (p.clone(), dash),
+                            };
+                            patterns.push((m, glob, negated));
+                        }
+                        _ => {}
+                    }
+                    m += 1;
+                }
+                if !patterns.is_empty() {
+                    out.push(patterns);
+                }
+                k = m;
+                continue;
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+    out
 }
 
 /// The address of the first `neighbor ADDR` in the block that opens at the first `{` of
@@ -175,7 +333,7 @@ fn neighbor_in_block(tokens: &[Token]) -> Option<std::net::IpAddr> {
     None
 }
 
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Token {
     Word(String),
     /// A quoted string or symbol (`"file"`, `'name'`).
@@ -184,11 +342,15 @@ enum Token {
 }
 
 /// Words, quoted text and punctuation, without comments (`#` to the end of the line and
-/// `/* ... */`).
-fn tokens(text: &str) -> Vec<Token> {
+/// `/* ... */`), each with the line and column (1-based) where it starts.
+fn positioned_tokens(text: &str) -> Vec<(Token, (u64, u64))> {
     let mut out = Vec::new();
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = Chars {
+        inner: text.chars().peekable(),
+        line: 1,
+        column: 1,
+    };
+    while let Some((c, at)) = chars.next_at() {
         match c {
             '#' => {
                 for c in chars.by_ref() {
@@ -215,7 +377,7 @@ fn tokens(text: &str) -> Vec<Token> {
                     }
                     s.push(d);
                 }
-                out.push(Token::Str(s));
+                out.push((Token::Str(s), at));
             }
             // Addresses (`10.0.0.1`, `fe80::1`) stay one word.
             c if c.is_alphanumeric() || c == '_' => {
@@ -228,13 +390,46 @@ fn tokens(text: &str) -> Vec<Token> {
                         break;
                     }
                 }
-                out.push(Token::Word(w));
+                out.push((Token::Word(w), at));
             }
             c if c.is_whitespace() => {}
-            c => out.push(Token::Punct(c)),
+            c => out.push((Token::Punct(c), at)),
         }
     }
     out
+}
+
+/// Characters with the line and column each is at.
+struct Chars<'a> {
+    inner: std::iter::Peekable<std::str::Chars<'a>>,
+    line: u64,
+    column: u64,
+}
+
+impl Chars<'_> {
+    fn next_at(&mut self) -> Option<(char, (u64, u64))> {
+        let c = self.inner.next()?;
+        let at = (self.line, self.column);
+        if c == '\n' {
+            self.line += 1;
+            self.column = 1;
+        } else {
+            self.column += 1;
+        }
+        Some((c, at))
+    }
+
+    fn peek(&mut self) -> Option<&char> {
+        self.inner.peek()
+    }
+}
+
+impl Iterator for Chars<'_> {
+    type Item = char;
+
+    fn next(&mut self) -> Option<char> {
+        self.next_at().map(|(c, _)| c)
+    }
 }
 
 /// The files an include names: the path itself, or the sorted matches of a wildcard in
@@ -259,8 +454,8 @@ fn expand(path: &Path) -> Option<Vec<PathBuf>> {
     Some(out)
 }
 
-/// Shell-style `*` and `?` matching, as BIRD's include globbing does within a name.
-fn wildcard(pattern: &str, name: &str) -> bool {
+/// Shell-style `*` and `?` matching of a whole name, as BIRD matches interface patterns.
+pub fn glob(pattern: &str, name: &str) -> bool {
     fn go(p: &[char], n: &[char]) -> bool {
         match p.split_first() {
             None => n.is_empty(),
@@ -271,8 +466,13 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    // Hidden files are not matched by a leading wildcard, as in glob(3).
-    (pattern.starts_with('.') || !name.starts_with('.')) && go(&p, &n)
+    go(&p, &n)
+}
+
+/// [`glob`] as BIRD's include globbing does it within a file name: hidden files are not
+/// matched by a leading wildcard, as in glob(3).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    (pattern.starts_with('.') || !name.starts_with('.')) && glob(pattern, name)
 }
 
 #[cfg(test)]
@@ -319,6 +519,40 @@ mod tests {
                 "static static1",
             ]
         );
+    }
+
+    #[test]
+    fn ospf_interface_patterns_with_positions() {
+        let text = "protocol ospf v2 underlay {\n  area 0 {\n    interface \"-eth9\", -\"lan?\", \"eth*\" { cost 5; };\n    interface \"wan0\" 10.0.0.0/8;\n  };\n}\nprotocol bgp b { interface \"x\"; }\nprotocol ospf { area 0 { interface \"zt0\"; }; }\n";
+        let got = ospf_interfaces_of_text(text, Path::new("/nonexistent")).unwrap();
+        let shown: Vec<String> = got
+            .iter()
+            .map(|s| {
+                let ps: Vec<String> = s
+                    .patterns
+                    .iter()
+                    .map(|p| {
+                        let sign = if p.negated { "-" } else { "" };
+                        format!("{sign}{}@{}:{}", p.glob, p.at.line, p.at.column)
+                    })
+                    .collect();
+                format!("{}: {}", s.protocol, ps.join(" "))
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "underlay: -eth9@3:15 -lan?@3:25 eth*@3:33",
+                "underlay: wan0@4:15",
+                "ospf1: zt0@8:36",
+            ]
+        );
+        assert_eq!(got[0].first_match("eth9").map(|p| p.negated), Some(true));
+        assert_eq!(
+            got[0].first_match("eth0").map(|p| p.glob.as_str()),
+            Some("eth*")
+        );
+        assert_eq!(got[0].first_match("lo"), None);
     }
 
     #[test]

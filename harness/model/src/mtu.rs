@@ -109,6 +109,20 @@ impl Route {
         self.hops.iter().map(|h| h.unfragmented).min()
     }
 
+    /// The nodes the path goes through, its start and end included.
+    pub fn nodes(&self) -> Vec<&str> {
+        std::iter::once(self.from.as_str())
+            .chain(self.hops.iter().map(|h| h.to.as_str()))
+            .collect()
+    }
+
+    /// [`Route::nodes`] as a `pmtu` expectation's `via` would list them: the nodes
+    /// between the two ends.
+    pub fn between(&self) -> Vec<&str> {
+        let nodes = self.nodes();
+        nodes[1..nodes.len().saturating_sub(1).max(1)].to_vec()
+    }
+
     /// Whether any step rests on the shortest-path assumption, here or underneath.
     pub fn assumed(&self) -> bool {
         self.hops
@@ -653,9 +667,9 @@ impl fmt::Display for Prediction {
             "  unfragmented (largest packet, there and back):     {}",
             self.unfragmented
         )?;
-        writeln!(f, "  there:")?;
+        writeln!(f, "  there: {}", self.forward.nodes().join(" > "))?;
         write_route(f, &self.forward, 4)?;
-        writeln!(f, "  back:")?;
+        writeln!(f, "  back: {}", self.back.nodes().join(" > "))?;
         write_route(f, &self.back, 4)?;
         writeln!(f, "  pod MTU for pods talking over this path:")?;
         for (name, overhead, mtu) in self.pod_mtus() {
@@ -664,8 +678,9 @@ impl fmt::Display for Prediction {
         if self.forward.assumed() || self.back.assumed() {
             writeln!(
                 f,
-                "  (*) no route in the file: assumed to follow the shortest path over links, \
-                 as a routing daemon with equal costs would"
+                "  (*) no route in the file: assumed to follow the shortest path over links \
+                 (fewest hops), as a routing daemon with equal costs would; OSPF costs, \
+                 BGP policy and firewalls are not considered"
             )?;
         }
         Ok(())

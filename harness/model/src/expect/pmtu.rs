@@ -3,7 +3,14 @@
 //!
 //! ```yaml
 //! - pmtu: { from: h1, to: 10.0.2.2, mtu: 1420 }
+//! - pmtu: { from: h1, to: 10.0.2.2, mtu: 1420, via: [r1, r3] }
 //! ```
+//!
+//! `via` names the nodes between the two ends the path is meant to take, in order. It
+//! changes nothing the probe measures (the kernel's routes decide the path); `check`
+//! compares it with the path `routelab mtu` predicts (fewest hops where the file has no
+//! route) and warns when they differ, or, when they agree, when the predicted MTU is not
+//! `mtu`.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -19,6 +26,8 @@ use crate::context::Context;
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     pub mtu: Spanned<u16>,
+    #[serde(default)]
+    pub via: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -27,6 +36,9 @@ pub struct Pmtu {
     pub to: IpAddr,
     pub src: Option<IpAddr>,
     pub mtu: u16,
+    /// The nodes between the ends the path is meant to take.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<Vec<String>>,
 }
 
 impl Pmtu {
@@ -40,18 +52,34 @@ impl Pmtu {
             );
             return None;
         }
+        let mut known = true;
+        for node in spec.via.iter().flat_map(|v| &v.value) {
+            known &= cx.known_node(node);
+        }
+        let via = spec
+            .via
+            .as_ref()
+            .map(|v| v.value.iter().map(|n| n.value.clone()).collect());
+        if !known {
+            return None;
+        }
         Some(Pmtu {
             from: from?,
             to: spec.group.probe.to(),
             src: spec.group.probe.src(),
             mtu: spec.mtu.value,
+            via,
         })
     }
 }
 
 impl fmt::Display for Pmtu {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "pmtu {} -> {} is {}", self.from, self.to, self.mtu)
+        write!(f, "pmtu {} -> {} is {}", self.from, self.to, self.mtu)?;
+        if let Some(via) = &self.via {
+            write!(f, " via {}", via.join(", "))?;
+        }
+        Ok(())
     }
 }
 

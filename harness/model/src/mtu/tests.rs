@@ -151,6 +151,20 @@ fn expectation_pairs_come_from_mtu_expectations() {
 }
 
 #[test]
+fn the_report_names_the_path_it_assumed() {
+    let s = load(ZEROTIER);
+    let p = predict(&s, "pod", "100.64.1.2".parse().unwrap(), None).unwrap();
+    assert_eq!(p.forward.nodes(), ["pod", "a", "b"]);
+    assert_eq!(p.forward.between(), ["a"]);
+    assert_eq!(p.back.nodes(), ["b", "a", "pod"]);
+    let direct = predict(&s, "a", "100.64.1.2".parse().unwrap(), None).unwrap();
+    assert!(direct.forward.between().is_empty());
+    let text = p.to_string();
+    assert!(text.contains("  there: pod > a > b\n"), "{text}");
+    assert!(text.contains("  back: b > a > pod\n"), "{text}");
+}
+
+#[test]
 fn wire_presets_set_the_mtu() {
     let text = r#"
 nodes:

@@ -1,13 +1,17 @@
 //! Warnings about a valid scenario that would still stall or fail at run time for a reason
 //! the file alone shows: the ends of a link with different MTUs, an expectation naming a
-//! BIRD protocol the node's configuration does not define, a probe aimed at an address
-//! no node or pod has.
+//! BIRD protocol the node's configuration does not define, an OSPF interface pattern
+//! that matches none of the node's interfaces, a probe aimed at an address no node or
+//! pod has, a `pmtu` expectation that the path MTU prediction disagrees with.
 //!
 //! Each is a warning, not an error: a scenario may reproduce exactly that mistake.
 //! Limits: protocol names are read from the configuration as the lab starts it, so a
-//! phase after a `bird_reload` or a Calico change is not checked for them; addresses are
+//! phase after a `bird_reload` or a Calico change is not checked for them (nor are OSPF
+//! interface patterns, read from the configuration the lab starts with); addresses are
 //! the ones routelab plans (interfaces, loopbacks, pods, tunnels), not ones a BIRD
-//! config or an `exec` step might add.
+//! config or an `exec` step might add; `pmtu` expectations are compared with the
+//! prediction only before the timeline's first step (a step may cut the predicted path),
+//! and only outside `fails`, which expects a disagreement.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -15,10 +19,12 @@ use std::net::IpAddr;
 use serde_saphyr::Spanned;
 
 use super::raw::RawScenario;
-use super::{BirdConfig, Link, Scenario};
+use super::{BirdConfig, Link, Node, Scenario};
 use crate::bird_conf::{self, Protocol};
 use crate::context::Context;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::expect::ExpectationSpec;
+use crate::plan::Plan;
 use crate::text::closest;
 
 /// Adds every warning about `scenario` to `cx`. Call only for a scenario without errors
@@ -27,11 +33,16 @@ pub(super) fn lint(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
     for (link, raw_link) in scenario.links.iter().zip(&raw.links) {
         mtu_mismatch(cx, link, raw_link.referenced);
     }
-    let owned: BTreeSet<IpAddr> = crate::planner::plan(scenario)
-        .addresses
-        .iter()
-        .map(|a| a.address.addr())
-        .collect();
+    let plan = crate::planner::plan(scenario);
+    for node in &scenario.nodes {
+        ospf_interfaces(cx, &plan, node);
+    }
+    for e in &raw.expect {
+        if let ExpectationSpec::Pmtu(spec) = &e.value {
+            pmtu_predicted(cx, scenario, spec);
+        }
+    }
+    let owned: BTreeSet<IpAddr> = plan.addresses.iter().map(|a| a.address.addr()).collect();
     let mut protocols = Protocols::default();
     let mut reconfigured = false;
     let phases = std::iter::once(&raw.expect).chain(raw.steps.iter().map(|s| &s.value.expect));
@@ -79,6 +90,165 @@ fn mtu_mismatch(cx: &mut Context, link: &Link, at: serde_saphyr::Location) {
                 other.mtu
             ),
         );
+    }
+}
+
+/// OSPF `interface` statements in a node's BIRD configuration that put OSPF on none of
+/// its interfaces: OSPF never runs where the statement meant it to, and no neighbour
+/// comes up across that link. Judged per statement, not per pattern: one list written for
+/// several nodes (`"eth*", "iepl*", "zt*"`) need not match on each of them. Reported at
+/// the statement's first pattern, in the BIRD file (or in the scenario, for inline
+/// configuration).
+fn ospf_interfaces(cx: &mut Context, plan: &Plan, node: &Node) {
+    let statements = match &node.bird {
+        Some(BirdConfig::File(path)) => bird_conf::ospf_interfaces_of_file(path),
+        Some(BirdConfig::Inline(text)) => bird_conf::ospf_interfaces_of_text(text, &cx.dir),
+        _ => None,
+    };
+    let Some(statements) = statements else { return };
+    let interfaces = interfaces_in(plan, &node.name);
+    for statement in &statements {
+        if interfaces
+            .iter()
+            .any(|i| statement.first_match(i).is_some_and(|p| !p.negated))
+        {
+            continue;
+        }
+        let listed = statement
+            .patterns
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let positive: Vec<_> = statement.patterns.iter().filter(|p| !p.negated).collect();
+        let excluded: Vec<&str> = interfaces
+            .iter()
+            .map(String::as_str)
+            .filter(|i| positive.iter().any(|p| bird_conf::glob(&p.glob, i)))
+            .collect();
+        let why = if positive.is_empty() {
+            "only excludes interfaces, so it puts OSPF on none".to_string()
+        } else if excluded.is_empty() {
+            let hint = positive
+                .iter()
+                .find_map(|p| closest(&p.glob, interfaces.iter()))
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default();
+            let known = interfaces.iter().cloned().collect::<Vec<_>>().join(", ");
+            format!("matches no interface of the node (its interfaces: {known}){hint}")
+        } else {
+            let by = statement
+                .first_match(excluded[0])
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            format!(
+                "matches {} only after {by} has excluded {}: BIRD takes the first pattern \
+                 that matches, so put exclusions after what they refine",
+                excluded.join(", "),
+                if excluded.len() == 1 { "it" } else { "them" }
+            )
+        };
+        let message = format!(
+            "OSPF protocol `{}` of node `{}`: interface {listed} {why}",
+            statement.protocol, node.name
+        );
+        let first = &statement.patterns[0].at;
+        let (file, line, column) = match &first.file {
+            Some(file) => (file.as_path(), first.line, first.column),
+            None => {
+                // Inline text: its lines are the scenario's from where it begins, all at
+                // the block's indentation.
+                let Some((l, c)) = node.source.bird_inline else {
+                    continue;
+                };
+                (cx.file, l + first.line - 1, c + first.column - 1)
+            }
+        };
+        cx.findings.push(Diagnostic::at(
+            Severity::Warning,
+            file,
+            line,
+            column,
+            message,
+        ));
+    }
+}
+
+/// The names of every interface the plan gives namespace `ns`, `lo` included.
+fn interfaces_in(plan: &Plan, ns: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::from(["lo".to_string()]);
+    for veth in &plan.veths {
+        for end in [&veth.a, &veth.b] {
+            if end.ns == ns {
+                out.insert(end.name.clone());
+            }
+        }
+    }
+    out.extend(
+        plan.bridges
+            .iter()
+            .filter(|b| b.ns == ns)
+            .map(|b| b.name.clone()),
+    );
+    out.extend(
+        plan.vxlans
+            .iter()
+            .filter(|v| v.into.as_deref().unwrap_or(&v.ns) == ns)
+            .map(|v| v.name.clone()),
+    );
+    out.extend(
+        plan.ipip_tunnels
+            .iter()
+            .filter(|t| t.ns == ns)
+            .map(|t| t.name.clone()),
+    );
+    out
+}
+
+/// A `pmtu` expectation the prediction of `routelab mtu` disagrees with: about the path
+/// (its `via`), or about the figure on the same path.
+fn pmtu_predicted(
+    cx: &mut Context,
+    scenario: &Scenario,
+    spec: &crate::expect::With<crate::expect::Probing, crate::expect::pmtu::Spec>,
+) {
+    let probe = &spec.group.probe;
+    let from = &probe.from().value;
+    let to = probe.to();
+    let Ok(predicted) = crate::mtu::predict(scenario, from, to, probe.src()) else {
+        return;
+    };
+    let path = predicted.forward.nodes().join(" > ");
+    let basis = if predicted.forward.assumed() {
+        "fewest hops where the file has no route"
+    } else {
+        "the file's routes"
+    };
+    if let Some(via) = &spec.via {
+        let wanted: Vec<&str> = via.value.iter().map(|n| n.value.as_str()).collect();
+        if wanted != predicted.forward.between() {
+            let message = format!(
+                "pmtu {from} -> {to}: `routelab mtu` predicts the path {path} ({basis}), not \
+                 via {}; its MTU ({}) is for that path and is not compared with `mtu`",
+                wanted.join(", "),
+                predicted.path_mtu
+            );
+            cx.warning(via.referenced, message);
+            return;
+        }
+    }
+    if u32::from(spec.mtu.value) != predicted.path_mtu {
+        let hint = if spec.via.is_none() && predicted.forward.assumed() {
+            "; if the packets take another path, name it with `via: [NODE, ...]`"
+        } else {
+            ""
+        };
+        let message = format!(
+            "pmtu {from} -> {to}: the expectation says {} but `routelab mtu` predicts {} on \
+             the path {path} ({basis}; OSPF costs and firewalls are not considered){hint}",
+            spec.mtu.value, predicted.path_mtu
+        );
+        cx.warning(spec.mtu.referenced, message);
     }
 }
 
