@@ -11,6 +11,7 @@ source ci/lib/root.sh
 declare -A wanted=(
   [bird]=bird2 [birdc]=bird2 [ip]=iproute2 [ping]=iputils-ping
   [traceroute]=traceroute [nft]=nftables [setpriv]=util-linux
+  [xmllint]=libxml2-utils
 )
 missing=()
 for cmd in "${!wanted[@]}"; do

@@ -187,15 +187,7 @@ pub enum CalicoCommand {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ROUTELAB_LOG")
-                // A look cut short at the end of a phase leaves netlink answers nobody
-                // waits for; the netlink library warns of each, which tells a user nothing.
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,netlink_proto=error")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let mut search = BirdSearch::from_env();
     if let Some(p) = cli.bird2 {
         search.bird2 = Some(p);
@@ -272,6 +264,40 @@ pub fn main() -> ExitCode {
         }
         Command::Calico(CalicoCommand::Status { lab, node }) => calico_status(&lab, &node),
     })
+}
+
+/// `ROUTELAB_LOG` (`info`, `debug`, `trace`, or tracing's filter syntax such as
+/// `routelab_lab=debug`) chooses what is logged on standard error, with timestamps;
+/// unset, only warnings. Colour only when standard error is a terminal.
+fn init_logging() {
+    use std::io::IsTerminal;
+    // A look cut short at the end of a phase leaves netlink answers nobody waits for; the
+    // netlink library warns of each, which tells a user nothing, unless asked for by name.
+    const QUIET_NETLINK: &str = "netlink_proto=error";
+    let filter = match std::env::var("ROUTELAB_LOG") {
+        Ok(given) if !given.trim().is_empty() => {
+            let given = if given.contains("netlink_proto") {
+                given
+            } else {
+                format!("{given},{QUIET_NETLINK}")
+            };
+            match tracing_subscriber::EnvFilter::try_new(&given) {
+                Ok(f) => f,
+                Err(e) => {
+                    eprintln!(
+                        "routelab: ROUTELAB_LOG={given:?} is not a log filter ({e}); logging warnings only"
+                    );
+                    tracing_subscriber::EnvFilter::new(format!("warn,{QUIET_NETLINK}"))
+                }
+            }
+        }
+        _ => tracing_subscriber::EnvFilter::new(format!("warn,{QUIET_NETLINK}")),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 /// Writes the six files of `calico render` into `dir` (created if missing).
@@ -501,6 +527,7 @@ fn run(
         jobs,
         only,
     } = options;
+    let (started_at, clock) = (std::time::SystemTime::now(), std::time::Instant::now());
     let mut signals = Signals::install();
     let (json, junit) = match (
         ReportFile::open(json, "JSON"),
@@ -573,14 +600,16 @@ fn run(
         }
     };
     println!("{}", report::summary_line(&reports));
+    let run_info = report::RunInfo::ended(started_at, clock);
+    tracing::info!(took = ?run_info.wall_time, "run done");
     let mut code = EXIT_OK;
     if let Some(file) = json
-        && let Err(c) = file.write(&report::to_json(&reports))
+        && let Err(c) = file.write(&report::to_json(&reports, &run_info))
     {
         code = c;
     }
     if let Some(file) = junit
-        && let Err(c) = file.write(&report::to_junit(&reports))
+        && let Err(c) = file.write(&report::to_junit(&reports, &run_info))
     {
         code = c;
     }

@@ -35,7 +35,22 @@ const MAX_INCLUDE_DEPTH: usize = 8;
 /// that looks too big for the machine (the estimate is still printed).
 pub fn load(file: &Path, search: &BirdSearch, force: bool) -> Result<Loaded, Diagnostics> {
     let (scenario, mut warnings) = scenario::load(file)?;
+    tracing::info!(
+        file = %file.display(),
+        scenario = %scenario.name,
+        nodes = scenario.nodes.len(),
+        links = scenario.links.len(),
+        "loaded and validated"
+    );
     let plan = routelab_model::planner::plan(&scenario);
+    tracing::info!(
+        scenario = %scenario.name,
+        namespaces = plan.namespaces.len(),
+        veths = plan.veths.len(),
+        routes = plan.routes.len(),
+        daemons = plan.daemons.len(),
+        "planned"
+    );
     let mut errors = Diagnostics::default();
     let mut found = Findings {
         file,
@@ -50,6 +65,7 @@ pub fn load(file: &Path, search: &BirdSearch, force: bool) -> Result<Loaded, Dia
         errors.0.extend(warnings.0);
         return Err(errors);
     }
+    tracing::info!(scenario = %scenario.name, "machine checks passed (size, sysctls, BIRD configs)");
     Ok(Loaded {
         scenario,
         plan,

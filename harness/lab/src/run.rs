@@ -68,6 +68,11 @@ async fn run_scenario(
     // A snapshot is of the network at rest, whatever the expectations already saw.
     let wait_quiet = capture.is_some();
     let mut report = ScenarioReport::new(&loaded.scenario.name, &loaded.scenario.file);
+    if !no_expect {
+        let s = &loaded.scenario;
+        report.declared =
+            s.expectations.len() + s.steps.iter().map(|t| t.expectations.len()).sum::<usize>();
+    }
     let missing = crate::env::missing_kernel_features(&loaded.plan);
     if !missing.is_empty() {
         report.status = Status::Skipped {
@@ -100,21 +105,32 @@ async fn run_scenario(
         }
     };
     let persistent = matches!(mode, Mode::Persistent { .. });
+    let name = &loaded.scenario.name;
+    tracing::info!(scenario = %name, "building the network");
     let started = Instant::now();
     let mut lab = match Lab::build(&loaded.plan, mode).await {
         Ok(lab) => lab,
         Err(e) => {
             report.status = not_built("building the network", e);
+            tracing::info!(scenario = %name, "not built");
             return (report, None);
         }
     };
     report.build = started.elapsed();
+    tracing::info!(scenario = %name, took = ?report.build, "network built; starting daemons");
     let started = Instant::now();
     if let Err(e) = lab.start_daemons(&loaded.plan, &loaded.binaries).await {
         report.status = not_built("starting daemons", e);
+        tracing::info!(scenario = %name, "daemons did not start");
         return (report, None);
     }
     report.daemons = started.elapsed();
+    tracing::info!(
+        scenario = %name,
+        daemons = loaded.plan.daemons.len(),
+        took = ?report.daemons,
+        "daemons started and ready"
+    );
     events.event(&Event::Built {
         scenario: &loaded.scenario.name,
         build: report.build,
@@ -245,6 +261,11 @@ async fn run_phase(
     events: &dyn Reporter,
 ) -> Result<PhaseReport, DaemonDied> {
     let clock = Instant::now();
+    tracing::info!(
+        phase = phase.name,
+        expectations = phase.expectations.len(),
+        "phase started"
+    );
     events.event(&Event::PhaseStarted {
         phase: phase.name,
         expectations: phase.expectations.len(),
@@ -260,14 +281,30 @@ async fn run_phase(
     let checked = {
         let lab = &*lab;
         let work = async {
-            let outcomes =
-                crate::observe::check_phase(lab, phase.expectations, clock, &quiet, &|outcome| {
-                    events.event(&Event::ExpectationDone {
-                        phase: phase.name,
-                        outcome,
-                    })
+            let told = |outcome: &crate::observe::Outcome| {
+                tracing::info!(
+                    phase = phase.name,
+                    line = outcome.line,
+                    attempts = outcome.attempts,
+                    after = ?outcome.elapsed,
+                    "{} {}",
+                    if outcome.holds { "PASS" } else { "FAIL" },
+                    outcome.label
+                );
+                events.event(&Event::ExpectationDone {
+                    phase: phase.name,
+                    outcome,
                 })
-                .await;
+            };
+            let outcomes = crate::observe::check_phase(
+                lab,
+                phase.name,
+                phase.expectations,
+                clock,
+                &quiet,
+                &told,
+            )
+            .await;
             if phase.wait_quiet {
                 let settled = crate::snapshot::wait_converged(lab, &quiet);
                 let _ = tokio::time::timeout(phase.budget, settled).await;
@@ -304,6 +341,13 @@ async fn run_phase(
                 took,
                 within: phase.within,
             };
+            tracing::info!(
+                phase = phase.name,
+                took = ?took,
+                passed = report.passed(),
+                failed = report.failed(),
+                "phase done"
+            );
             events.event(&Event::PhaseFinished { report: &report });
             Ok(report)
         }

@@ -11,7 +11,7 @@ impl Observe for Bgp {
     async fn observe(&self, lab: &Lab) -> Observation {
         let daemon = match lab.daemon(&self.node) {
             Ok(d) => d,
-            Err(e) => return Observation::new(false, e.to_string()),
+            Err(e) => return Observation::error(e),
         };
         match daemon.protocol(&self.protocol).await {
             Ok(p) => {
@@ -22,6 +22,10 @@ impl Observe for Bgp {
                     seen.push_str(&format!(", last error: {err}"));
                 }
                 Observation::new(matches != self.negated, seen)
+                    .with("protocol", &self.protocol)
+                    .with("state", &state)
+                    .with("info", &p.row.info)
+                    .with("last_error", &p.last_error)
             }
             Err(DaemonError::NoSuchProtocol { .. }) => {
                 let names: Vec<String> = daemon
@@ -39,8 +43,10 @@ impl Observe for Bgp {
                         names.join(", ")
                     ),
                 )
+                .with("protocol", serde_json::Value::Null)
+                .with("protocols", names)
             }
-            Err(e) => Observation::new(false, format!("{} on {}: {e}", daemon.describe(), self.node)),
+            Err(e) => Observation::error(format!("{} on {}: {e}", daemon.describe(), self.node)),
         }
     }
 }

@@ -11,7 +11,7 @@ impl Observe for CalicoPeers {
     async fn observe(&self, lab: &Lab) -> Observation {
         let daemon = match lab.daemon(&self.node) {
             Ok(d) => d,
-            Err(e) => return Observation::new(false, e.to_string()),
+            Err(e) => return Observation::error(e),
         };
         match daemon.protocols().await {
             Ok(rows) => {
@@ -19,7 +19,7 @@ impl Observe for CalicoPeers {
                 table.extend(status::peers(6, &rows));
                 Observation::new(self.holds(&table), status::report(&rows))
             }
-            Err(e) => Observation::new(false, format!("{} on {}: {e}", daemon.describe(), self.node)),
+            Err(e) => Observation::error(format!("{} on {}: {e}", daemon.describe(), self.node)),
         }
     }
 }

@@ -17,6 +17,9 @@ impl Observe for Fails {
         } else {
             "fails, but without the expected diagnosis yet"
         };
-        Observation::new(holds, format!("{verdict}:\n{}", seen.observed))
+        let mut verdict = Observation::new(holds, format!("{verdict}:\n{}", seen.observed));
+        // The inner expectation's values are what was observed of it.
+        verdict.actual = seen.actual;
+        verdict
     }
 }

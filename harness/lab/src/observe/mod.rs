@@ -92,6 +92,9 @@ pub struct Observation {
     /// What was seen, in the terms of the tool a person would have used (`ip route`,
     /// `birdc show protocols`, `ping`): printed next to the expectation when it fails.
     pub observed: String,
+    /// The same as values for machines (the JSON report's `actual`): the kind's own
+    /// fields, or `error` when the look itself failed. Empty for a kind that has none.
+    pub actual: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Observation {
@@ -99,7 +102,21 @@ impl Observation {
         Observation {
             holds,
             observed: observed.to_string(),
+            actual: serde_json::Map::new(),
         }
+    }
+
+    /// A look that could not be made (a daemon not answering, a namespace gone).
+    pub fn error(error: impl std::fmt::Display) -> Observation {
+        let error = error.to_string();
+        Observation::new(false, &error).with("error", error)
+    }
+
+    /// Adds one value to what the report gives as observed.
+    pub fn with(mut self, key: &str, value: impl Serialize) -> Observation {
+        let value = serde_json::to_value(value).expect("observed values serialize");
+        self.actual.insert(key.to_string(), value);
+        self
     }
 }
 
@@ -109,6 +126,10 @@ pub struct Outcome {
     pub label: String,
     /// The expectation's kind, as the file writes it (`ping`, `bgp`).
     pub kind: &'static str,
+    /// The node it is about (a probe's sender).
+    pub node: String,
+    /// The phase it was checked in (`as built`, or the step's name).
+    pub phase: String,
     pub line: u64,
     pub negative: bool,
     pub holds: bool,
@@ -123,6 +144,14 @@ pub struct Outcome {
     #[serde(serialize_with = "crate::json::serialize_secs")]
     pub resolution: Duration,
     pub attempts: u32,
+    /// From the phase's start until the verdict (for a positive that held, the end of the
+    /// look that saw it hold).
+    #[serde(serialize_with = "crate::json::serialize_secs")]
+    pub duration: Duration,
+    /// The expectation's fields as validated (what the file asks for, defaults filled in).
+    pub expected: serde_json::Value,
+    /// The last observation's values (see [`Observation::actual`]).
+    pub actual: serde_json::Map<String, serde_json::Value>,
     /// For a failure: the end of the BIRD log of the node it is about, when that node
     /// runs one (see [`crate::logs`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -166,22 +195,30 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
                 // expectation began to hold between the two.
                 let before = failed_starts.iter().filter(|s| **s < at).max();
                 let resolution = before.map_or(Duration::ZERO, |b| at.saturating_sub(*b));
-                return outcome(e, true, seen.observed, at, resolution, attempts);
+                return outcome(e, true, seen, at, resolution, attempts, clock);
             }
             if !looking {
                 return outcome(
                     e,
                     false,
-                    last_seen.observed,
+                    last_seen,
                     clock.elapsed(),
                     Duration::ZERO,
                     attempts,
+                    clock,
                 );
             }
         }
         let wake = tokio::time::sleep_until(next.max(now).min(deadline).into());
         tokio::select! {
             Some((started, seen)) = looks.next(), if !looks.is_empty() => {
+                tracing::debug!(
+                    expectation = %e.label,
+                    started = ?started,
+                    holds = seen.holds,
+                    observed = %seen.observed,
+                    "looked"
+                );
                 if seen.holds {
                     // Looks still out began earlier or later; an earlier one may hold too.
                     if held.as_ref().is_none_or(|(at, _)| started < *at) {
@@ -199,10 +236,11 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
             return outcome(
                 e,
                 false,
-                last_seen.observed,
+                last_seen,
                 clock.elapsed(),
                 Duration::ZERO,
                 attempts,
+                clock,
             );
         }
     }
@@ -227,24 +265,28 @@ async fn judged_when_settled(lab: &Lab, e: &Expectation, clock: Instant, quiet: 
             return outcome(
                 e,
                 false,
-                format!(
-                    "the phase never settled: routes or protocol states were still changing \
+                Observation::new(
+                    false,
+                    format!(
+                        "the phase never settled: routes or protocol states were still changing \
                      {:.1} s after it began (the last change {:.1} s in); negatives are judged \
                      only once nothing changes for {}{}",
-                    clock.elapsed().as_secs_f64(),
-                    quiet.since().saturating_duration_since(clock).as_secs_f64(),
-                    humantime::format_duration(e.settle),
-                    match quiet.unproven() {
-                        u if u.is_empty() => String::new(),
-                        u => format!(
-                            " and every session is heard from (not yet: {})",
-                            u.join(", ")
-                        ),
-                    }
+                        clock.elapsed().as_secs_f64(),
+                        quiet.since().saturating_duration_since(clock).as_secs_f64(),
+                        humantime::format_duration(e.settle),
+                        match quiet.unproven() {
+                            u if u.is_empty() => String::new(),
+                            u => format!(
+                                " and every session is heard from (not yet: {})",
+                                u.join(", ")
+                            ),
+                        }
+                    ),
                 ),
                 clock.elapsed(),
                 Duration::ZERO,
                 0,
+                clock,
             );
         }
         tokio::time::sleep(crate::settle::SAMPLE).await;
@@ -253,62 +295,86 @@ async fn judged_when_settled(lab: &Lab, e: &Expectation, clock: Instant, quiet: 
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let seen = e.kind.observe(lab).await;
+        let mut seen = e.kind.observe(lab).await;
+        tracing::debug!(expectation = %e.label, attempt = attempts, holds = seen.holds, observed = %seen.observed, "looked while holding");
         if !seen.holds {
             let at = judging.duration_since(clock);
+            seen.observed = format!(
+                "after the phase settled ({:.1} s in), it did not hold:\n{}",
+                at.as_secs_f64(),
+                seen.observed
+            );
             return outcome(
                 e,
                 false,
-                format!(
-                    "after the phase settled ({:.1} s in), it did not hold:\n{}",
-                    at.as_secs_f64(),
-                    seen.observed
-                ),
+                seen,
                 clock.elapsed(),
                 Duration::ZERO,
                 attempts,
+                clock,
             );
         }
         if judging.elapsed() >= e.hold {
             return outcome(
                 e,
                 true,
-                seen.observed,
+                seen,
                 clock.elapsed(),
                 Duration::ZERO,
                 attempts,
+                clock,
             );
         }
         tokio::time::sleep(HOLD_POLL.min(e.hold.saturating_sub(judging.elapsed()))).await;
     }
 }
 
+/// The verdict `holds` on `e`, from what was last `seen`. Its phase is filled in by the
+/// caller that knows it.
 fn outcome(
     e: &Expectation,
     holds: bool,
-    observed: String,
+    seen: Observation,
     elapsed: Duration,
     resolution: Duration,
     attempts: u32,
+    clock: Instant,
 ) -> Outcome {
     Outcome {
         label: e.label.clone(),
         kind: e.kind.tag(),
+        node: e.kind.subject().to_string(),
+        phase: String::new(),
         line: e.line,
         negative: e.is_negative(),
         holds,
-        observed,
+        observed: seen.observed,
         elapsed,
         resolution,
         attempts,
+        duration: clock.elapsed(),
+        expected: expected_values(&e.kind),
+        actual: seen.actual,
         log_tail: None,
     }
 }
 
-/// Checks the expectations of one phase whose clock started at `clock`; outcomes come back
-/// in file order. `quiet` must be watching the lab meanwhile (see [`Quiet::watch`]).
+/// The kind's validated fields: its serialized form without the kind's tag around it.
+fn expected_values(kind: &Kind) -> serde_json::Value {
+    match serde_json::to_value(kind).expect("expectations serialize") {
+        serde_json::Value::Object(tagged) => tagged
+            .into_iter()
+            .next()
+            .map_or(serde_json::Value::Null, |(_, fields)| fields),
+        other => other,
+    }
+}
+
+/// Checks the expectations of phase `phase` whose clock started at `clock`; outcomes come
+/// back in file order. `quiet` must be watching the lab meanwhile (see [`Quiet::watch`]).
 pub async fn check_phase(
     lab: &Lab,
+    phase: &str,
     expectations: &[Expectation],
     clock: Instant,
     quiet: &Quiet,
@@ -320,13 +386,15 @@ pub async fn check_phase(
         .partition(|(_, e)| e.is_negative());
     let mut outcomes: Vec<(usize, Outcome)> =
         futures::future::join_all(positive.iter().map(|(i, e)| async move {
-            let outcome = until_it_holds(lab, e, clock).await;
+            let mut outcome = until_it_holds(lab, e, clock).await;
+            outcome.phase = phase.to_string();
             told(&outcome);
             (*i, outcome)
         }))
         .await;
     let negatives = futures::future::join_all(negative.iter().map(|(i, e)| async move {
-        let outcome = judged_when_settled(lab, e, clock, quiet).await;
+        let mut outcome = judged_when_settled(lab, e, clock, quiet).await;
+        outcome.phase = phase.to_string();
         told(&outcome);
         (*i, outcome)
     }))

@@ -22,7 +22,7 @@ impl Observe for Ospf {
     async fn observe(&self, lab: &Lab) -> Observation {
         let daemon = match lab.daemon(&self.node) {
             Ok(d) => d,
-            Err(e) => return Observation::new(false, e.to_string()),
+            Err(e) => return Observation::error(e),
         };
         match daemon.ospf_neighbors(&self.protocol).await {
             Ok(neighbours) => {
@@ -48,9 +48,19 @@ impl Observe for Ospf {
                         observed.push_str(&mtu_hint(lab, &self.node, n).await);
                     }
                 }
-                Observation::new(holds, observed)
+                let listed: Vec<serde_json::Value> = neighbours
+                    .iter()
+                    .map(|n| {
+                        serde_json::json!({
+                            "router_id": n.router_id,
+                            "state": n.state,
+                            "interface": n.interface,
+                        })
+                    })
+                    .collect();
+                Observation::new(holds, observed).with("neighbors", listed)
             }
-            Err(e) => Observation::new(false, format!("{} on {}: {e}", daemon.describe(), self.node)),
+            Err(e) => Observation::error(format!("{} on {}: {e}", daemon.describe(), self.node)),
         }
     }
 }

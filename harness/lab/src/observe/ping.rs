@@ -53,7 +53,7 @@ impl Look for Ping {
             .await
         {
             Ok(o) => o,
-            Err(e) => return Observation::new(false, e.to_string()),
+            Err(e) => return Observation::error(e),
         };
         let holds = match (&outcome, outcome.failure()) {
             (PingOutcome::Reply { ttl, .. }, _) => {
@@ -65,6 +65,21 @@ impl Look for Ping {
         if let Some(failure) = outcome.failure() {
             seen.push_str(&format!(" [{failure}]"));
         }
+        let (from, ttl, rtt) = match &outcome {
+            PingOutcome::Reply { from, ttl, rtt } => {
+                (Some(*from), Some(*ttl), Some((rtt.as_secs_f64() * 1e6).round() / 1000.0))
+            }
+            PingOutcome::FragmentationNeeded { from, .. } | PingOutcome::TimeExceeded { from } => {
+                (Some(*from), None, None)
+            }
+            PingOutcome::Unreachable { from, .. } => (*from, None, None),
+            PingOutcome::NoReply => (None, None, None),
+        };
         Observation::new(holds, seen)
+            .with("reply", matches!(outcome, PingOutcome::Reply { .. }))
+            .with("from", from)
+            .with("ttl", ttl)
+            .with("rtt_ms", rtt)
+            .with("failure", outcome.failure().map(|f| f.to_string()))
     }
 }

@@ -23,7 +23,8 @@ impl Observe for Pmtu {
             .probe(&self.from, move |ns| crate::probe::path_mtu(ns, &spec))
             .await
         {
-            Ok(found) => Observation::new(found.mtu == self.mtu, found.to_string()),
+            Ok(found) => Observation::new(found.mtu == self.mtu, found.to_string())
+                .with("mtu", found.mtu),
             Err(e) => Observation::new(false, e),
         }
     }

@@ -2,6 +2,7 @@
 //! Observed on the running lab: see `routelab_model::expect::route` for the spec.
 
 use routelab_model::expect::route::Route;
+use routelab_model::observed::{KernelRoute, RouteKind};
 
 use super::{Observation, Observe};
 use crate::lab::Lab;
@@ -10,7 +11,7 @@ impl Observe for Route {
     async fn observe(&self, lab: &Lab) -> Observation {
         let routes = match lab.routes(&self.node, self.prefix.addr().is_ipv6()).await {
             Ok(r) => r,
-            Err(e) => return Observation::new(false, e.to_string()),
+            Err(e) => return Observation::error(e),
         };
         let matching: Vec<_> = routes.iter().filter(|r| r.to == self.prefix).collect();
         let holds = if self.absent {
@@ -32,6 +33,30 @@ impl Observe for Route {
             let daemon = daemon.split(' ').next().unwrap_or("BIRD");
             observed.push_str(&format!("\n{daemon} on {} says:\n{view}", self.node));
         }
-        Observation::new(holds, observed)
+        let routes: Vec<serde_json::Value> = matching.iter().map(|r| route_values(r)).collect();
+        Observation::new(holds, observed).with("routes", routes)
     }
+}
+
+/// One kernel route as the report gives it: the fields `ip route` shows.
+fn route_values(r: &KernelRoute) -> serde_json::Value {
+    let kind = match r.kind {
+        RouteKind::Unicast => "unicast".to_string(),
+        RouteKind::Blackhole => "blackhole".to_string(),
+        RouteKind::Unreachable => "unreachable".to_string(),
+        RouteKind::Prohibit => "prohibit".to_string(),
+        RouteKind::Other(t) => format!("type{t}"),
+    };
+    let nexthops: Vec<serde_json::Value> = r
+        .nexthops
+        .iter()
+        .map(|h| serde_json::json!({ "via": h.via, "dev": h.dev, "onlink": h.onlink }))
+        .collect();
+    serde_json::json!({
+        "prefix": r.to,
+        "type": kind,
+        "protocol": r.protocol,
+        "metric": r.metric,
+        "nexthops": nexthops,
+    })
 }

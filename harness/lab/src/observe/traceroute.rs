@@ -22,7 +22,7 @@ impl Observe for Traceroute {
             .await
         {
             Ok(t) => t,
-            Err(e) => return Observation::new(false, e.to_string()),
+            Err(e) => return Observation::error(e),
         };
         let holds = trace.reached
             && trace.hops.len() == self.hops.len()

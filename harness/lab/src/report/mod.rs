@@ -1,8 +1,12 @@
-//! Reports: the text summary people read, and JSON and JUnit XML for machines.
+//! Reports: the text summary people read, and JSON ([`json`]) and JUnit XML ([`junit`])
+//! for machines.
+
+mod json;
+mod junit;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -175,6 +179,13 @@ pub struct ScenarioReport {
     /// Steps not run because a phase before them failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<String>,
+    /// When the scenario began (before anything was built).
+    #[serde(serialize_with = "serialize_time")]
+    pub started_at: SystemTime,
+    /// How many expectations it has, in all phases (after `--only`): those without an
+    /// outcome were never judged.
+    #[serde(skip)]
+    pub declared: usize,
 }
 
 impl ScenarioReport {
@@ -189,6 +200,30 @@ impl ScenarioReport {
             converge: Duration::ZERO,
             phases: Vec::new(),
             not_run: Vec::new(),
+            started_at: SystemTime::now(),
+            declared: 0,
+        }
+    }
+
+    /// Expectations judged and held, judged and failed, and never judged (the scenario
+    /// skipped or not built, or their step not run).
+    pub fn expectation_counts(&self) -> Counts {
+        let passed = self.outcomes().filter(|o| o.holds).count();
+        let failed = self.outcomes().filter(|o| !o.holds).count();
+        Counts {
+            total: self.declared.max(passed + failed),
+            passed,
+            failed,
+            skipped: self.declared.saturating_sub(passed + failed),
+        }
+    }
+
+    /// The scenario's verdict as a whole.
+    pub fn result(&self) -> Verdict {
+        match (&self.status, self.ok()) {
+            (Status::Skipped { .. }, _) => Verdict::Skipped,
+            (_, true) => Verdict::Passed,
+            (_, false) => Verdict::Failed,
         }
     }
 
@@ -287,6 +322,65 @@ impl ScenarioReport {
     }
 }
 
+/// A scenario passed (everything judged held), failed (something did not, or it could not
+/// be built or was aborted), or was skipped (the machine lacks what it needs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+/// How many of something passed, failed or were skipped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+impl std::ops::AddAssign for Counts {
+    fn add_assign(&mut self, other: Counts) {
+        self.total += other.total;
+        self.passed += other.passed;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+    }
+}
+
+/// What the reports of one `run` share: when it began, how long it took, where.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub started_at: SystemTime,
+    pub wall_time: Duration,
+    /// The machine's host name, as the kernel has it (empty when unreadable).
+    pub hostname: String,
+}
+
+impl RunInfo {
+    /// A run that began at `started_at` (wall clock) and `clock` (monotonic), ending now.
+    pub fn ended(started_at: SystemTime, clock: Instant) -> RunInfo {
+        RunInfo {
+            started_at,
+            wall_time: clock.elapsed(),
+            hostname: std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_string())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A moment as UTC, to the second, in RFC 3339 (`2024-05-01T12:00:00Z`).
+pub fn rfc3339(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+fn serialize_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339(*t))
+}
+
 /// The closing line over all scenarios, in the form CI systems recognise.
 pub fn summary_line(reports: &[ScenarioReport]) -> String {
     let passed: usize = reports.iter().map(ScenarioReport::passed).sum();
@@ -301,99 +395,5 @@ pub fn summary_line(reports: &[ScenarioReport]) -> String {
     line
 }
 
-/// Every report as one JSON document.
-pub fn to_json(reports: &[ScenarioReport]) -> String {
-    serde_json::to_string_pretty(&serde_json::json!({ "scenarios": reports }))
-        .expect("reports serialize")
-}
-
-/// JUnit XML: a test suite per scenario, a test case per expectation.
-pub fn to_junit(reports: &[ScenarioReport]) -> String {
-    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-    let mut report = Report::new("routelab");
-    for r in reports {
-        let mut suite = TestSuite::new(r.scenario.clone());
-        match &r.status {
-            Status::NotBuilt { error, .. } | Status::Aborted { error } => {
-                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-                status.set_message(error.clone());
-                suite.add_test_case(TestCase::new("build and start", status));
-            }
-            Status::Skipped { reason } => {
-                let mut status = TestCaseStatus::skipped();
-                status.set_message(reason.clone());
-                suite.add_test_case(TestCase::new("build and start", status));
-            }
-            Status::Checked => {}
-        }
-        let timeline = r.phases.len() > 1;
-        for (p, o) in r
-            .phases
-            .iter()
-            .flat_map(|p| p.outcomes.iter().map(move |o| (p, o)))
-        {
-            let status = if o.holds {
-                TestCaseStatus::success()
-            } else {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!("expected: {}", o.label));
-                s.set_description(format!("observed:\n{}", o.observed));
-                s
-            };
-            let name = if timeline {
-                format!("{}: {}", p.name, o.label)
-            } else {
-                o.label.clone()
-            };
-            let mut case = TestCase::new(name, status);
-            case.set_classname(r.scenario.clone());
-            case.set_time(o.elapsed);
-            case.add_property(quick_junit::Property::new("phase", p.name.clone()));
-            case.add_property(quick_junit::Property::new(
-                "resolution",
-                format!("{:.3}", o.resolution.as_secs_f64()),
-            ));
-            suite.add_test_case(case);
-        }
-        for (p, o) in r
-            .phases
-            .iter()
-            .flat_map(|p| p.outages.iter().map(move |o| (p, o)))
-        {
-            if o.max.is_none() && o.holds {
-                continue;
-            }
-            let status = if o.holds {
-                TestCaseStatus::success()
-            } else {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                s.set_message(format!("expected: {}", o.label));
-                s.set_description(match (&o.figures, &o.error) {
-                    (Some(f), _) => f.to_string(),
-                    (_, Some(e)) => e.clone(),
-                    _ => String::new(),
-                });
-                s
-            };
-            let mut case = TestCase::new(format!("{}: {}", p.name, o.label), status);
-            case.set_classname(r.scenario.clone());
-            suite.add_test_case(case);
-        }
-        for (p, a) in r
-            .phases
-            .iter()
-            .flat_map(|p| p.actions.iter().map(move |a| (p, a)))
-        {
-            if let Some(e) = &a.error {
-                let mut s = TestCaseStatus::non_success(NonSuccessKind::Error);
-                s.set_message(e.clone());
-                let mut case = TestCase::new(format!("{}: {}", p.name, a.action), s);
-                case.set_classname(r.scenario.clone());
-                suite.add_test_case(case);
-            }
-        }
-        suite.set_time(r.build + r.daemons + r.converge);
-        report.add_test_suite(suite);
-    }
-    report.to_string().expect("a JUnit report serializes")
-}
+pub use json::to_json;
+pub use junit::to_junit;
