@@ -320,6 +320,40 @@ fn mtu(file: &std::path::Path) -> u8 {
     }
 }
 
+/// What `check --plan` lists after the plan: each phase's expectations by label, the
+/// text `run --only` matches and a variant's `remove: { expect: [...] }` names.
+#[derive(serde::Serialize)]
+struct ExpectationLabels<'a> {
+    expect: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    steps: Vec<StepLabels<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct StepLabels<'a> {
+    step: &'a str,
+    expect: Vec<&'a str>,
+}
+
+impl<'a> ExpectationLabels<'a> {
+    fn of(s: &'a routelab_model::scenario::Scenario) -> ExpectationLabels<'a> {
+        let labels = |e: &'a [routelab_model::expect::Expectation]| {
+            e.iter().map(|e| e.label.as_str()).collect()
+        };
+        ExpectationLabels {
+            expect: labels(&s.expectations),
+            steps: s
+                .steps
+                .iter()
+                .map(|step| StepLabels {
+                    step: &step.name,
+                    expect: labels(&step.expectations),
+                })
+                .collect(),
+        }
+    }
+}
+
 fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch, force: bool) -> u8 {
     let Some(loaded) = load_all(files, search, force) else {
         return EXIT_INVALID;
@@ -341,6 +375,10 @@ fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch, force: bool) 
             match serde_saphyr::to_string(&l.plan) {
                 Ok(text) => println!("{text}"),
                 Err(e) => eprintln!("cannot print the plan: {e}"),
+            }
+            match serde_saphyr::to_string(&ExpectationLabels::of(s)) {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("cannot print the expectations: {e}"),
             }
         }
     }

@@ -62,7 +62,18 @@ pub struct Context<'a> {
     pub(crate) timing: Timing,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// Findings from here on point into `file`, and relative paths resolve from its
+    /// directory: a variant's parts are written in several files.
+    pub fn enter(&mut self, file: &'a Path, text: &'a str) {
+        self.file = file;
+        self.text = text;
+        self.dir = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+    }
+
     pub fn error(&mut self, at: Location, message: impl std::fmt::Display) {
         let d = Diagnostic::error(self.file, at, message.to_string());
         self.findings.push(d);
