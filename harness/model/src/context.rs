@@ -60,6 +60,8 @@ pub struct Context<'a> {
     /// Interface addresses given so far, with where and on which interface.
     pub(crate) addresses: BTreeMap<IpNet, (String, Location)>,
     pub(crate) timing: Timing,
+    /// Nodes a variant removed from its base, with where it did (`file:line:col`).
+    pub(crate) removed_nodes: BTreeMap<String, String>,
 }
 
 impl<'a> Context<'a> {
@@ -88,6 +90,14 @@ impl<'a> Context<'a> {
     pub fn known_node(&mut self, node: &Spanned<String>) -> bool {
         if self.node_names.contains(&node.value) {
             return true;
+        }
+        if let Some(at) = self.removed_nodes.get(&node.value) {
+            let msg = format!(
+                "node `{}` is removed by the variant ({at}); remove what names it too",
+                node.value
+            );
+            self.error(node.referenced, msg);
+            return false;
         }
         let hint = closest(&node.value, self.node_names.iter())
             .map(|n| format!("; did you mean `{n}`?"))

@@ -47,12 +47,12 @@ pub struct Source {
 
 /// Reads the scenario in `text` (from `file`) and the chain of bases it extends, merged
 /// into one raw scenario. `sources` gets every file read, the scenario first; `chain`
-/// holds the files extending this one, to find a cycle.
+/// holds the files extending this one (as found, and as named), to find a cycle.
 pub(super) fn resolve(
     file: &Path,
     text: String,
     sources: &mut Vec<Source>,
-    chain: &mut Vec<PathBuf>,
+    chain: &mut Vec<(PathBuf, PathBuf)>,
 ) -> Result<RawScenario, Diagnostics> {
     let me = sources.len();
     sources.push(Source {
@@ -104,13 +104,14 @@ pub(super) fn resolve(
     })?;
     let identity = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
     if chain.is_empty() {
-        chain.push(identity(file));
+        chain.push((identity(file), file.to_path_buf()));
     }
     let base_identity = identity(&base_file);
-    if let Some(at) = chain.iter().position(|p| *p == base_identity) {
+    if let Some(at) = chain.iter().position(|(p, _)| *p == base_identity) {
         let round: Vec<String> = chain[at..]
             .iter()
-            .chain(std::iter::once(&base_identity))
+            .map(|(_, shown)| shown)
+            .chain(std::iter::once(&base_file))
             .map(|p| p.display().to_string())
             .collect();
         return Err(one(
@@ -123,13 +124,23 @@ pub(super) fn resolve(
             ),
         ));
     }
-    chain.push(base_identity);
+    chain.push((base_identity, base_file.clone()));
     let base_index = sources.len();
-    let base = resolve(&base_file, base_text, sources, chain)?;
+    // Each error found in a base is followed by where it is extended, down to this file.
+    let traced = |mut d: Diagnostics| {
+        d.push(Diagnostic::new_note(
+            file,
+            extends.referenced,
+            format!("in `{}`, which this scenario extends", extends.value),
+        ));
+        d
+    };
+    let base = resolve(&base_file, base_text, sources, chain).map_err(traced)?;
     chain.pop();
     // The base on its own: its errors point into it, and its expectations get the labels
     // `remove` names them by.
-    let (base_scenario, _warnings) = super::validate::validate(sources, base_index, &base)?;
+    let (base_scenario, _warnings) =
+        super::validate::validate(sources, base_index, &base).map_err(traced)?;
     let labels: Vec<String> = base_scenario
         .expectations
         .iter()
@@ -318,6 +329,18 @@ fn merge(
         steps,
         calico,
         origin: Origin {
+            removed_nodes: remove_nodes
+                .iter()
+                .map(|r| {
+                    let at = (
+                        file.to_path_buf(),
+                        r.referenced.line(),
+                        r.referenced.column(),
+                    );
+                    (r.value.clone(), at)
+                })
+                .chain(base_origin.removed_nodes.clone())
+                .collect(),
             nodes: node_origin,
             links: link_origin,
             expect: expect_origin,

@@ -107,4 +107,6 @@ pub fn load_str(file: &Path, text: &str) -> Result<(Scenario, Diagnostics), Diag
 }
 
 #[cfg(test)]
+mod extends_tests;
+#[cfg(test)]
 mod tests;

@@ -71,6 +71,9 @@ pub struct Origin {
     pub steps: usize,
     pub calico: usize,
     pub defaults: [usize; 3],
+    /// Nodes a variant removed from its base, with where (file, line, column): what still
+    /// names one is told so.
+    pub removed_nodes: BTreeMap<String, (std::path::PathBuf, u64, u64)>,
 }
 
 impl Origin {
@@ -83,6 +86,7 @@ impl Origin {
             steps: source,
             calico: source,
             defaults: [source; 3],
+            removed_nodes: BTreeMap::new(),
         }
     }
 

@@ -39,6 +39,12 @@ pub fn validate(
         calico_now: None,
         addresses: BTreeMap::new(),
         timing: Timing::default(),
+        removed_nodes: raw
+            .origin
+            .removed_nodes
+            .iter()
+            .map(|(n, (f, l, c))| (n.clone(), format!("{}:{l}:{c}", f.display())))
+            .collect(),
     };
     let origin = &raw.origin;
     let name = match &raw.name {
