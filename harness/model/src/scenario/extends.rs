@@ -25,9 +25,8 @@
 //!   in it points into it), then merged. Chains (a variant of a variant) work; a cycle is
 //!   an error naming the files round it.
 //!
-//! Limits: positions that only the kernel's refusal reveals at run time (a sysctl, an
-//! nftables ruleset) and an expectation's line in reports are given as lines of the
-//! variant's file even for parts its base writes.
+//! Limit: an [`crate::expect::Expectation`]'s `line` is a line of the file that writes it,
+//! which reports give as the variant's.
 
 use std::path::{Path, PathBuf};
 

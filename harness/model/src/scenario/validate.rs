@@ -294,6 +294,7 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         nftables: raw.nftables.as_ref().map(|n| n.value.clone()),
         calico: None,
         source: super::NodeSource {
+            file: cx.file.to_path_buf(),
             sysctls: sysctl_keys
                 .into_iter()
                 .map(|(k, at)| (k, at.line(), at.column()))
