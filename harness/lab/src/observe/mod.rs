@@ -110,6 +110,9 @@ pub struct Outcome {
     /// The expectation's kind, as the file writes it (`ping`, `bgp`).
     pub kind: &'static str,
     pub line: u64,
+    /// The file `line` is in, when not the scenario's own (a variant's base).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<std::path::PathBuf>,
     pub negative: bool,
     pub holds: bool,
     /// The last observation (the one that held, or the one that decided).
@@ -295,6 +298,7 @@ fn outcome(
         label: e.label.clone(),
         kind: e.kind.tag(),
         line: e.line,
+        file: e.file.clone(),
         negative: e.is_negative(),
         holds,
         observed,

@@ -20,13 +20,13 @@
 //!   are the variant's if it gives them, else the base's; `calico:` and the timeline
 //!   (`steps:`) are replaced whole if the variant gives them.
 //! - Paths stay relative to the file that writes them: the base's BIRD configs,
-//!   nftables and Calico resources to the base, the variant's to the variant.
+//!   Calico resources and the timeline's files to the base, the variant's to the variant.
 //! - A base is a scenario in its own right: it is validated on its own first (so an error
 //!   in it points into it), then merged. Chains (a variant of a variant) work; a cycle is
 //!   an error naming the files round it.
 //!
-//! Limit: an [`crate::expect::Expectation`]'s `line` is a line of the file that writes it,
-//! which reports give as the variant's.
+//! Every part keeps the file that writes it for what is reported later: node and link
+//! positions, a node's [`crate::network::NodeSource`], an expectation's `file`.
 
 use std::path::{Path, PathBuf};
 

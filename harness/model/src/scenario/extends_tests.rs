@@ -93,6 +93,8 @@ expect:
     assert_eq!(bird(2), d.join("c.conf"));
     let labels: Vec<&str> = s.expectations.iter().map(|e| e.label.as_str()).collect();
     assert_eq!(labels, ["ping a -> 10.0.0.2", "ping c -> 10.0.3.2"]);
+    let files: Vec<_> = s.expectations.iter().map(|e| e.file.clone()).collect();
+    assert_eq!(files, [Some(d.join("base/base.yaml")), None]);
     assert_eq!(
         s.position_of("l2"),
         Some(format!("{}:13:5", d.join("base/base.yaml").display()))

@@ -158,8 +158,12 @@ pub fn validate(
     };
     let mut expectations: Vec<Expectation> = Vec::new();
     for (i, e) in raw.expect.iter().enumerate() {
-        enter(&mut cx, sources, origin.expectation(i));
-        expectations.extend(Expectation::validate(e, &mut cx, &scenario));
+        let from = origin.expectation(i);
+        enter(&mut cx, sources, from);
+        expectations.extend(Expectation::validate(e, &mut cx, &scenario).map(|mut e| {
+            e.file = (from != top).then(|| sources[from].file.clone());
+            e
+        }));
     }
     scenario.expectations = expectations;
     enter(&mut cx, sources, origin.steps);
@@ -173,6 +177,12 @@ pub fn validate(
     }
     cx.calico_now = scenario.calico.as_ref().map(|c| c.resources.clone());
     scenario.steps = crate::timeline::validate(&mut cx, &raw.steps, &scenario);
+    if origin.steps != top {
+        let base = &sources[origin.steps].file;
+        for e in scenario.steps.iter_mut().flat_map(|s| &mut s.expectations) {
+            e.file = Some(base.clone());
+        }
+    }
     check_addresses(&mut cx, &scenario, raw, sources);
     if !cx.findings.has_errors() {
         super::lint::lint(&mut cx, &scenario, raw, sources);
