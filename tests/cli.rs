@@ -730,3 +730,67 @@ fn netns_names_with(prefix: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A variant runs for real: ebgp-pair without r2's LAN, written next to nothing but its
+/// base's path, still starts r1 and r2 with the base's BIRD configs (relative to the
+/// base), and r1 then learns no route to that LAN.
+#[test]
+fn a_variant_runs_with_its_bases_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let variant = dir.path().join("ebgp-pair-without-lan.yaml");
+    let base = root().join("scenarios/ebgp-pair.yaml");
+    std::fs::write(
+        &variant,
+        format!(
+            "extends: {}\n\
+             name: variant-no-lan\n\
+             remove:\n\
+             \x20 nodes: [h2]\n\
+             \x20 links: [h2-r2]\n\
+             \x20 expect:\n\
+             \x20   - route r1 10.2.0.0/24 via 192.0.2.2 proto bird\n\
+             \x20   - ping h1 -> 10.2.0.10 reply ttl 62\n\
+             \x20   - ping h2 -> 10.1.0.10 reply ttl 62\n\
+             \x20   - ping h2 -> 10.255.0.1 fails\n\
+             expect:\n\
+             \x20 - route: {{ node: r1, prefix: 10.2.0.0/24, absent: true }}\n",
+            base.display()
+        ),
+    )
+    .unwrap();
+    let file = variant.to_str().unwrap();
+    let out = routelab(&["check", "--plan", file]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("3 nodes, 2 links, 5 expectations"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            &root()
+                .join("fixtures/ebgp-pair/r1.conf")
+                .display()
+                .to_string()
+        ),
+        "the base's BIRD config, relative to the base: {stdout}"
+    );
+    if !privileged("a_variant_runs_with_its_bases_files") {
+        return;
+    }
+    let out = routelab(&["run", file]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("PASS  bgp r1 r2 is Established"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("PASS  route r1 10.2.0.0/24 absent"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("expectations: 5 passed, 0 failed"),
+        "{stdout}"
+    );
+}

@@ -337,12 +337,49 @@ fn mtu(file: &std::path::Path) -> u8 {
     match routelab_model::scenario::load(file) {
         Ok((scenario, warnings)) => {
             eprint!("{warnings}");
-            print!("{}", routelab_model::mtu::report(&scenario));
+            print!(
+                "{}",
+                routelab_model::mtu::report(&scenario, &scenario.expectations)
+            );
             EXIT_OK
         }
         Err(d) => {
             eprint!("{d}");
             EXIT_INVALID
+        }
+    }
+}
+
+/// What `check --plan` lists after the plan: each phase's expectations by label, the
+/// text `run --only` matches and a variant's `remove: { expect: [...] }` names.
+#[derive(serde::Serialize)]
+struct ExpectationLabels<'a> {
+    expect: Vec<&'a str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    steps: Vec<StepLabels<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct StepLabels<'a> {
+    step: &'a str,
+    expect: Vec<&'a str>,
+}
+
+impl<'a> ExpectationLabels<'a> {
+    fn of(s: &'a routelab_model::scenario::Scenario) -> ExpectationLabels<'a> {
+        let labels = |e: &'a [routelab_model::expect::Expectation]| {
+            e.iter().map(|e| e.label.as_str()).collect()
+        };
+        ExpectationLabels {
+            expect: labels(&s.expectations),
+            steps: s
+                .steps
+                .iter()
+                .map(|step| StepLabels {
+                    step: &step.name,
+                    expect: labels(&step.expectations),
+                })
+                .collect(),
         }
     }
 }
@@ -368,6 +405,10 @@ fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch, force: bool) 
             match serde_saphyr::to_string(&l.plan) {
                 Ok(text) => println!("{text}"),
                 Err(e) => eprintln!("cannot print the plan: {e}"),
+            }
+            match serde_saphyr::to_string(&ExpectationLabels::of(s)) {
+                Ok(text) => println!("{text}"),
+                Err(e) => eprintln!("cannot print the expectations: {e}"),
             }
         }
     }

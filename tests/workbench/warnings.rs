@@ -1,7 +1,7 @@
 //! `routelab check` warnings: every `tests/warnings/NAME.yaml` is valid (exit 0) and
 //! prints exactly `NAME.stderr`, each warning at its file, line and column.
 
-use crate::common::corpus_failures;
+use crate::common::{corpus_failures, routelab, text};
 
 #[test]
 fn warnings_corpus() {

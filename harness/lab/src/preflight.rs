@@ -87,6 +87,21 @@ impl Findings<'_> {
         self.errors.push(d);
     }
 
+    /// An error at a position in the file that writes `node` (a variant's base may).
+    fn error_in_node(
+        &mut self,
+        node: &routelab_model::scenario::Node,
+        (line, column): (u64, u64),
+        message: impl Into<String>,
+    ) {
+        let file = match node.source.file.as_os_str().is_empty() {
+            true => self.file,
+            false => node.source.file.as_path(),
+        };
+        let d = Diagnostic::at(Severity::Error, file, line, column, message);
+        self.errors.push(d);
+    }
+
     fn warning(&mut self, message: impl Into<String>) {
         let d = Diagnostic::at(Severity::Warning, self.file, 0, 0, message);
         self.warnings.push(d);
@@ -309,7 +324,7 @@ fn sysctls(found: &mut Findings, scenario: &Scenario, plan: &Plan) {
                 continue;
             }
             if let Some(why) = unknown_sysctl(key, &node.name, &interfaces, known) {
-                found.error((*line, *column), why);
+                found.error_in_node(node, (*line, *column), why);
             }
         }
     }
@@ -417,7 +432,8 @@ fn nftables(found: &mut Findings, scenario: &Scenario) {
         };
         // nft would read any file an `include` names and print its lines in errors.
         if let Some((line, column)) = find_word(ruleset, "include") {
-            found.error(
+            found.error_in_node(
+                node,
                 at(line, column),
                 format!(
                     "the nftables ruleset of node `{}` includes a file; write the rules into \
@@ -440,13 +456,15 @@ fn nftables(found: &mut Findings, scenario: &Scenario) {
             }
             Err(NftProblem::Rejected(messages)) => {
                 for (line, column, message) in messages {
-                    found.error(
+                    found.error_in_node(
+                        node,
                         at(line, column),
                         format!("nft rejects the ruleset of node `{}`: {message}", node.name),
                     );
                 }
             }
-            Err(NftProblem::Other(message)) => found.error(
+            Err(NftProblem::Other(message)) => found.error_in_node(
+                node,
                 at(1, 1),
                 format!("nft rejects the ruleset of node `{}`: {message}", node.name),
             ),
@@ -639,7 +657,8 @@ fn bird_configs(
             Err(DaemonError::Config { message, .. }) => message,
             Err(e) => e.to_string(),
         };
-        let inline_at = scenario.node(&d.ns).and_then(|n| n.source.bird_inline);
+        let node = scenario.node(&d.ns);
+        let inline_at = node.and_then(|n| n.source.bird_inline);
         let (at, message) = match (&d.config, bird_position(&message, &path)) {
             // BIRD's line in the inline text, moved to where that text is in the scenario.
             (BirdConfig::Inline(_), Some((line, column, text))) => {
@@ -648,10 +667,11 @@ fn bird_configs(
             }
             _ => ((0, 0), message),
         };
-        found.error(
-            at,
-            format!("BIRD rejects the config of node `{}`: {message}", d.ns),
-        );
+        let message = format!("BIRD rejects the config of node `{}`: {message}", d.ns);
+        match node {
+            Some(node) => found.error_in_node(node, at, message),
+            None => found.error(at, message),
+        }
     }
     Ok(())
 }

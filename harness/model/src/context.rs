@@ -60,9 +60,22 @@ pub struct Context<'a> {
     /// Interface addresses given so far, with where and on which interface.
     pub(crate) addresses: BTreeMap<IpNet, (String, Location)>,
     pub(crate) timing: Timing,
+    /// Nodes a variant removed from its base, with where it did (`file:line:col`).
+    pub(crate) removed_nodes: BTreeMap<String, String>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
+    /// Findings from here on point into `file`, and relative paths resolve from its
+    /// directory: a variant's parts are written in several files.
+    pub fn enter(&mut self, file: &'a Path, text: &'a str) {
+        self.file = file;
+        self.text = text;
+        self.dir = file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."));
+    }
+
     pub fn error(&mut self, at: Location, message: impl std::fmt::Display) {
         let d = Diagnostic::error(self.file, at, message.to_string());
         self.findings.push(d);
@@ -77,6 +90,14 @@ impl Context<'_> {
     pub fn known_node(&mut self, node: &Spanned<String>) -> bool {
         if self.node_names.contains(&node.value) {
             return true;
+        }
+        if let Some(at) = self.removed_nodes.get(&node.value) {
+            let msg = format!(
+                "node `{}` is removed by the variant ({at}); remove what names it too",
+                node.value
+            );
+            self.error(node.referenced, msg);
+            return false;
         }
         let hint = closest(&node.value, self.node_names.iter())
             .map(|n| format!("; did you mean `{n}`?"))

@@ -36,6 +36,10 @@ impl Diagnostic {
         Diagnostic::new(Severity::Warning, file, at, message)
     }
 
+    pub fn new_note(file: &Path, at: Location, message: impl Into<String>) -> Diagnostic {
+        Diagnostic::new(Severity::Note, file, at, message)
+    }
+
     /// A finding at a line and column known by number (0 for the file as a whole).
     pub fn at(
         severity: Severity,

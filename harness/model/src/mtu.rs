@@ -1,4 +1,4 @@
-//! Path MTU prediction from the scenario file alone: what `routelab mtu FILE` prints, and
+//! Path MTU prediction from the network file alone: what `routelab mtu FILE` prints, and
 //! what the `pmtu` and `max_unfragmented` expectations should measure.
 //!
 //! For a source node and a destination address, the path is found hop by hop as the
@@ -38,11 +38,13 @@ use ipnet::IpNet;
 use serde::Serialize;
 
 use crate::calico::node::{TunnelKind, TunnelRoute};
+use crate::expect::Expectation;
 use crate::expect::Kind;
 pub use crate::hop::{Encapsulation, HopSizes, LinkRoute, OuterDf, Way};
 use crate::link::Link;
+use crate::link::endpoint::Interface;
+use crate::network::Network;
 use crate::overhead;
-use crate::scenario::{Interface, Scenario};
 
 /// Why no path MTU can be predicted for a pair (no route in the file, a loop, a
 /// blackhole), as a sentence.
@@ -166,31 +168,31 @@ impl Prediction {
 /// Predicts the path from node `from` to `to` and back, the reply going to `src` (or the
 /// address the kernel would pick: the first one of the outgoing interface).
 pub fn predict(
-    scenario: &Scenario,
+    network: &Network,
     from: &str,
     to: IpAddr,
     src: Option<IpAddr>,
 ) -> Result<Prediction, Unpredictable> {
     // A pod's traffic starts on its node; its veth (the pod MTU) caps the path, as does the
     // veth of a pod at the far end.
-    let from_pod = scenario.pod(from);
+    let from_pod = network.pod(from);
     let from = from_pod.map_or(from, |(node, _)| node.name.as_str());
     let pod_caps: Vec<u32> = from_pod
         .map(|(_, p)| p.mtu)
         .into_iter()
-        .chain(scenario.pod_with(to).map(|(_, p)| p.mtu))
+        .chain(network.pod_with(to).map(|(_, p)| p.mtu))
         .collect();
-    let forward = route(scenario, from, to)?;
+    let forward = route(network, from, to)?;
     let src = match (src, from_pod) {
         (Some(s), _) => s,
         (None, Some((_, pod))) => pod.ip,
-        (None, None) => source_address(scenario, &forward)?,
+        (None, None) => source_address(network, &forward)?,
     };
-    let dst_owner = scenario
+    let dst_owner = network
         .owner_of(to)
         .ok_or_else(|| why!("no node has {to}"))?
         .to_string();
-    let back = route(scenario, &dst_owner, src)?;
+    let back = route(network, &dst_owner, src)?;
     let path_mtu = forward
         .mtu()
         .into_iter()
@@ -217,12 +219,12 @@ pub fn predict(
 
 /// The address the kernel would pick for a packet along `route`: the first address of the
 /// same family on the first hop's interface.
-fn source_address(scenario: &Scenario, route: &Route) -> Result<IpAddr, Unpredictable> {
+fn source_address(network: &Network, route: &Route) -> Result<IpAddr, Unpredictable> {
     let first = route
         .hops
         .first()
         .ok_or_else(|| why!("{} is on {} itself", route.to, route.from))?;
-    if let Some(address) = scenario
+    if let Some(address) = network
         .node(&route.from)
         .and_then(|n| n.calico.as_ref())
         .and_then(|c| {
@@ -234,7 +236,7 @@ fn source_address(scenario: &Scenario, route: &Route) -> Result<IpAddr, Unpredic
     {
         return Ok(address);
     }
-    scenario
+    network
         .interfaces_of(&route.from)
         .filter(|i| i.name == first.interface)
         .flat_map(|i| &i.addresses)
@@ -271,10 +273,10 @@ enum Step<'a> {
 }
 
 /// The one-way path from node `from` to address `to`.
-pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Unpredictable> {
-    let owner = scenario
+pub fn route(network: &Network, from: &str, to: IpAddr) -> Result<Route, Unpredictable> {
+    let owner = network
         .owner_of(to)
-        .ok_or_else(|| why!("no node of the scenario has the address {to}"))?
+        .ok_or_else(|| why!("no node of the network has the address {to}"))?
         .to_string();
     let mut hops = Vec::new();
     let mut at = from.to_string();
@@ -283,15 +285,15 @@ pub fn route(scenario: &Scenario, from: &str, to: IpAddr) -> Result<Route, Unpre
         if hops.len() >= MAX_HOPS || !visited.insert(at.clone()) {
             return Err(why!("the path from {from} to {to} loops at {at}"));
         }
-        let hop = match step(scenario, &at, to, &owner)? {
+        let hop = match step(network, &at, to, &owner)? {
             Step::Link {
                 link,
                 iface,
                 next,
                 assumed,
             } => link_hop(link, iface, &next, assumed),
-            Step::Encapsulated(tunnel) => encapsulated_hop(scenario, tunnel)?,
-            Step::CalicoTunnel { kind, via, mtu } => tunnel_hop(scenario, &at, kind, via, mtu)?,
+            Step::Encapsulated(tunnel) => encapsulated_hop(network, tunnel)?,
+            Step::CalicoTunnel { kind, via, mtu } => tunnel_hop(network, &at, kind, via, mtu)?,
         };
         at = hop.to.clone();
         hops.push(hop);
@@ -320,8 +322,8 @@ fn tunnel_sizes(
 }
 
 /// A hop into a tunnel a link installed, over the path between its outer addresses.
-fn encapsulated_hop(scenario: &Scenario, tunnel: Encapsulation) -> Result<Hop, Unpredictable> {
-    let underneath = route(scenario, &tunnel.from, tunnel.outer_dst)?;
+fn encapsulated_hop(network: &Network, tunnel: Encapsulation) -> Result<Hop, Unpredictable> {
+    let underneath = route(network, &tunnel.from, tunnel.outer_dst)?;
     let below = underneath.unfragmented().unwrap_or(u32::MAX);
     let overhead = tunnel.overhead;
     let (mtu, unfragmented) =
@@ -357,14 +359,14 @@ fn encapsulated_hop(scenario: &Scenario, tunnel: Encapsulation) -> Result<Hop, U
 /// outer packet copies the inner one's DF, so the underlay's path MTU also caps DF packets;
 /// VXLAN's outer packets never carry DF, so the underlay fragments them instead.
 fn tunnel_hop(
-    scenario: &Scenario,
+    network: &Network,
     at: &str,
     kind: TunnelKind,
     via: IpAddr,
     mtu: u32,
 ) -> Result<Hop, Unpredictable> {
-    let underneath = route(scenario, at, via)?;
-    let next = scenario
+    let underneath = route(network, at, via)?;
+    let next = network
         .owner_of(via)
         .ok_or_else(|| why!("no node has {via}"))?
         .to_string();
@@ -429,7 +431,7 @@ fn link_hop(link: &Link, iface: &Interface, next: &str, assumed: bool) -> Hop {
 /// A route candidate at a node, for the longest-prefix match.
 enum Candidate<'a> {
     Connected(&'a Link, &'a Interface),
-    Static(&'a crate::scenario::StaticRoute),
+    Static(&'a crate::network::StaticRoute),
     /// A route a link installed.
     Link(LinkRoute),
     /// A block of another calico node, which Felix routes to that node's address.
@@ -437,12 +439,12 @@ enum Candidate<'a> {
 }
 
 fn step<'a>(
-    scenario: &'a Scenario,
+    network: &'a Network,
     at: &str,
     to: IpAddr,
     owner: &str,
 ) -> Result<Step<'a>, Unpredictable> {
-    let node = scenario.node(at).ok_or_else(|| why!("no node `{at}`"))?;
+    let node = network.node(at).ok_or_else(|| why!("no node `{at}`"))?;
     let mut best: Option<(u8, Candidate<'a>)> = None;
     let mut offer = |len: u8, c: Candidate<'a>| {
         // Longer prefixes win; on a tie the earlier candidate (connected first) stays.
@@ -450,7 +452,7 @@ fn step<'a>(
             best = Some((len, c));
         }
     };
-    for link in scenario.links.iter().filter(|l| l.joins_nodes()) {
+    for link in network.links.iter().filter(|l| l.joins_nodes()) {
         for i in link.interfaces().iter().filter(|i| i.node == at) {
             for a in i.addresses.iter().filter(|a| a.trunc().contains(&to)) {
                 offer(a.prefix_len(), Candidate::Connected(link, i));
@@ -468,7 +470,7 @@ fn step<'a>(
             );
         }
     }
-    for r in scenario.links.iter().flat_map(|l| l.routes_at(at)) {
+    for r in network.links.iter().flat_map(|l| l.routes_at(at)) {
         if r.to.contains(&to) {
             offer(r.to.prefix_len(), Candidate::Link(r));
         }
@@ -494,7 +496,7 @@ fn step<'a>(
         }
         Some(Candidate::Static(r)) => {
             let gw = r.via.first().copied();
-            via_gateway(scenario, at, gw, r.dev.as_deref())
+            via_gateway(network, at, gw, r.dev.as_deref())
                 .ok_or_else(|| why!("{at}: cannot follow its route {} to {to}", r.to))
         }
         Some(Candidate::CalicoTunnel(r, kind, mtu)) if r.encapsulated => Ok(Step::CalicoTunnel {
@@ -502,14 +504,14 @@ fn step<'a>(
             via: r.node_ip,
             mtu,
         }),
-        Some(Candidate::CalicoTunnel(r, ..)) => direct(scenario, at, r.node_ip, None),
+        Some(Candidate::CalicoTunnel(r, ..)) => direct(network, at, r.node_ip, None),
         Some(Candidate::Link(r)) => match r.way {
-            Way::Gateway { gateway, dev } => direct(scenario, at, gateway, Some(&dev)),
+            Way::Gateway { gateway, dev } => direct(network, at, gateway, Some(&dev)),
             Way::Encapsulated(tunnel) => Ok(Step::Encapsulated(tunnel)),
         },
         // Routes a daemon would learn: only a node that runs one can have them.
         None if node.bird.is_some() || node.calico.is_some() => {
-            shortest_first_step(scenario, at, owner)
+            shortest_first_step(network, at, owner)
         }
         None => Err(why!(
             "{at} has no route to {to} (none in the file, and no routing daemon to learn one)"
@@ -519,23 +521,23 @@ fn step<'a>(
 
 /// The hop to a gateway that must be on a subnet of `at` (through `dev` if given).
 fn direct<'a>(
-    scenario: &'a Scenario,
+    network: &'a Network,
     at: &str,
     gw: IpAddr,
     dev: Option<&str>,
 ) -> Result<Step<'a>, Unpredictable> {
-    via_gateway(scenario, at, Some(gw), dev)
+    via_gateway(network, at, Some(gw), dev)
         .ok_or_else(|| why!("{at}: {gw} is not reachable directly"))
 }
 
 /// The hop to the owner of `gw` on a link `at` shares with it (through `dev` if given).
 fn via_gateway<'a>(
-    scenario: &'a Scenario,
+    network: &'a Network,
     at: &str,
     gw: Option<IpAddr>,
     dev: Option<&str>,
 ) -> Option<Step<'a>> {
-    for link in &scenario.links {
+    for link in &network.links {
         for i in link.interfaces().iter().filter(|i| i.node == at) {
             if dev.is_some_and(|d| d != i.name) {
                 continue;
@@ -569,7 +571,7 @@ fn via_gateway<'a>(
 /// The first hop of a shortest path (fewest links) from `at` to `owner`, breadth first over
 /// links in file order: the stand-in for routes a routing daemon would learn.
 fn shortest_first_step<'a>(
-    scenario: &'a Scenario,
+    network: &'a Network,
     at: &str,
     owner: &str,
 ) -> Result<Step<'a>, Unpredictable> {
@@ -582,7 +584,7 @@ fn shortest_first_step<'a>(
         if n == owner {
             break;
         }
-        for link in scenario.links.iter().filter(|l| l.joins_nodes()) {
+        for link in network.links.iter().filter(|l| l.joins_nodes()) {
             let Some(out) = link.interfaces().iter().find(|i| i.node == n) else {
                 continue;
             };
@@ -612,9 +614,9 @@ fn shortest_first_step<'a>(
 }
 
 /// The endpoint pairs a scenario's MTU expectations name: `(from, to, src)`.
-pub fn expectation_pairs(scenario: &Scenario) -> Vec<(String, IpAddr, Option<IpAddr>)> {
+pub fn expectation_pairs(expectations: &[Expectation]) -> Vec<(String, IpAddr, Option<IpAddr>)> {
     let mut out: Vec<(String, IpAddr, Option<IpAddr>)> = Vec::new();
-    for e in &scenario.expectations {
+    for e in expectations {
         let pair = match &e.kind {
             Kind::Pmtu(p) => (p.from.clone(), p.to, p.src),
             Kind::MaxUnfragmented(m) => (m.from.clone(), m.to, m.src),
@@ -630,22 +632,22 @@ pub fn expectation_pairs(scenario: &Scenario) -> Vec<(String, IpAddr, Option<IpA
 
 /// Every ordered pair of nodes, each to the other's first IPv4 address (of an interface,
 /// else of its loopback).
-pub fn all_pairs(scenario: &Scenario) -> Vec<(String, IpAddr, Option<IpAddr>)> {
+pub fn all_pairs(network: &Network) -> Vec<(String, IpAddr, Option<IpAddr>)> {
     let first_v4 = |node: &str| -> Option<IpAddr> {
-        scenario
+        network
             .links
             .iter()
             .filter(|l| l.joins_nodes())
             .flat_map(|l| l.interfaces())
             .filter(|i| i.node == node)
             .flat_map(|i| &i.addresses)
-            .chain(scenario.node(node).into_iter().flat_map(|n| &n.loopback))
+            .chain(network.node(node).into_iter().flat_map(|n| &n.loopback))
             .map(IpNet::addr)
             .find(IpAddr::is_ipv4)
     };
     let mut out = Vec::new();
-    for a in &scenario.nodes {
-        for b in scenario.nodes.iter().filter(|b| b.name != a.name) {
+    for a in &network.nodes {
+        for b in network.nodes.iter().filter(|b| b.name != a.name) {
             if let Some(to) = first_v4(&b.name) {
                 out.push((a.name.clone(), to, None));
             }
@@ -715,15 +717,15 @@ fn write_route(f: &mut fmt::Formatter<'_>, r: &Route, indent: usize) -> fmt::Res
 
 /// The text `routelab mtu FILE` prints for a loaded scenario: every pair its MTU
 /// expectations name, or every pair of nodes when it has none.
-pub fn report(scenario: &Scenario) -> String {
-    let mut pairs = expectation_pairs(scenario);
+pub fn report(network: &Network, expectations: &[Expectation]) -> String {
+    let mut pairs = expectation_pairs(expectations);
     let named = !pairs.is_empty();
     if !named {
-        pairs = all_pairs(scenario);
+        pairs = all_pairs(network);
     }
     let mut out = format!(
-        "scenario {}: {}\n\n",
-        scenario.name,
+        "network {}: {}\n\n",
+        network.name,
         if named {
             "the endpoints its MTU expectations name"
         } else {
@@ -731,7 +733,7 @@ pub fn report(scenario: &Scenario) -> String {
         }
     );
     for (from, to, src) in pairs {
-        match predict(scenario, &from, to, src) {
+        match predict(network, &from, to, src) {
             Ok(p) => out.push_str(&format!("{p}\n")),
             Err(e) => out.push_str(&format!("{from} -> {to}: no prediction: {e}\n\n")),
         }

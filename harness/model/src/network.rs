@@ -62,6 +62,9 @@ pub struct Node {
 /// checks report on.
 #[derive(Debug, Clone, Default)]
 pub struct NodeSource {
+    /// The file that writes the node: the scenario's, or for a variant maybe its base's
+    /// (empty when unknown: the scenario's).
+    pub file: std::path::PathBuf,
     /// Each sysctl the file sets, at its key.
     pub sysctls: Vec<(String, u64, u64)>,
     /// Where the text of the `nftables` ruleset begins.

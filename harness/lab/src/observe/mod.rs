@@ -131,6 +131,9 @@ pub struct Outcome {
     /// The phase it was checked in (`as built`, or the step's name).
     pub phase: String,
     pub line: u64,
+    /// The file `line` is in, when not the scenario's own (a variant's base).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<std::path::PathBuf>,
     pub negative: bool,
     pub holds: bool,
     /// The last observation (the one that held, or the one that decided).
@@ -346,6 +349,7 @@ fn outcome(
         node: e.kind.subject().to_string(),
         phase: String::new(),
         line: e.line,
+        file: e.file.clone(),
         negative: e.is_negative(),
         holds,
         observed: seen.observed,

@@ -124,10 +124,14 @@ impl PhaseReport {
                 o.elapsed.as_secs_f64()
             );
             if !o.holds {
+                let at = match &o.file {
+                    Some(file) => format!("{}:{}", file.display(), o.line),
+                    None => format!("line {}", o.line),
+                };
                 let _ = writeln!(
                     out,
-                    "        expected: {} (line {}, gave up after {} attempts)",
-                    o.label, o.line, o.attempts
+                    "        expected: {} ({at}, gave up after {} attempts)",
+                    o.label, o.attempts
                 );
                 let mut lines = o.observed.lines();
                 if let Some(first) = lines.next() {

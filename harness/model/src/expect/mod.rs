@@ -105,6 +105,9 @@ pub struct Expectation {
     pub label: String,
     /// Line of the expectation in the scenario file.
     pub line: u64,
+    /// The file that writes it, when not the scenario's own (a variant's base).
+    #[serde(skip)]
+    pub file: Option<std::path::PathBuf>,
     /// How long a positive one may take to hold.
     #[serde(skip)]
     pub deadline: Duration,
@@ -138,6 +141,7 @@ impl Expectation {
         Some(Expectation {
             label: kind.assertion().to_string(),
             line: spec.referenced.line(),
+            file: None,
             deadline,
             deadline_given: common.deadline.is_some(),
             settle,

@@ -104,6 +104,13 @@ macro_rules! kinds {
         }
 
         impl RawLink {
+            /// The link's `name` as written.
+            pub fn name(&self) -> &serde_saphyr::Spanned<String> {
+                match self {
+                    $(RawLink::$variant(spec) => &spec.name,)*
+                }
+            }
+
             /// Validates the link; `earlier` are the valid links written before it.
             pub fn validate(
                 &self,

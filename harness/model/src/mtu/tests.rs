@@ -1,3 +1,4 @@
+use crate::scenario::Scenario;
 use std::path::Path;
 
 use super::*;
@@ -143,11 +144,14 @@ fn expectation_pairs_come_from_mtu_expectations() {
     );
     let s = load(&text);
     assert_eq!(
-        expectation_pairs(&s),
+        expectation_pairs(&s.expectations),
         vec![("a".to_string(), "100.64.1.2".parse().unwrap(), None)]
     );
     assert_eq!(all_pairs(&s).len(), 6);
-    assert!(report(&s).contains("path MTU (largest DF packet that crosses):         1380"));
+    assert!(
+        report(&s, &s.expectations)
+            .contains("path MTU (largest DF packet that crosses):         1380")
+    );
 }
 
 #[test]

@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
+use super::extends::Source;
 use super::raw::{Pods, RawNode, RawScenario};
+use super::validate::enter;
 use super::{Link, Node};
 use crate::calico::node::{NodeInput, plan_cluster};
 use crate::context::{Context, normalize};
@@ -14,22 +16,26 @@ use crate::network::{CalicoCluster, NodeKind};
 /// (`blockSize: 20`, or 116 for IPv6).
 pub const MAX_PODS_PER_NODE: u32 = 4096;
 
-pub fn validate(
-    cx: &mut Context,
+/// `cx` points into the file of the `calico:` section; errors about one node point into
+/// the node's (`sources`, see [`RawScenario::origin`]).
+pub fn validate<'a>(
+    cx: &mut Context<'a>,
     raw: &RawScenario,
+    sources: &'a [Source],
     nodes: &mut [Node],
     links: &[Link],
 ) -> Option<CalicoCluster> {
-    let calico_nodes: Vec<(&serde_saphyr::Spanned<String>, &RawNode)> = raw
-        .nodes
-        .value
-        .0
+    let section_from = raw.origin.calico;
+    let calico_nodes: Vec<(usize, &serde_saphyr::Spanned<String>, &RawNode)> = raw
+        .node_list()
         .iter()
-        .filter(|(_, n)| n.kind.as_ref().is_some_and(|k| k.value == NodeKind::Calico))
-        .map(|(name, n)| (name, n))
+        .enumerate()
+        .filter(|(_, (_, n))| n.kind.as_ref().is_some_and(|k| k.value == NodeKind::Calico))
+        .map(|(i, (name, n))| (raw.origin.node(i), name, n))
         .collect();
     let Some(section) = &raw.calico else {
-        if let Some((name, _)) = calico_nodes.first() {
+        if let Some((from, name, _)) = calico_nodes.first() {
+            enter(cx, sources, *from);
             cx.error(
                 name.referenced,
                 format!(
@@ -84,7 +90,8 @@ pub fn validate(
         .unwrap_or_default();
 
     let mut inputs = Vec::new();
-    for (name, raw_node) in &calico_nodes {
+    for (from, name, raw_node) in &calico_nodes {
+        enter(cx, sources, *from);
         let settings = raw_node.calico.as_ref().map(|c| &c.value);
         let interfaces: Vec<_> = links
             .iter()
@@ -111,6 +118,7 @@ pub fn validate(
             None => match autodetect(&autodetection, &interfaces) {
                 Ok(found) => found.map_or((None, 1500), |(a, mtu)| (Some(a), mtu)),
                 Err(e) => {
+                    enter(cx, sources, section_from);
                     cx.error(section.referenced, e);
                     continue;
                 }
@@ -181,6 +189,7 @@ pub fn validate(
             host_mtu,
         });
     }
+    enter(cx, sources, section_from);
     if cx.findings.has_errors() {
         return None;
     }

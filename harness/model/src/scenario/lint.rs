@@ -18,7 +18,9 @@ use std::net::IpAddr;
 
 use serde_saphyr::Spanned;
 
+use super::extends::Source;
 use super::raw::RawScenario;
+use super::validate::enter;
 use super::{BirdConfig, Link, Node, Scenario};
 use crate::bird_conf::{self, Protocol};
 use crate::context::Context;
@@ -29,8 +31,14 @@ use crate::text::closest;
 
 /// Adds every warning about `scenario` to `cx`. Call only for a scenario without errors
 /// (the raw links then line up one to one with the validated ones).
-pub(super) fn lint(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
-    for (link, raw_link) in scenario.links.iter().zip(&raw.links) {
+pub(super) fn lint<'a>(
+    cx: &mut Context<'a>,
+    scenario: &Scenario,
+    raw: &RawScenario,
+    sources: &'a [Source],
+) {
+    for (i, (link, raw_link)) in scenario.links.iter().zip(&raw.links).enumerate() {
+        enter(cx, sources, raw.origin.link(i));
         mtu_mismatch(cx, link, raw_link.referenced);
     }
     let plan = crate::planner::plan(scenario);
@@ -47,13 +55,19 @@ pub(super) fn lint(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
     let mut reconfigured = false;
     let phases = std::iter::once(&raw.expect).chain(raw.steps.iter().map(|s| &s.value.expect));
     let steps = std::iter::once(None).chain(scenario.steps.iter().map(Some));
-    for (expectations, step) in phases.zip(steps) {
+    for (phase, (expectations, step)) in phases.zip(steps).enumerate() {
         reconfigured |= step.is_some_and(|s| {
             s.actions
                 .iter()
                 .any(|a| matches!(a.tag(), "bird_reload" | "calico_apply" | "calico_delete"))
         });
-        for e in expectations {
+        for (i, e) in expectations.iter().enumerate() {
+            let from = if phase == 0 {
+                raw.origin.expectation(i)
+            } else {
+                raw.origin.steps
+            };
+            enter(cx, sources, from);
             if !reconfigured {
                 protocol_named(cx, scenario, &mut protocols, &e.value);
             }

@@ -6,6 +6,7 @@
 //! (dangling node names, duplicate interfaces, gateways off-link) are all collected.
 
 mod calico;
+pub mod extends;
 mod lint;
 pub mod raw;
 pub mod validate;
@@ -41,10 +42,11 @@ pub struct Scenario {
     pub expectations: Vec<Expectation>,
     /// The timeline: each step a phase of its own.
     pub steps: Vec<crate::timeline::Step>,
-    /// Where each node and link is defined (line, column), to point at when only the
-    /// kernel can tell that something it asks for is wrong.
+    /// Where each node and link is defined (file, line, column: a variant's base defines
+    /// some), to point at when only the kernel can tell that something it asks for is
+    /// wrong.
     #[serde(skip)]
-    pub positions: std::collections::BTreeMap<String, (u64, u64)>,
+    pub positions: std::collections::BTreeMap<String, (PathBuf, u64, u64)>,
 }
 
 /// A scenario is its network and more: `scenario.nodes` reads the network's nodes.
@@ -66,7 +68,7 @@ impl Scenario {
     pub fn position_of(&self, name: &str) -> Option<String> {
         self.positions
             .get(name)
-            .map(|(l, c)| format!("{}:{l}:{c}", self.file.display()))
+            .map(|(file, l, c)| format!("{}:{l}:{c}", file.display()))
     }
 }
 
@@ -97,13 +99,14 @@ pub fn load(file: &Path) -> Result<(Scenario, Diagnostics), Diagnostics> {
 
 /// Like [`load`], for text already read; `file` names it in messages and anchors relative
 /// paths.
+/// A variant (`extends:`) reads its bases from disk.
 pub fn load_str(file: &Path, text: &str) -> Result<(Scenario, Diagnostics), Diagnostics> {
-    let raw: raw::RawScenario = serde_saphyr::from_str(text).map_err(|e| {
-        let at = e.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
-        Diagnostics(vec![Diagnostic::error(file, at, yaml_message(&e))])
-    })?;
-    validate::validate(file, text, raw)
+    let mut sources = Vec::new();
+    let raw = extends::resolve(file, text.to_string(), &mut sources, &mut Vec::new())?;
+    validate::validate(&sources, 0, &raw)
 }
 
+#[cfg(test)]
+mod extends_tests;
 #[cfg(test)]
 mod tests;

@@ -21,12 +21,18 @@ pub use crate::yaml::{NamedMap, OneOrMany};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
+    /// The scenario this one is a variant of, relative to this file (see
+    /// [`super::extends`]).
+    pub extends: Option<Spanned<String>>,
+    /// What a variant drops from its base, by name.
+    pub remove: Option<Spanned<RawRemove>>,
     /// Defaults to the file name without its extension.
     pub name: Option<Spanned<String>>,
     pub description: Option<String>,
     #[serde(default)]
     pub defaults: RawDefaults,
-    pub nodes: Spanned<NamedMap<RawNode>>,
+    /// Required, unless the scenario `extends` another.
+    pub nodes: Option<Spanned<NamedMap<RawNode>>>,
     #[serde(default)]
     pub links: Vec<Spanned<RawLink>>,
     #[serde(default)]
@@ -36,6 +42,72 @@ pub struct RawScenario {
     pub steps: Vec<Spanned<crate::timeline::RawStep>>,
     /// The Calico cluster that `kind: calico` nodes belong to.
     pub calico: Option<Spanned<RawCalico>>,
+    /// Which file each part was written in, once a variant is merged with its base.
+    #[serde(skip)]
+    pub origin: Origin,
+}
+
+/// `remove:` in a variant: nodes and links by name, expectations by label.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRemove {
+    #[serde(default)]
+    pub nodes: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub links: Vec<Spanned<String>>,
+    /// Labels as `routelab check --plan` lists them, e.g. `ping h1 -> 10.0.2.10`.
+    #[serde(default)]
+    pub expect: Vec<Spanned<String>>,
+}
+
+/// The source (an index into the files read, see [`super::extends::Source`]) of each
+/// node, link and expectation, in order, and of the timeline, the Calico section and the
+/// defaults. Empty lists and zeros mean everything is from the first file.
+#[derive(Debug, Default, Clone)]
+pub struct Origin {
+    pub nodes: Vec<usize>,
+    pub links: Vec<usize>,
+    pub expect: Vec<usize>,
+    pub steps: usize,
+    pub calico: usize,
+    pub defaults: [usize; 3],
+    /// Nodes a variant removed from its base, with where (file, line, column): what still
+    /// names one is told so.
+    pub removed_nodes: BTreeMap<String, (std::path::PathBuf, u64, u64)>,
+}
+
+impl Origin {
+    /// Everything from one source.
+    pub fn all(source: usize, raw: &RawScenario) -> Origin {
+        Origin {
+            nodes: vec![source; raw.node_list().len()],
+            links: vec![source; raw.links.len()],
+            expect: vec![source; raw.expect.len()],
+            steps: source,
+            calico: source,
+            defaults: [source; 3],
+            removed_nodes: BTreeMap::new(),
+        }
+    }
+
+    pub fn node(&self, i: usize) -> usize {
+        self.nodes.get(i).copied().unwrap_or_default()
+    }
+
+    pub fn link(&self, i: usize) -> usize {
+        self.links.get(i).copied().unwrap_or_default()
+    }
+
+    pub fn expectation(&self, i: usize) -> usize {
+        self.expect.get(i).copied().unwrap_or_default()
+    }
+}
+
+impl RawScenario {
+    /// The nodes as written (none when a variant gives none of its own).
+    pub fn node_list(&self) -> &[(Spanned<String>, RawNode)] {
+        self.nodes.as_ref().map_or(&[], |n| &n.value.0)
+    }
 }
 
 /// The cluster's Calico resources, shared by every `kind: calico` node.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde_saphyr::{Location, Spanned};
 
+use super::extends::Source;
 use super::raw::{RawBird, RawNode, RawRoute, RawScenario};
 use super::{BirdConfig, Diagnostics, Link, Node, Scenario, StaticRoute, Timing};
 use crate::context::{Context, normalize, refused_address};
@@ -15,11 +16,15 @@ use crate::network::{Network, NodeKind};
 
 pub use crate::text::closest;
 
+/// Validates `raw`, whose parts were written in `sources` (see [`RawScenario::origin`]);
+/// `top` is the scenario's own file.
 pub fn validate(
-    file: &Path,
-    text: &str,
-    raw: RawScenario,
+    sources: &[Source],
+    top: usize,
+    raw: &RawScenario,
 ) -> Result<(Scenario, Diagnostics), Diagnostics> {
+    let file = sources[top].file.as_path();
+    let text = sources[top].text.as_str();
     let dir = file
         .parent()
         .map(Path::to_path_buf)
@@ -34,8 +39,14 @@ pub fn validate(
         calico_now: None,
         addresses: BTreeMap::new(),
         timing: Timing::default(),
+        removed_nodes: raw
+            .origin
+            .removed_nodes
+            .iter()
+            .map(|(n, (f, l, c))| (n.clone(), format!("{}:{l}:{c}", f.display())))
+            .collect(),
     };
-
+    let origin = &raw.origin;
     let name = match &raw.name {
         Some(n) => {
             if let Err(e) = crate::names::plain("scenario", &n.value) {
@@ -54,16 +65,21 @@ pub fn validate(
         (&raw.defaults.hold, 2),
     ] {
         if let Some(text) = given {
+            enter(&mut cx, sources, origin.defaults[slot]);
             let d = cx.duration(text);
             let t = &mut cx.timing;
             *[&mut t.deadline, &mut t.settle, &mut t.hold][slot] = d;
         }
     }
 
-    if raw.nodes.value.0.is_empty() {
-        cx.error(raw.nodes.referenced, "a scenario needs at least one node");
+    enter(&mut cx, sources, top);
+    if let Some(nodes) = &raw.nodes
+        && nodes.value.0.is_empty()
+    {
+        cx.error(nodes.referenced, "a scenario needs at least one node");
     }
-    for (node_name, _) in &raw.nodes.value.0 {
+    for (i, (node_name, _)) in raw.node_list().iter().enumerate() {
+        enter(&mut cx, sources, origin.node(i));
         if let Err(e) = crate::names::plain("node", &node_name.value) {
             cx.error(node_name.referenced, e);
         } else if !cx.node_names.insert(node_name.value.clone()) {
@@ -75,13 +91,15 @@ pub fn validate(
     }
 
     let mut links: Vec<Link> = Vec::new();
-    for l in &raw.links {
+    for (i, l) in raw.links.iter().enumerate() {
+        enter(&mut cx, sources, origin.link(i));
         // A kind may ride on interfaces of the links before it (flannel does).
         let link = l.value.validate(&mut cx, &links);
         links.extend(link);
     }
     let mut link_names = BTreeSet::new();
-    for (raw_link, link) in raw.links.iter().zip(&links) {
+    for (i, (raw_link, link)) in raw.links.iter().zip(&links).enumerate() {
+        enter(&mut cx, sources, origin.link(i));
         if let Err(e) = crate::names::plain("link", link.name()) {
             cx.error(raw_link.referenced, e);
         } else if cx.node_names.contains(link.name()) || !link_names.insert(link.name().to_string())
@@ -97,12 +115,15 @@ pub fn validate(
     }
 
     let mut nodes = Vec::new();
-    for (node_name, raw_node) in &raw.nodes.value.0 {
+    for (i, (node_name, raw_node)) in raw.node_list().iter().enumerate() {
+        enter(&mut cx, sources, origin.node(i));
         let node = validate_node(&mut cx, &node_name.value, raw_node, &links);
         nodes.push(node);
     }
 
-    let calico = super::calico::validate(&mut cx, &raw, &mut nodes, &links);
+    enter(&mut cx, sources, origin.calico);
+    let calico = super::calico::validate(&mut cx, raw, sources, &mut nodes, &links);
+    enter(&mut cx, sources, top);
     let links_for_positions: Vec<String> = links.iter().map(|l| l.name().to_string()).collect();
 
     let mut scenario = Scenario {
@@ -118,35 +139,34 @@ pub fn validate(
         expectations: Vec::new(),
         steps: Vec::new(),
         positions: raw
-            .nodes
-            .value
-            .0
+            .node_list()
             .iter()
-            .map(|(n, _)| {
-                (
-                    n.value.clone(),
-                    (n.referenced.line(), n.referenced.column()),
-                )
+            .enumerate()
+            .map(|(i, (n, _))| {
+                let file = sources[origin.node(i)].file.clone();
+                let at = (file, n.referenced.line(), n.referenced.column());
+                (n.value.clone(), at)
             })
-            .chain(
-                raw.links
-                    .iter()
-                    .zip(&links_for_positions)
-                    .map(|(raw, name)| {
-                        (
-                            name.clone(),
-                            (raw.referenced.line(), raw.referenced.column()),
-                        )
-                    }),
-            )
+            .chain(raw.links.iter().zip(&links_for_positions).enumerate().map(
+                |(i, (raw, name))| {
+                    let file = sources[origin.link(i)].file.clone();
+                    let at = (file, raw.referenced.line(), raw.referenced.column());
+                    (name.clone(), at)
+                },
+            ))
             .collect(),
     };
-    let expectations: Vec<Expectation> = raw
-        .expect
-        .iter()
-        .filter_map(|e| Expectation::validate(e, &mut cx, &scenario))
-        .collect();
+    let mut expectations: Vec<Expectation> = Vec::new();
+    for (i, e) in raw.expect.iter().enumerate() {
+        let from = origin.expectation(i);
+        enter(&mut cx, sources, from);
+        expectations.extend(Expectation::validate(e, &mut cx, &scenario).map(|mut e| {
+            e.file = (from != top).then(|| sources[from].file.clone());
+            e
+        }));
+    }
     scenario.expectations = expectations;
+    enter(&mut cx, sources, origin.steps);
     let cut = crate::timeline::cut_links(&raw.steps);
     for link in scenario
         .links
@@ -157,9 +177,15 @@ pub fn validate(
     }
     cx.calico_now = scenario.calico.as_ref().map(|c| c.resources.clone());
     scenario.steps = crate::timeline::validate(&mut cx, &raw.steps, &scenario);
-    check_addresses(&mut cx, &scenario, &raw);
+    if origin.steps != top {
+        let base = &sources[origin.steps].file;
+        for e in scenario.steps.iter_mut().flat_map(|s| &mut s.expectations) {
+            e.file = Some(base.clone());
+        }
+    }
+    check_addresses(&mut cx, &scenario, raw, sources);
     if !cx.findings.has_errors() {
-        super::lint::lint(&mut cx, &scenario, &raw);
+        super::lint::lint(&mut cx, &scenario, raw, sources);
     }
 
     if cx.findings.has_errors() {
@@ -167,6 +193,12 @@ pub fn validate(
     } else {
         Ok((scenario, cx.findings))
     }
+}
+
+/// Points findings into the file source `i` of `sources`.
+pub(super) fn enter<'a>(cx: &mut Context<'a>, sources: &'a [Source], i: usize) {
+    let s = &sources[i];
+    cx.enter(&s.file, &s.text);
 }
 
 fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) -> Node {
@@ -272,6 +304,7 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         nftables: raw.nftables.as_ref().map(|n| n.value.clone()),
         calico: None,
         source: super::NodeSource {
+            file: cx.file.to_path_buf(),
             sysctls: sysctl_keys
                 .into_iter()
                 .map(|(k, at)| (k, at.line(), at.column()))
@@ -475,9 +508,15 @@ fn validate_bird(cx: &mut Context, raw: &Spanned<RawBird>) -> Option<BirdConfig>
 
 /// Addresses: the same address with another prefix on a second interface is almost
 /// always a typo (the same address and prefix twice is an error, reported per endpoint).
-fn check_addresses(cx: &mut Context, scenario: &Scenario, raw: &RawScenario) {
+fn check_addresses<'a>(
+    cx: &mut Context<'a>,
+    scenario: &Scenario,
+    raw: &RawScenario,
+    sources: &'a [Source],
+) {
     let mut seen: BTreeMap<IpAddr, (String, IpNet)> = BTreeMap::new();
-    for (link, raw_link) in scenario.links.iter().zip(&raw.links) {
+    for (i, (link, raw_link)) in scenario.links.iter().zip(&raw.links).enumerate() {
+        enter(cx, sources, raw.origin.link(i));
         for i in link.interfaces() {
             for a in &i.addresses {
                 let here = format!("{}:{}", i.node, i.name);
