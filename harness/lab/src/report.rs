@@ -7,9 +7,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::blame::Blame;
+use crate::green::TimeToGreen;
+use crate::machine::MachineLoad;
 use crate::observe::Outcome;
 use crate::timeline::ActionReport;
 use crate::timeline::outage::OutageReport;
+use routelab_model::machine::Overload;
 
 pub use crate::json::{serialize_opt_secs, serialize_secs};
 
@@ -77,7 +80,9 @@ impl PhaseReport {
             + self.actions.iter().filter(|a| a.error.is_some()).count()
     }
 
-    fn to_text(&self, out: &mut String, with_header: bool) {
+    /// `overload`: why the machine was too busy for this phase's figures to be clean.
+    fn to_text(&self, out: &mut String, with_header: bool, overload: Option<&Overload>) {
+        let busy = busy(overload);
         if with_header {
             for a in &self.actions {
                 let _ = writeln!(out, "  DO    {} ({} ms)", a.action, a.took.as_millis());
@@ -100,7 +105,7 @@ impl PhaseReport {
             };
             let _ = writeln!(
                 out,
-                "  phase `{}`: checked in {:.2} s{converged}",
+                "  phase `{}`: checked in {:.2} s{converged}{busy}",
                 self.name,
                 self.took.as_secs_f64()
             );
@@ -150,7 +155,12 @@ impl PhaseReport {
                 (None, Some(e)) => format!("could not measure: {e}"),
                 (None, None) => String::new(),
             };
-            let _ = writeln!(out, "  {status}  {}: {seen}", o.label);
+            let busy = if o.figures.is_some() {
+                busy.as_str()
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {status}  {}: {seen}{busy}", o.label);
         }
     }
 }
@@ -175,6 +185,11 @@ pub struct ScenarioReport {
     /// Steps not run because a phase before them failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_run: Vec<String>,
+    /// routelab's and the protocols' shares of phase 0's convergence; `None` when it did
+    /// not converge.
+    pub time_to_green: Option<TimeToGreen>,
+    /// Which timed spans ran on a machine too busy for their figures to be clean.
+    pub machine_load: MachineLoad,
 }
 
 impl ScenarioReport {
@@ -189,6 +204,8 @@ impl ScenarioReport {
             converge: Duration::ZERO,
             phases: Vec::new(),
             not_run: Vec::new(),
+            time_to_green: None,
+            machine_load: MachineLoad::default(),
         }
     }
 
@@ -251,16 +268,31 @@ impl ScenarioReport {
             }
             Status::Checked | Status::Aborted { .. } => {}
         }
+        let load = &self.machine_load;
+        let timeline = self.phases.len() > 1;
+        // Without a timeline this line carries phase 0's figures too.
+        let overload = [&load.build, &load.daemons]
+            .into_iter()
+            .chain(load.phases.iter().take(if timeline { 0 } else { 1 }))
+            .find_map(Option::as_ref);
         let _ = writeln!(
             out,
-            "  built in {} ms, daemons up in {} ms, checked in {:.2} s",
+            "  built in {} ms, daemons up in {} ms, checked in {:.2} s{}",
             self.build.as_millis(),
             self.daemons.as_millis(),
-            self.converge.as_secs_f64()
+            self.converge.as_secs_f64(),
+            busy(overload)
         );
-        let timeline = self.phases.len() > 1;
-        for p in &self.phases {
-            p.to_text(&mut out, timeline);
+        if let Some(green) = &self.time_to_green {
+            let overload = [&load.build, &load.daemons]
+                .into_iter()
+                .chain(load.phases.first())
+                .find_map(Option::as_ref);
+            let _ = writeln!(out, "  {green}{}", busy(overload));
+        }
+        for (i, p) in self.phases.iter().enumerate() {
+            let overload = load.phases.get(i).and_then(Option::as_ref);
+            p.to_text(&mut out, timeline, overload);
         }
         if !self.not_run.is_empty() {
             let _ = writeln!(
@@ -285,6 +317,11 @@ impl ScenarioReport {
         );
         out
     }
+}
+
+/// What follows a figure measured on an overloaded machine.
+fn busy(overload: Option<&Overload>) -> String {
+    overload.map_or(String::new(), |o| format!(" [{o}: figures not clean]"))
 }
 
 /// The closing line over all scenarios, in the form CI systems recognise.

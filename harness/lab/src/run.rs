@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::daemon::BirdSearch;
 use crate::events::{Event, Reporter};
+use crate::green::TimeToGreen;
 use crate::lab::{DaemonDied, Lab, LabError, LabState, Mode};
+use crate::machine::Span;
 use crate::report::{PhaseReport, ScenarioReport, Status};
 use crate::settle::Quiet;
 use crate::timeline::{ActionReport, Measurements};
@@ -101,6 +103,7 @@ async fn run_scenario(
     };
     let persistent = matches!(mode, Mode::Persistent { .. });
     let started = Instant::now();
+    let span = Span::begin();
     let mut lab = match Lab::build(&loaded.plan, mode).await {
         Ok(lab) => lab,
         Err(e) => {
@@ -109,12 +112,15 @@ async fn run_scenario(
         }
     };
     report.build = started.elapsed();
+    report.machine_load.build = span.end();
     let started = Instant::now();
+    let span = Span::begin();
     if let Err(e) = lab.start_daemons(&loaded.plan, &loaded.binaries).await {
         report.status = not_built("starting daemons", e);
         return (report, None);
     }
     report.daemons = started.elapsed();
+    report.machine_load.daemons = span.end();
     events.event(&Event::Built {
         scenario: &loaded.scenario.name,
         build: report.build,
@@ -138,8 +144,13 @@ async fn run_scenario(
         prove_sessions: false,
     };
     let mut died = None;
+    let span = Span::begin();
     match run_phase(&mut lab, &phase0, Vec::new(), events).await {
-        Ok(done) => report.phases.push(done),
+        Ok(done) => {
+            report.time_to_green = TimeToGreen::of(report.build, report.daemons, &done.outcomes);
+            report.phases.push(done);
+            report.machine_load.phases.push(span.end());
+        }
         Err(d) => died = Some(d),
     }
     if let (Some(c), Some(done), None) = (capture.as_deref_mut(), report.phases.last(), &died) {
@@ -152,6 +163,7 @@ async fn run_scenario(
             report.not_run = scenario.steps[i..].iter().map(|s| s.name.clone()).collect();
             break;
         }
+        let span = Span::begin();
         let actions = crate::timeline::apply(&mut lab, step).await;
         for action in &actions {
             events.event(&Event::ActionDone {
@@ -172,6 +184,7 @@ async fn run_scenario(
             };
             events.event(&Event::PhaseFinished { report: &failed });
             report.phases.push(failed);
+            report.machine_load.phases.push(span.end());
             if let (Some(c), Some(done)) = (capture.as_deref_mut(), report.phases.last()) {
                 c.phase(&lab, done).await;
             }
@@ -188,7 +201,10 @@ async fn run_scenario(
             prove_sessions: step.actions.iter().any(|a| a.may_silence_peers()),
         };
         match run_phase(&mut lab, &phase, actions, events).await {
-            Ok(done) => report.phases.push(done),
+            Ok(done) => {
+                report.phases.push(done);
+                report.machine_load.phases.push(span.end());
+            }
             Err(d) => died = Some(d),
         }
         if let (Some(c), Some(done), None) = (capture.as_deref_mut(), report.phases.last(), &died) {

@@ -122,6 +122,10 @@ pub struct Outcome {
     /// before.
     #[serde(serialize_with = "crate::json::serialize_secs")]
     pub resolution: Duration,
+    /// From the phase's start until the verdict was in: for a positive that held, the
+    /// look that saw it and any looks still out when it did are included.
+    #[serde(serialize_with = "crate::json::serialize_secs")]
+    pub decided: Duration,
     pub attempts: u32,
     /// For a failure: the end of the BIRD log of the node it is about, when that node
     /// runs one (see [`crate::logs`]).
@@ -144,6 +148,13 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
     // Starts of the looks that did not see it hold, and the first that did.
     let mut failed_starts: Vec<Duration> = Vec::new();
     let mut held: Option<(Duration, Observation)> = None;
+    // Once a look holds, looks begun before it may still hold and move the time to hold
+    // earlier; they get as long as the one that held took (an answer that is coming
+    // comes within about that much), then they are left to finish unwatched and count as
+    // not holding, as their timeout would have had them.
+    let mut drained_by: Option<Instant> = None;
+    // Starts of the looks still out.
+    let mut out: Vec<Duration> = Vec::new();
     let mut last_seen = Observation::new(false, "not looked at yet");
     let overlap = e.kind.looks_overlap();
     let mut next = Instant::now();
@@ -157,11 +168,18 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
         {
             let started = now.duration_since(clock);
             attempts += 1;
+            out.push(started);
             looks.push(async move { (started, e.kind.observe(lab).await) });
             next = now + POLL;
         }
-        if looks.is_empty() {
+        // Looks begun after the one that held cannot move the time to hold.
+        let drained = held
+            .as_ref()
+            .is_some_and(|(at, _)| out.iter().all(|s| s > at))
+            || drained_by.is_some_and(|by| now >= by);
+        if looks.is_empty() || drained {
             if let Some((at, seen)) = held {
+                failed_starts.extend(out.iter().filter(|s| **s < at));
                 // The earliest look that held, and the latest before it that did not: the
                 // expectation began to hold between the two.
                 let before = failed_starts.iter().filter(|s| **s < at).max();
@@ -179,13 +197,22 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
                 );
             }
         }
-        let wake = tokio::time::sleep_until(next.max(now).min(deadline).into());
+        let wake = match drained_by {
+            Some(by) => by,
+            None => next.max(now).min(deadline),
+        };
+        let wake = tokio::time::sleep_until(wake.into());
         tokio::select! {
             Some((started, seen)) = looks.next(), if !looks.is_empty() => {
+                out.retain(|s| *s != started);
                 if seen.holds {
                     // Looks still out began earlier or later; an earlier one may hold too.
                     if held.as_ref().is_none_or(|(at, _)| started < *at) {
                         held = Some((started, seen));
+                    }
+                    if drained_by.is_none() {
+                        let took = Instant::now().saturating_duration_since(clock + started);
+                        drained_by = Some(Instant::now() + took.max(POLL));
                     }
                 } else {
                     failed_starts.push(started);
@@ -300,6 +327,7 @@ fn outcome(
         observed,
         elapsed,
         resolution,
+        decided: Duration::ZERO,
         attempts,
         log_tail: None,
     }
@@ -320,13 +348,15 @@ pub async fn check_phase(
         .partition(|(_, e)| e.is_negative());
     let mut outcomes: Vec<(usize, Outcome)> =
         futures::future::join_all(positive.iter().map(|(i, e)| async move {
-            let outcome = until_it_holds(lab, e, clock).await;
+            let mut outcome = until_it_holds(lab, e, clock).await;
+            outcome.decided = clock.elapsed();
             told(&outcome);
             (*i, outcome)
         }))
         .await;
     let negatives = futures::future::join_all(negative.iter().map(|(i, e)| async move {
-        let outcome = judged_when_settled(lab, e, clock, quiet).await;
+        let mut outcome = judged_when_settled(lab, e, clock, quiet).await;
+        outcome.decided = clock.elapsed();
         told(&outcome);
         (*i, outcome)
     }))
