@@ -41,6 +41,47 @@ pub(crate) trait Observe {
     fn looks_overlap(&self) -> bool {
         false
     }
+
+    /// For a kind whose failing look is slow (it waits out timeouts, seconds long): the
+    /// ping that must be answered before it can hold, as (node, destination, source). Until
+    /// one is, cheap overlapping pings are sent instead of looks, so the first slow look
+    /// starts soon after the destination answers rather than when a failing look ends.
+    fn answered_first(&self) -> Option<Gate<'_>> {
+        None
+    }
+}
+
+/// A ping an expectation needs answered before it can hold (see
+/// [`Observe::answered_first`]).
+pub(crate) struct Gate<'a> {
+    pub from: &'a str,
+    pub to: std::net::IpAddr,
+    pub src: Option<std::net::IpAddr>,
+}
+
+/// A slow look is still made this often while the gate's pings go unanswered, in case
+/// something answers the look but not a plain ping (a size-specific filter).
+const GATE_FALLBACK: Duration = Duration::from_secs(5);
+
+/// One gate ping: whether the destination answered.
+async fn gate_ping(lab: &Lab, gate: &Gate<'_>) -> Observation {
+    let mut spec = crate::probe::PingSpec::new(gate.to);
+    spec.src = gate.src;
+    spec.timeout = Duration::from_millis(500);
+    match lab
+        .probe(gate.from, move |ns| crate::probe::ping(ns, &spec))
+        .await
+    {
+        Ok(o @ crate::probe::PingOutcome::Reply { .. }) => Observation::new(true, o),
+        Ok(o) => Observation::new(
+            false,
+            format!(
+                "not looked at: a ping from {} to {} is not answered yet: {o}",
+                gate.from, gate.to
+            ),
+        ),
+        Err(e) => Observation::new(false, e.to_string()),
+    }
 }
 
 /// Declares the observation of each expectation kind: the [`Kind`] variant and the module
@@ -65,6 +106,12 @@ macro_rules! observers {
             fn looks_overlap(&self) -> bool {
                 match self {
                     $(Kind::$variant(k) => k.looks_overlap(),)*
+                }
+            }
+
+            fn answered_first(&self) -> Option<Gate<'_>> {
+                match self {
+                    $(Kind::$variant(k) => k.answered_first(),)*
                 }
             }
         }
@@ -143,6 +190,8 @@ const HOLD_POLL: Duration = Duration::from_millis(100);
 /// Looks at a positive expectation until it holds or its deadline passes.
 async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
     use futures::StreamExt;
+    // Before the looks, which borrow it.
+    let gate = e.kind.answered_first();
     let mut looks = futures::stream::FuturesUnordered::new();
     let mut attempts = 0;
     // Starts of the looks that did not see it hold, and the first that did.
@@ -153,23 +202,49 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
     // comes within about that much), then they are left to finish unwatched and count as
     // not holding, as their timeout would have had them.
     let mut drained_by: Option<Instant> = None;
-    // Starts of the looks still out.
+    // Starts of the looks still out (not the gate's pings).
     let mut out: Vec<Duration> = Vec::new();
     let mut last_seen = Observation::new(false, "not looked at yet");
     let overlap = e.kind.looks_overlap();
+    let mut gate_open = gate.is_none();
+    // Starts of unanswered gate pings: they show the expectation could not hold then, once
+    // the gate opens (until it does, pings may just be filtered).
+    let mut gate_failed: Vec<Duration> = Vec::new();
+    let mut gate_pings_out = 0;
+    // Whether a look (not a gate ping) has come back.
+    let mut looked = false;
+    let mut fallback_at = clock + GATE_FALLBACK;
     let mut next = Instant::now();
     loop {
         let now = Instant::now();
         let deadline = clock + e.deadline;
         let looking = held.is_none() && now < deadline;
+        let may_look = gate_open || now >= fallback_at;
         if looking
             && now >= next
-            && (looks.is_empty() || (overlap && looks.len() < MAX_OVERLAPPING))
+            && may_look
+            && (out.is_empty() || (overlap && out.len() < MAX_OVERLAPPING))
         {
             let started = now.duration_since(clock);
             attempts += 1;
             out.push(started);
-            looks.push(async move { (started, e.kind.observe(lab).await) });
+            if !gate_open {
+                fallback_at = now + GATE_FALLBACK;
+            }
+            looks.push(futures::future::Either::Left(async move {
+                (started, false, e.kind.observe(lab).await)
+            }));
+            next = now + POLL;
+        } else if let Some(g) = gate.as_ref().filter(|_| !gate_open)
+            && looking
+            && now >= next
+            && gate_pings_out < MAX_OVERLAPPING
+        {
+            let started = now.duration_since(clock);
+            gate_pings_out += 1;
+            looks.push(futures::future::Either::Right(async move {
+                (started, true, gate_ping(lab, g).await)
+            }));
             next = now + POLL;
         }
         // Looks begun after the one that held cannot move the time to hold.
@@ -199,13 +274,26 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
         }
         let wake = match drained_by {
             Some(by) => by,
+            None if !may_look && gate_pings_out >= MAX_OVERLAPPING => fallback_at.min(deadline),
             None => next.max(now).min(deadline),
         };
         let wake = tokio::time::sleep_until(wake.into());
         tokio::select! {
-            Some((started, seen)) = looks.next(), if !looks.is_empty() => {
-                out.retain(|s| *s != started);
-                if seen.holds {
+            Some((started, gating, seen)) = looks.next(), if !looks.is_empty() => {
+                if gating {
+                    gate_pings_out -= 1;
+                    if seen.holds && !gate_open {
+                        gate_open = true;
+                        failed_starts.append(&mut gate_failed);
+                        next = Instant::now();
+                    } else if !gate_open {
+                        gate_failed.push(started);
+                        if !looked {
+                            last_seen = seen;
+                        }
+                    }
+                } else if seen.holds {
+                    out.retain(|s| *s != started);
                     // Looks still out began earlier or later; an earlier one may hold too.
                     if held.as_ref().is_none_or(|(at, _)| started < *at) {
                         held = Some((started, seen));
@@ -215,6 +303,8 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
                         drained_by = Some(Instant::now() + took.max(POLL));
                     }
                 } else {
+                    out.retain(|s| *s != started);
+                    looked = true;
                     failed_starts.push(started);
                     last_seen = seen;
                 }
