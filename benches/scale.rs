@@ -7,8 +7,9 @@
 //!
 //! Run as root: `cargo bench --bench scale` (`-- --nodes 50,100` for other sizes,
 //! `--with-1000` to add N = 1000, `--pods P`, `--rack-size S`, `--rack-reflectors` for an
-//! in-cluster reflector per rack). Load average is printed with each row: figures from a
-//! busy machine are not figures of routelab.
+//! in-cluster reflector per rack). Load average is printed with each row, and a row
+//! measured on an overloaded machine (see `routelab_model::machine`) is followed by a line
+//! saying so: figures from a busy machine are not figures of routelab.
 //!
 //! Teardown is the time from the last check to `execute` returning, which is when the
 //! lab's daemons are gone and its namespaces released; the kernel may still be freeing
@@ -167,8 +168,10 @@ fn main() {
             })
         };
         let started = Instant::now();
+        let span = routelab_lab::machine::Span::begin();
         let (report, _) = runtime.block_on(run::execute(&loaded, Mode::Ephemeral));
         let wall = started.elapsed();
+        let overload = span.end();
         stop.store(true, Ordering::Relaxed);
         let _ = sampler.join();
         let teardown = wall.saturating_sub(report.build + report.daemons + report.converge);
@@ -191,6 +194,12 @@ fn main() {
             load_before,
             loadavg(),
         );
+        if let Some(o) = &overload {
+            println!("      {o}: figures of N = {n} not clean");
+        }
+        if let Some(green) = &report.time_to_green {
+            println!("      {green}");
+        }
         if !report.ok() {
             println!("{}", report.to_text());
         }

@@ -135,7 +135,7 @@ fn an_enormous_yaml_file_is_too_large_not_a_budget_breach() {
 }
 
 /// A lab too big for the machine is refused with the estimate, unless `--force`; then
-/// the estimate is a note. (Its numbers depend on the machine, so no corpus file.)
+/// the estimate is a warning. (Its numbers depend on the machine, so no corpus file.)
 #[test]
 fn a_lab_too_big_for_the_machine_needs_force() {
     let dir = tempfile::tempdir().unwrap();
@@ -163,7 +163,7 @@ fn a_lab_too_big_for_the_machine_needs_force() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let estimate =
-        "120031 namespaces, 120030 veth pairs, 30 BIRD processes, about 35226 MiB of memory";
+        "120031 namespaces, 120030 veth pairs, 30 BIRD processes, about 35183 MiB of memory";
     assert!(
         err.contains(&format!(
             "huge.yaml:93:21: error: this lab is too big for this machine: it needs {estimate}"
@@ -175,7 +175,31 @@ fn a_lab_too_big_for_the_machine_needs_force() {
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains(&format!("note: this lab needs {estimate}")),
+        err.contains(&format!("warning: this lab needs {estimate}; ")),
+        "{err}"
+    );
+    assert!(err.contains("going ahead as --force asks"), "{err}");
+}
+
+/// A lab of more than 50 namespaces that fits the machine gets its estimate as a note, and
+/// is not refused: a generated cluster of 25 calico nodes.
+#[test]
+fn a_large_lab_gets_its_estimate_as_a_note() {
+    use routelab_model::generate::{ClusterShape, calico_cluster};
+    let generated = calico_cluster(&ClusterShape::new("cli-note", 25)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in &generated.files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let file = dir.path().join(&generated.scenario);
+    let out = routelab(&["check", file.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "note: this lab needs 52 namespaces, 51 veth pairs, 26 BIRD processes, about 36 MiB \
+             of memory"
+        ),
         "{err}"
     );
 }

@@ -224,7 +224,7 @@ pub struct Lab {
     detached: bool,
     /// Probes share it; a measurement that reads fragmentation counters across the whole
     /// lab holds it alone, so no other probe's packets show up in its counts.
-    counter_gate: tokio::sync::RwLock<()>,
+    counter_gate: std::sync::Arc<tokio::sync::RwLock<()>>,
 }
 
 enum RuntimeDir {
@@ -293,7 +293,7 @@ impl Lab {
             runtime_dir,
             state,
             detached: false,
-            counter_gate: tokio::sync::RwLock::new(()),
+            counter_gate: std::sync::Arc::new(tokio::sync::RwLock::new(())),
         };
         // From here on, an early return drops `lab`, which tears down what exists. The
         // record exists before anything it would list.
@@ -510,8 +510,14 @@ impl Lab {
         let netns = self
             .netns(node)
             .ok_or_else(|| ProbeError::NoSuchNode(node.to_string()))?;
-        let _shared = self.counter_gate.read().await;
-        ProbeError::of_blocking(node, move || f(&netns)).await
+        // The probe holds the gate until it is done, even when the look that wanted it is
+        // no longer waiting: its packets must not land in an exclusive measurement.
+        let shared = self.counter_gate.clone().read_owned().await;
+        ProbeError::of_blocking(node, move || {
+            let _shared = shared;
+            f(&netns)
+        })
+        .await
     }
 
     /// Holds every other probe of the lab off until the guard is dropped, for measurements

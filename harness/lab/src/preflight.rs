@@ -27,7 +27,7 @@ pub const BIRD_PARSE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long `nft -c` may take to check a ruleset.
 pub const NFT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Labs with more namespaces than this get their estimated size printed as a note.
-pub const NOTE_NAMESPACES: u64 = 100;
+pub const NOTE_NAMESPACES: u64 = 50;
 /// How deep BIRD `include`s are followed when checking what they name.
 const MAX_INCLUDE_DEPTH: usize = 8;
 
@@ -212,7 +212,12 @@ fn size(found: &mut Findings, scenario: &Scenario, plan: &Plan, force: bool) {
                 short.join("; ")
             ),
         );
-    } else if need.namespaces > NOTE_NAMESPACES || !short.is_empty() {
+    } else if !short.is_empty() {
+        found.warning(format!(
+            "this lab needs {need}; {}: going ahead as --force asks",
+            short.join("; ")
+        ));
+    } else if need.namespaces > NOTE_NAMESPACES {
         found.note(format!("this lab needs {need}"));
     }
 }

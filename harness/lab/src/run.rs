@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::daemon::BirdSearch;
 use crate::events::{Event, Reporter};
+use crate::green::TimeToGreen;
 use crate::lab::{DaemonDied, Lab, LabError, LabState, Mode};
+use crate::machine::Span;
 use crate::report::{PhaseReport, ScenarioReport, Status};
 use crate::settle::Quiet;
 use crate::timeline::{ActionReport, Measurements};
@@ -108,6 +110,7 @@ async fn run_scenario(
     let name = &loaded.scenario.name;
     tracing::info!(scenario = %name, "building the network");
     let started = Instant::now();
+    let span = Span::begin();
     let mut lab = match Lab::build(&loaded.plan, mode).await {
         Ok(lab) => lab,
         Err(e) => {
@@ -118,7 +121,9 @@ async fn run_scenario(
     };
     report.build = started.elapsed();
     tracing::info!(scenario = %name, took = ?report.build, "network built; starting daemons");
+    report.machine_load.build = span.end();
     let started = Instant::now();
+    let span = Span::begin();
     if let Err(e) = lab.start_daemons(&loaded.plan, &loaded.binaries).await {
         report.status = not_built("starting daemons", e);
         tracing::info!(scenario = %name, "daemons did not start");
@@ -131,6 +136,7 @@ async fn run_scenario(
         took = ?report.daemons,
         "daemons started and ready"
     );
+    report.machine_load.daemons = span.end();
     events.event(&Event::Built {
         scenario: &loaded.scenario.name,
         build: report.build,
@@ -154,8 +160,13 @@ async fn run_scenario(
         prove_sessions: false,
     };
     let mut died = None;
+    let span = Span::begin();
     match run_phase(&mut lab, &phase0, Vec::new(), events).await {
-        Ok(done) => report.phases.push(done),
+        Ok(done) => {
+            report.time_to_green = TimeToGreen::of(report.build, report.daemons, &done.outcomes);
+            report.phases.push(done);
+            report.machine_load.phases.push(span.end());
+        }
         Err(d) => died = Some(d),
     }
     if let (Some(c), Some(done), None) = (capture.as_deref_mut(), report.phases.last(), &died) {
@@ -168,6 +179,7 @@ async fn run_scenario(
             report.not_run = scenario.steps[i..].iter().map(|s| s.name.clone()).collect();
             break;
         }
+        let span = Span::begin();
         let actions = crate::timeline::apply(&mut lab, step).await;
         for action in &actions {
             events.event(&Event::ActionDone {
@@ -188,6 +200,7 @@ async fn run_scenario(
             };
             events.event(&Event::PhaseFinished { report: &failed });
             report.phases.push(failed);
+            report.machine_load.phases.push(span.end());
             if let (Some(c), Some(done)) = (capture.as_deref_mut(), report.phases.last()) {
                 c.phase(&lab, done).await;
             }
@@ -204,7 +217,10 @@ async fn run_scenario(
             prove_sessions: step.actions.iter().any(|a| a.may_silence_peers()),
         };
         match run_phase(&mut lab, &phase, actions, events).await {
-            Ok(done) => report.phases.push(done),
+            Ok(done) => {
+                report.phases.push(done);
+                report.machine_load.phases.push(span.end());
+            }
             Err(d) => died = Some(d),
         }
         if let (Some(c), Some(done), None) = (capture.as_deref_mut(), report.phases.last(), &died) {

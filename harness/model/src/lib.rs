@@ -17,6 +17,7 @@
 //! - [`mtu`]: path MTU prediction from the file alone;
 //! - [`overhead`]: the per-packet overhead of each encapsulation;
 //! - [`mac`]: MAC addresses as the plan carries them;
+//! - [`machine`]: whether the machine was too busy for a span's figures to be clean;
 //! - [`names`]: the rules for every name that becomes a path or an interface;
 //! - [`generate`]: scenario generators for scale measurements;
 //! - [`timeline`]: steps that change the network after it is built, one file per action;
@@ -41,6 +42,7 @@ pub mod hop;
 pub mod input;
 pub mod link;
 pub mod mac;
+pub mod machine;
 pub mod mtu;
 pub mod names;
 pub mod network;

@@ -4,10 +4,19 @@
 use routelab_model::expect::max_unfragmented::MaxUnfragmented;
 
 use super::fragments::{describe, largest_clean};
-use super::{Observation, Observe};
+use super::{Gate, Observation, Observe};
 use crate::lab::Lab;
 
 impl Observe for MaxUnfragmented {
+    /// Its probes are echo requests the destination must answer.
+    fn answered_first(&self) -> Option<Gate<'_>> {
+        Some(Gate {
+            from: &self.from,
+            to: self.to,
+            src: self.src,
+        })
+    }
+
     async fn observe(&self, lab: &Lab) -> Observation {
         let _alone = lab.exclusive_probing().await;
         let (lo, hi) = self.range();

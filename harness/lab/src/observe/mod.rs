@@ -41,6 +41,47 @@ pub(crate) trait Observe {
     fn looks_overlap(&self) -> bool {
         false
     }
+
+    /// For a kind whose failing look is slow (it waits out timeouts, seconds long): the
+    /// ping that must be answered before it can hold, as (node, destination, source). Until
+    /// one is, cheap overlapping pings are sent instead of looks, so the first slow look
+    /// starts soon after the destination answers rather than when a failing look ends.
+    fn answered_first(&self) -> Option<Gate<'_>> {
+        None
+    }
+}
+
+/// A ping an expectation needs answered before it can hold (see
+/// [`Observe::answered_first`]).
+pub(crate) struct Gate<'a> {
+    pub from: &'a str,
+    pub to: std::net::IpAddr,
+    pub src: Option<std::net::IpAddr>,
+}
+
+/// A slow look is still made this often while the gate's pings go unanswered, in case
+/// something answers the look but not a plain ping (a size-specific filter).
+const GATE_FALLBACK: Duration = Duration::from_secs(5);
+
+/// One gate ping: whether the destination answered.
+async fn gate_ping(lab: &Lab, gate: &Gate<'_>) -> Observation {
+    let mut spec = crate::probe::PingSpec::new(gate.to);
+    spec.src = gate.src;
+    spec.timeout = Duration::from_millis(500);
+    match lab
+        .probe(gate.from, move |ns| crate::probe::ping(ns, &spec))
+        .await
+    {
+        Ok(o @ crate::probe::PingOutcome::Reply { .. }) => Observation::new(true, o),
+        Ok(o) => Observation::new(
+            false,
+            format!(
+                "not looked at: a ping from {} to {} is not answered yet: {o}",
+                gate.from, gate.to
+            ),
+        ),
+        Err(e) => Observation::new(false, e.to_string()),
+    }
 }
 
 /// Declares the observation of each expectation kind: the [`Kind`] variant and the module
@@ -65,6 +106,12 @@ macro_rules! observers {
             fn looks_overlap(&self) -> bool {
                 match self {
                     $(Kind::$variant(k) => k.looks_overlap(),)*
+                }
+            }
+
+            fn answered_first(&self) -> Option<Gate<'_>> {
+                match self {
+                    $(Kind::$variant(k) => k.answered_first(),)*
                 }
             }
         }
@@ -147,8 +194,8 @@ pub struct Outcome {
     #[serde(serialize_with = "crate::json::serialize_secs")]
     pub resolution: Duration,
     pub attempts: u32,
-    /// From the phase's start until the verdict (for a positive that held, the end of the
-    /// look that saw it hold).
+    /// From the phase's start until the verdict was in: for a positive that held, the
+    /// look that saw it and any looks still out when it did are included.
     #[serde(serialize_with = "crate::json::serialize_secs")]
     pub duration: Duration,
     /// The expectation's fields as validated (what the file asks for, defaults filled in).
@@ -171,29 +218,71 @@ const HOLD_POLL: Duration = Duration::from_millis(100);
 /// Looks at a positive expectation until it holds or its deadline passes.
 async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
     use futures::StreamExt;
+    // Before the looks, which borrow it.
+    let gate = e.kind.answered_first();
     let mut looks = futures::stream::FuturesUnordered::new();
     let mut attempts = 0;
     // Starts of the looks that did not see it hold, and the first that did.
     let mut failed_starts: Vec<Duration> = Vec::new();
     let mut held: Option<(Duration, Observation)> = None;
+    // Once a look holds, looks begun before it may still hold and move the time to hold
+    // earlier; they get as long as the one that held took (an answer that is coming
+    // comes within about that much), then they are left to finish unwatched and count as
+    // not holding, as their timeout would have had them.
+    let mut drained_by: Option<Instant> = None;
+    // Starts of the looks still out (not the gate's pings).
+    let mut out: Vec<Duration> = Vec::new();
     let mut last_seen = Observation::new(false, "not looked at yet");
     let overlap = e.kind.looks_overlap();
+    let mut gate_open = gate.is_none();
+    // Starts of unanswered gate pings: they show the expectation could not hold then, once
+    // the gate opens (until it does, pings may just be filtered).
+    let mut gate_failed: Vec<Duration> = Vec::new();
+    let mut gate_pings_out = 0;
+    // Whether a look (not a gate ping) has come back.
+    let mut looked = false;
+    let mut fallback_at = clock + GATE_FALLBACK;
     let mut next = Instant::now();
     loop {
         let now = Instant::now();
         let deadline = clock + e.deadline;
         let looking = held.is_none() && now < deadline;
+        let may_look = gate_open || now >= fallback_at;
         if looking
             && now >= next
-            && (looks.is_empty() || (overlap && looks.len() < MAX_OVERLAPPING))
+            && may_look
+            && (out.is_empty() || (overlap && out.len() < MAX_OVERLAPPING))
         {
             let started = now.duration_since(clock);
             attempts += 1;
-            looks.push(async move { (started, e.kind.observe(lab).await) });
+            out.push(started);
+            if !gate_open {
+                fallback_at = now + GATE_FALLBACK;
+            }
+            looks.push(futures::future::Either::Left(async move {
+                (started, false, e.kind.observe(lab).await)
+            }));
+            next = now + POLL;
+        } else if let Some(g) = gate.as_ref().filter(|_| !gate_open)
+            && looking
+            && now >= next
+            && gate_pings_out < MAX_OVERLAPPING
+        {
+            let started = now.duration_since(clock);
+            gate_pings_out += 1;
+            looks.push(futures::future::Either::Right(async move {
+                (started, true, gate_ping(lab, g).await)
+            }));
             next = now + POLL;
         }
-        if looks.is_empty() {
+        // Looks begun after the one that held cannot move the time to hold.
+        let drained = held
+            .as_ref()
+            .is_some_and(|(at, _)| out.iter().all(|s| s > at))
+            || drained_by.is_some_and(|by| now >= by);
+        if looks.is_empty() || drained {
             if let Some((at, seen)) = held {
+                failed_starts.extend(out.iter().filter(|s| **s < at));
                 // The earliest look that held, and the latest before it that did not: the
                 // expectation began to hold between the two.
                 let before = failed_starts.iter().filter(|s| **s < at).max();
@@ -212,9 +301,14 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
                 );
             }
         }
-        let wake = tokio::time::sleep_until(next.max(now).min(deadline).into());
+        let wake = match drained_by {
+            Some(by) => by,
+            None if !may_look && gate_pings_out >= MAX_OVERLAPPING => fallback_at.min(deadline),
+            None => next.max(now).min(deadline),
+        };
+        let wake = tokio::time::sleep_until(wake.into());
         tokio::select! {
-            Some((started, seen)) = looks.next(), if !looks.is_empty() => {
+            Some((started, gating, seen)) = looks.next(), if !looks.is_empty() => {
                 tracing::debug!(
                     expectation = %e.label,
                     started = ?started,
@@ -222,12 +316,31 @@ async fn until_it_holds(lab: &Lab, e: &Expectation, clock: Instant) -> Outcome {
                     observed = %seen.observed,
                     "looked"
                 );
-                if seen.holds {
+                if gating {
+                    gate_pings_out -= 1;
+                    if seen.holds && !gate_open {
+                        gate_open = true;
+                        failed_starts.append(&mut gate_failed);
+                        next = Instant::now();
+                    } else if !gate_open {
+                        gate_failed.push(started);
+                        if !looked {
+                            last_seen = seen;
+                        }
+                    }
+                } else if seen.holds {
+                    out.retain(|s| *s != started);
                     // Looks still out began earlier or later; an earlier one may hold too.
                     if held.as_ref().is_none_or(|(at, _)| started < *at) {
                         held = Some((started, seen));
                     }
+                    if drained_by.is_none() {
+                        let took = Instant::now().saturating_duration_since(clock + started);
+                        drained_by = Some(Instant::now() + took.max(POLL));
+                    }
                 } else {
+                    out.retain(|s| *s != started);
+                    looked = true;
                     failed_starts.push(started);
                     last_seen = seen;
                 }
@@ -392,6 +505,7 @@ pub async fn check_phase(
         futures::future::join_all(positive.iter().map(|(i, e)| async move {
             let mut outcome = until_it_holds(lab, e, clock).await;
             outcome.phase = phase.to_string();
+            outcome.duration = clock.elapsed();
             told(&outcome);
             (*i, outcome)
         }))
@@ -399,6 +513,7 @@ pub async fn check_phase(
     let negatives = futures::future::join_all(negative.iter().map(|(i, e)| async move {
         let mut outcome = judged_when_settled(lab, e, clock, quiet).await;
         outcome.phase = phase.to_string();
+        outcome.duration = clock.elapsed();
         told(&outcome);
         (*i, outcome)
     }))

@@ -4,10 +4,19 @@
 use routelab_model::expect::no_fragmentation_up_to::NoFragmentationUpTo;
 
 use super::fragments::{Trial, describe, trial};
-use super::{Observation, Observe};
+use super::{Gate, Observation, Observe};
 use crate::lab::Lab;
 
 impl Observe for NoFragmentationUpTo {
+    /// Its probes are echo requests the destination must answer.
+    fn answered_first(&self) -> Option<Gate<'_>> {
+        Some(Gate {
+            from: &self.from,
+            to: self.to,
+            src: self.src,
+        })
+    }
+
     async fn observe(&self, lab: &Lab) -> Observation {
         let _alone = lab.exclusive_probing().await;
         let mut trials: Vec<Trial> = Vec::new();

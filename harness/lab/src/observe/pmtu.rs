@@ -6,10 +6,19 @@ use routelab_model::expect::pmtu::Pmtu;
 use std::time::Duration;
 
 use crate::probe::PmtuSpec;
-use super::{Observation, Observe};
+use super::{Gate, Observation, Observe};
 use crate::lab::Lab;
 
 impl Observe for Pmtu {
+    /// Its probes are echo requests the destination must answer.
+    fn answered_first(&self) -> Option<Gate<'_>> {
+        Some(Gate {
+            from: &self.from,
+            to: self.to,
+            src: self.src,
+        })
+    }
+
     async fn observe(&self, lab: &Lab) -> Observation {
         let spec = PmtuSpec {
             dst: self.to,

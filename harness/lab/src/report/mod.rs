@@ -11,9 +11,12 @@ use std::time::{Duration, Instant, SystemTime};
 use serde::Serialize;
 
 use crate::blame::Blame;
+use crate::green::TimeToGreen;
+use crate::machine::MachineLoad;
 use crate::observe::Outcome;
 use crate::timeline::ActionReport;
 use crate::timeline::outage::OutageReport;
+use routelab_model::machine::Overload;
 
 pub use crate::json::{serialize_opt_secs, serialize_secs};
 
@@ -81,7 +84,9 @@ impl PhaseReport {
             + self.actions.iter().filter(|a| a.error.is_some()).count()
     }
 
-    fn to_text(&self, out: &mut String, with_header: bool) {
+    /// `overload`: why the machine was too busy for this phase's figures to be clean.
+    fn to_text(&self, out: &mut String, with_header: bool, overload: Option<&Overload>) {
+        let busy = busy(overload);
         if with_header {
             for a in &self.actions {
                 let _ = writeln!(out, "  DO    {} ({} ms)", a.action, a.took.as_millis());
@@ -104,7 +109,7 @@ impl PhaseReport {
             };
             let _ = writeln!(
                 out,
-                "  phase `{}`: checked in {:.2} s{converged}",
+                "  phase `{}`: checked in {:.2} s{converged}{busy}",
                 self.name,
                 self.took.as_secs_f64()
             );
@@ -158,7 +163,12 @@ impl PhaseReport {
                 (None, Some(e)) => format!("could not measure: {e}"),
                 (None, None) => String::new(),
             };
-            let _ = writeln!(out, "  {status}  {}: {seen}", o.label);
+            let busy = if o.figures.is_some() {
+                busy.as_str()
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {status}  {}: {seen}{busy}", o.label);
         }
     }
 }
@@ -190,6 +200,11 @@ pub struct ScenarioReport {
     /// outcome were never judged.
     #[serde(skip)]
     pub declared: usize,
+    /// routelab's and the protocols' shares of phase 0's convergence; `None` when it did
+    /// not converge.
+    pub time_to_green: Option<TimeToGreen>,
+    /// Which timed spans ran on a machine too busy for their figures to be clean.
+    pub machine_load: MachineLoad,
 }
 
 impl ScenarioReport {
@@ -206,6 +221,8 @@ impl ScenarioReport {
             not_run: Vec::new(),
             started_at: SystemTime::now(),
             declared: 0,
+            time_to_green: None,
+            machine_load: MachineLoad::default(),
         }
     }
 
@@ -290,16 +307,31 @@ impl ScenarioReport {
             }
             Status::Checked | Status::Aborted { .. } => {}
         }
+        let load = &self.machine_load;
+        let timeline = self.phases.len() > 1;
+        // Without a timeline this line carries phase 0's figures too.
+        let overload = [&load.build, &load.daemons]
+            .into_iter()
+            .chain(load.phases.iter().take(if timeline { 0 } else { 1 }))
+            .find_map(Option::as_ref);
         let _ = writeln!(
             out,
-            "  built in {} ms, daemons up in {} ms, checked in {:.2} s",
+            "  built in {} ms, daemons up in {} ms, checked in {:.2} s{}",
             self.build.as_millis(),
             self.daemons.as_millis(),
-            self.converge.as_secs_f64()
+            self.converge.as_secs_f64(),
+            busy(overload)
         );
-        let timeline = self.phases.len() > 1;
-        for p in &self.phases {
-            p.to_text(&mut out, timeline);
+        if let Some(green) = &self.time_to_green {
+            let overload = [&load.build, &load.daemons]
+                .into_iter()
+                .chain(load.phases.first())
+                .find_map(Option::as_ref);
+            let _ = writeln!(out, "  {green}{}", busy(overload));
+        }
+        for (i, p) in self.phases.iter().enumerate() {
+            let overload = load.phases.get(i).and_then(Option::as_ref);
+            p.to_text(&mut out, timeline, overload);
         }
         if !self.not_run.is_empty() {
             let _ = writeln!(
@@ -383,6 +415,11 @@ pub fn rfc3339(t: SystemTime) -> String {
 
 fn serialize_time<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&rfc3339(*t))
+}
+
+/// What follows a figure measured on an overloaded machine.
+fn busy(overload: Option<&Overload>) -> String {
+    overload.map_or(String::new(), |o| format!(" [{o}: figures not clean]"))
 }
 
 /// The closing line over all scenarios, in the form CI systems recognise.
