@@ -206,29 +206,6 @@ fn a_lab_too_big_for_the_machine_needs_force() {
     );
 }
 
-#[test]
-fn run_without_root_is_an_environment_problem() {
-    if !privileged("run_without_root_is_an_environment_problem") {
-        return;
-    }
-    // As root we can drop to nobody to see what an unprivileged user gets.
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_routelab"))
-        .args(["run", "scenarios/mtu-chain.yaml"])
-        .current_dir(root())
-        .output()
-        .expect("setpriv (util-linux) runs");
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("needs root"), "{err}");
-}
-
 /// The checker bites: a route reflector without `next hop self` must fail the run, and the
 /// report must show why (the client's route is unreachable with ext's address as next hop).
 #[test]
