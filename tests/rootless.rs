@@ -132,6 +132,7 @@ fn keeping_a_lab_up_needs_root() {
         &["up", "scenarios/ebgp-pair.yaml"][..],
         &["down", "--lab", "ebgp-pair"],
         &["exec", "ebgp-pair", "r1", "--", "true"],
+        &["calico", "status", "ebgp-pair", "r1"],
         &["run", "--keep-on-failure", "scenarios/ebgp-pair.yaml"],
     ] {
         let out = user.run(args);

@@ -172,6 +172,7 @@ impl Command {
             Command::Up { .. } => Some("up"),
             Command::Down { .. } => Some("down"),
             Command::Exec { .. } => Some("exec"),
+            Command::Calico(CalicoCommand::Status { .. }) => Some("calico status"),
             Command::Run {
                 keep_on_failure: true,
                 ..

@@ -12,9 +12,9 @@
 //! Limits:
 //! - Only uid and gid 0 are mapped, so daemons cannot drop to another user: they run as
 //!   the caller (see [`crate::daemon::DaemonUser`]), already confined to the caller's rights.
-//! - A lab that outlives the process (`up`, `down`, `exec`, `run --keep-on-failure`) is not
-//!   offered: `/run/netns` and `/run/routelab` belong to the real root, and a user
-//!   namespace dies with its last process. Those commands need root.
+//! - A lab that outlives the process (`up`, `down`, `exec`, `calico status`,
+//!   `run --keep-on-failure`) is not offered: `/run/netns` and `/run/routelab` belong to the
+//!   real root, and a user namespace dies with its last process. Those commands need root.
 //! - Whatever routelab writes goes under [`runtime_base`]: `$XDG_RUNTIME_DIR/routelab`, or
 //!   `/tmp/routelab-UID`, owner-only.
 //! - Where the machine forbids unprivileged user namespaces, [`restriction`] names the
