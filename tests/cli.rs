@@ -733,3 +733,24 @@ fn netns_names_with(prefix: &str) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// `doctor` probes the machine and says what it means; run as root here (as an ordinary
+/// user in tests/rootless.rs).
+#[test]
+fn doctor_says_what_this_machine_allows() {
+    if !privileged("doctor_says_what_this_machine_allows") {
+        return;
+    }
+    let out = routelab(&["doctor"]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    for line in [
+        "root", "veth", "bridge", "vxlan", "nftables", "ipip", "BIRD 2",
+    ] {
+        assert!(said.contains(line), "no `{line}` in:\n{said}");
+    }
+    assert!(
+        said.contains("veth                 yes  created in a throwaway namespace"),
+        "{said}"
+    );
+}

@@ -113,6 +113,14 @@ fn an_ordinary_user_runs_a_scenario_in_a_user_namespace() {
     assert!(base.is_dir());
     assert_eq!(base.uid(), user.uid);
     assert_eq!(base.permissions().mode() & 0o777, 0o700);
+    // Its lock file, which a sweep for the directories of killed labs sees held while a
+    // run lives, is the only thing left.
+    let left: Vec<_> = std::fs::read_dir(user.runtime_base())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left, [".lock"]);
     assert!(user.runtime_dirs_of("ebgp-pair").is_empty());
     assert!(user.processes().is_empty(), "a process of the run is left");
 
@@ -165,6 +173,13 @@ fn a_killed_rootless_run_leaves_nothing_the_next_run_does_not_remove() {
     wait_for_bird_of("kill-rootless");
     let left = user.runtime_dirs_of("kill-rootless");
     assert_eq!(left.len(), 1, "{left:?}");
+    // While it runs, a root routelab's sweep for killed labs' directories (`routelab-…` in
+    // the temporary directory, its lock free) finds the base's lock held.
+    let lock = std::fs::File::open(user.runtime_base().join(".lock")).unwrap();
+    assert!(
+        nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).is_err(),
+        "the runtime base of a live run looks unused"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     let started = Instant::now();

@@ -215,8 +215,6 @@ pub enum CalicoCommand {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Before anything else starts a thread: the kernel lets only a single-threaded process
-    // into a new user namespace.
     let rootless = !nix::unistd::geteuid().is_root() || routelab_lab::userns::confined().is_some();
     if rootless && let Some(command) = cli.command.keeps_labs() {
         eprintln!(
@@ -228,6 +226,8 @@ pub fn main() -> ExitCode {
         return ExitCode::from(EXIT_ENVIRONMENT);
     }
     let mut userns_error = None;
+    // Before anything starts a thread (tracing, tokio, probes): the kernel lets only a
+    // single-threaded process into a new user namespace.
     if cli.command.builds_labs()
         && let Err(e) = routelab_lab::userns::enter()
     {

@@ -23,6 +23,7 @@
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// The real user routelab runs for, as the host sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +204,41 @@ pub fn runtime_base() -> Result<PathBuf, RuntimeBaseError> {
         path: path.clone(),
         why,
     })?;
+    hold_open(&path)?;
     Ok(path)
+}
+
+/// The lock file that marks a runtime base in use.
+const BASE_LOCK: &str = ".lock";
+
+/// Holds a shared lock on the base's lock file for the rest of the process. A root
+/// routelab sweeping the temporary directory for the runtime directories of killed labs
+/// (`routelab-…` with a lock nobody holds) then takes `/tmp/routelab-UID` for a live one,
+/// whatever its version; runs of the same user share the lock.
+fn hold_open(base: &Path) -> Result<(), RuntimeBaseError> {
+    static HELD: OnceLock<nix::fcntl::Flock<std::fs::File>> = OnceLock::new();
+    if HELD.get().is_some() {
+        return Ok(());
+    }
+    let path = base.join(BASE_LOCK);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| RuntimeBaseError::Create {
+            path: path.clone(),
+            source,
+        })?;
+    let lock =
+        nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockShared).map_err(|(_, e)| {
+            RuntimeBaseError::Create {
+                path,
+                source: e.into(),
+            }
+        })?;
+    let _ = HELD.set(lock);
+    Ok(())
 }
 
 /// Whether `path` is a directory (not a link to one) of this user's, closed to others.
