@@ -97,6 +97,17 @@ impl Drop for Stranger {
     }
 }
 
+/// A child killed when the test ends, failed or not: a run left behind would hold a BIRD
+/// of the scenario for its whole deadline.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn an_ordinary_user_runs_a_scenario_in_a_user_namespace() {
     let Some(user) = Stranger::new("an_ordinary_user_runs_a_scenario_in_a_user_namespace", 0)
@@ -164,13 +175,23 @@ fn a_killed_rootless_run_leaves_nothing_the_next_run_does_not_remove() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let scenario = long_running_scenario(dir.path(), "kill-rootless");
-    let mut child = user
-        .command(&["run", scenario.to_str().unwrap()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for_bird_of("kill-rootless");
+    let mut child = KillOnDrop(
+        user.command(&["run", scenario.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // This user's BIRD, not one of another test's run of the same scenario.
+    let started = Instant::now();
+    let mine = format!("{}/routelab-kill-rootless-", user.runtime_base().display());
+    while bird_processes_mentioning(&mine).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the lab never came up"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let left = user.runtime_dirs_of("kill-rootless");
     assert_eq!(left.len(), 1, "{left:?}");
     // While it runs, a root routelab's sweep for killed labs' directories (`routelab-…` in
@@ -180,8 +201,8 @@ fn a_killed_rootless_run_leaves_nothing_the_next_run_does_not_remove() {
         nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).is_err(),
         "the runtime base of a live run looks unused"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
     let started = Instant::now();
     while !user.processes().is_empty() {
         assert!(
