@@ -149,10 +149,13 @@ pub fn enter() -> Result<Option<Caller>, UsernsError> {
     Ok(Some(caller))
 }
 
-/// The caller, when this process runs in a user namespace that maps only it (entered by
+/// The caller, when this process is uid 0 in a user namespace that maps only it (entered by
 /// [`enter`], or by whatever started the process, e.g. `unshare -r`); `None` in the
 /// host's own user namespace. Read afresh each time: [`enter`] changes the answer.
 pub fn confined() -> Option<Caller> {
+    if !nix::unistd::geteuid().is_root() {
+        return None;
+    }
     let uid = outer_id(&std::fs::read_to_string("/proc/self/uid_map").ok()?)?;
     let gid = outer_id(&std::fs::read_to_string("/proc/self/gid_map").ok()?).unwrap_or(u32::MAX);
     Some(Caller { uid, gid })
@@ -161,6 +164,10 @@ pub fn confined() -> Option<Caller> {
 /// The outer id inside 0 maps to, from a `uid_map` or `gid_map`; `None` for the host's own
 /// map (`0 0 4294967295`).
 fn outer_id(map: &str) -> Option<u32> {
+    // A map of several ranges maps other users too: not one of routelab's.
+    if map.lines().count() != 1 {
+        return None;
+    }
     let mut fields = map.split_whitespace().map(|f| f.parse::<u64>().ok());
     let (inside, outside, count) = (fields.next()??, fields.next()??, fields.next()??);
     let identity = inside == 0 && outside == 0 && count == u64::from(u32::MAX);
@@ -269,6 +276,7 @@ mod tests {
         assert_eq!(outer_id("         0          0 4294967295\n"), None);
         assert_eq!(outer_id("         0       1000          1\n"), Some(1000));
         assert_eq!(outer_id(""), None);
+        assert_eq!(outer_id("0 0 1\n65534 65534 1\n"), None);
     }
 
     fn sysctls(values: &[(&str, &str)]) -> tempfile::TempDir {
