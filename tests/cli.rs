@@ -204,29 +204,6 @@ fn a_large_lab_gets_its_estimate_as_a_note() {
     );
 }
 
-#[test]
-fn run_without_root_is_an_environment_problem() {
-    if !privileged("run_without_root_is_an_environment_problem") {
-        return;
-    }
-    // As root we can drop to nobody to see what an unprivileged user gets.
-    let out = Command::new("setpriv")
-        .args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "--inh-caps=-all",
-        ])
-        .arg(env!("CARGO_BIN_EXE_routelab"))
-        .args(["run", "scenarios/mtu-chain.yaml"])
-        .current_dir(root())
-        .output()
-        .expect("setpriv (util-linux) runs");
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{err}");
-    assert!(err.contains("needs root"), "{err}");
-}
-
 /// The checker bites: a route reflector without `next hop self` must fail the run, and the
 /// report must show why (the client's route is unreachable with ext's address as next hop).
 #[test]
@@ -816,5 +793,26 @@ fn a_variant_runs_with_its_bases_files() {
     assert!(
         stdout.contains("expectations: 5 passed, 0 failed"),
         "{stdout}"
+    );
+}
+
+/// `doctor` probes the machine and says what it means; run as root here (as an ordinary
+/// user in tests/rootless.rs).
+#[test]
+fn doctor_says_what_this_machine_allows() {
+    if !privileged("doctor_says_what_this_machine_allows") {
+        return;
+    }
+    let out = routelab(&["doctor"]);
+    let said = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", text(&out.stderr));
+    for line in [
+        "root", "veth", "bridge", "vxlan", "nftables", "ipip", "BIRD 2",
+    ] {
+        assert!(said.contains(line), "no `{line}` in:\n{said}");
+    }
+    assert!(
+        said.contains("veth                 yes  created in a throwaway namespace"),
+        "{said}"
     );
 }

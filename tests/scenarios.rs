@@ -2,8 +2,10 @@
 //!
 //! One libtest test per file, named after it, run in parallel (each lab lives in its own
 //! namespaces, so scenarios cannot see each other). `cargo test --test scenarios -- NAME`
-//! runs one. Without root the tests are skipped with the reason printed, except under
-//! `CI=true`, where that is a failure. A scenario that needs a kernel feature the machine
+//! runs one. Without root the binary first enters a user namespace of its own, as the
+//! `routelab` command does, and runs every scenario there; where the machine forbids that,
+//! the tests are skipped with the setting to change printed, except under `CI=true`, where
+//! that is a failure. A scenario that needs a kernel feature the machine
 //! lacks (IPIP for Calico's `tunl0`) is reported as ignored, with the reason.
 
 use std::path::{Path, PathBuf};
@@ -38,8 +40,18 @@ fn run_scenario(file: &Path) -> Result<Completion, Failed> {
 }
 
 fn main() {
+    // First, before any thread exists: the kernel lets only a single-threaded process into a
+    // new user namespace.
+    let userns = routelab_lab::userns::enter();
     let args = Arguments::from_args();
     let privileged = routelab_lab::net::netns::can_create_namespaces();
+    let why_not = match &userns {
+        Err(e) => e.to_string(),
+        Ok(_) => routelab_lab::userns::restriction().map_or_else(
+            || "creating a network namespace failed".to_string(),
+            |r| format!("this machine forbids unprivileged user namespaces: {r}"),
+        ),
+    };
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     let trials = scenario_files()
         .into_iter()
@@ -49,11 +61,13 @@ fn main() {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let skip = !privileged && !in_ci;
+            let why_not = why_not.clone();
             Trial::ignorable_test(name, move || {
                 if !privileged {
-                    return Err(Failed::from(
-                        "needs root to create network namespaces, and CI=true makes a skip a failure",
-                    ));
+                    return Err(Failed::from(format!(
+                        "cannot create network namespaces ({why_not}), and CI=true makes a skip \
+                         a failure"
+                    )));
                 }
                 run_scenario(&file)
             })
@@ -62,7 +76,8 @@ fn main() {
         .collect::<Vec<_>>();
     if !privileged {
         eprintln!(
-            "scenario tests {}: they need root (CAP_SYS_ADMIN, CAP_NET_ADMIN) to create network namespaces",
+            "scenario tests {}: they need root or unprivileged user namespaces to create network \
+             namespaces: {why_not}",
             if in_ci { "fail" } else { "are skipped" }
         );
     }

@@ -152,6 +152,35 @@ pub enum Command {
     /// Mock calico-node: what Calico would run on a node, given your manifests.
     #[command(subcommand)]
     Calico(CalicoCommand),
+    /// What this machine allows: root or not, user namespaces, kernel features (probed in
+    /// a throwaway namespace), BIRD binaries, and which scenarios can therefore run.
+    /// Exit 0 when scenarios can run here, 3 when none can.
+    Doctor,
+}
+
+impl Command {
+    /// Whether the command builds labs, so that without root it runs in a user namespace.
+    fn builds_labs(&self) -> bool {
+        matches!(
+            self,
+            Command::Run { .. } | Command::Snapshot(_) | Command::Diff(_) | Command::Doctor
+        )
+    }
+
+    /// The commands that keep a lab up past the process, which a user namespace cannot.
+    fn keeps_labs(&self) -> Option<&'static str> {
+        match self {
+            Command::Up { .. } => Some("up"),
+            Command::Down { .. } => Some("down"),
+            Command::Exec { .. } => Some("exec"),
+            Command::Calico(CalicoCommand::Status { .. }) => Some("calico status"),
+            Command::Run {
+                keep_on_failure: true,
+                ..
+            } => Some("run --keep-on-failure"),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -187,6 +216,28 @@ pub enum CalicoCommand {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let rootless = !nix::unistd::geteuid().is_root() || routelab_lab::userns::confined().is_some();
+    if rootless && let Some(command) = cli.command.keeps_labs() {
+        eprintln!(
+            "routelab: `{command}` needs root: a lab kept up outlives the process, and without \
+             root routelab builds labs in a user namespace that ends with it (`ip netns` could \
+             not see them either); use `routelab run` (with --artifacts to keep what the lab \
+             showed), or sudo"
+        );
+        return ExitCode::from(EXIT_ENVIRONMENT);
+    }
+    let mut userns_error = None;
+    // Before anything starts a thread (tracing, tokio, probes): the kernel lets only a
+    // single-threaded process into a new user namespace.
+    if cli.command.builds_labs()
+        && let Err(e) = routelab_lab::userns::enter()
+    {
+        if !matches!(cli.command, Command::Doctor) {
+            eprintln!("routelab: {e}");
+            return ExitCode::from(EXIT_ENVIRONMENT);
+        }
+        userns_error = Some(e.to_string());
+    }
     init_logging();
     let mut search = BirdSearch::from_env();
     if let Some(p) = cli.bird2 {
@@ -263,6 +314,15 @@ pub fn main() -> ExitCode {
             }
         }
         Command::Calico(CalicoCommand::Status { lab, node }) => calico_status(&lab, &node),
+        Command::Doctor => {
+            let survey = routelab_lab::doctor::Survey::take(search, userns_error);
+            print!("{survey}");
+            if survey.can_run() {
+                EXIT_OK
+            } else {
+                EXIT_ENVIRONMENT
+            }
+        }
     })
 }
 

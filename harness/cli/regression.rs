@@ -342,9 +342,11 @@ fn other_version(file: &Path, against: &str) -> anyhow::Result<OtherVersion> {
         );
     };
     let rel = file.strip_prefix(&top)?.to_path_buf();
+    let base = routelab_lab::userns::runtime_base().map_err(|e| Environment(e.to_string()))?;
+    // Not `routelab-…`, the prefix of a lab's runtime directory, swept once unlocked.
     let tmp = tempfile::Builder::new()
-        .prefix("routelab-diff-")
-        .tempdir()
+        .prefix("routelab.diff-")
+        .tempdir_in(base)
         .map_err(|e| Environment(format!("creating a temporary directory: {e}")))?;
     let archive = Command::new("git")
         .arg("-C")

@@ -14,11 +14,21 @@ pub struct Missing(pub String);
 /// Checks privileges and binaries for `plans`. Pure look-ups; changes nothing.
 pub fn check(plans: &[Plan], binaries: &crate::daemon::BirdSearch) -> Result<(), Missing> {
     if !crate::net::netns::can_create_namespaces() {
-        return Err(Missing(
-            "routelab needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN) to create network \
-             namespaces; run it with sudo, or use `routelab check` to validate without privileges"
-                .into(),
-        ));
+        let restricted = crate::userns::restriction()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        return Err(Missing(if crate::userns::confined().is_some() {
+            format!(
+                "routelab cannot create network namespaces in its user namespace{restricted}; \
+                 run it with sudo, or use `routelab check` to validate without privileges"
+            )
+        } else {
+            format!(
+                "routelab needs root (CAP_SYS_ADMIN and CAP_NET_ADMIN), or unprivileged user \
+                 namespaces{restricted}, to create network namespaces; run it with sudo, or use \
+                 `routelab check` to validate without privileges"
+            )
+        }));
     }
     for kind in [DaemonKind::Bird2, DaemonKind::CalicoBird] {
         if plans
@@ -39,6 +49,11 @@ pub fn missing_kernel_features(plan: &Plan) -> Vec<String> {
         .into_iter()
         .filter_map(|f| kernel_lacks(f, Path::new("/")))
         .collect()
+}
+
+/// What the running kernel lacks to provide `feature`, if anything, as the reason to give.
+pub fn kernel_lacks_feature(feature: KernelFeature) -> Option<String> {
+    kernel_lacks(feature, Path::new("/"))
 }
 
 /// What the kernel under `root` (the real `/`, or a test's stand-in) lacks to provide
@@ -64,7 +79,7 @@ fn kernel_lacks(feature: KernelFeature, root: &Path) -> Option<String> {
 /// Why the module `name` is not usable, if it is not. A module is usable when it is
 /// loaded or built in: either way `/sys/module/<name>` exists. One that is only installed is reported, not loaded: a module's side effects
 /// reach every namespace, the host's included.
-fn module_missing(name: &str, path_in_tree: &str, root: &Path) -> Option<String> {
+pub(crate) fn module_missing(name: &str, path_in_tree: &str, root: &Path) -> Option<String> {
     if root.join("sys/module").join(name).exists() {
         return None;
     }

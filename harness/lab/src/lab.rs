@@ -114,6 +114,13 @@ pub enum LabError {
     NoSuchNode(String),
     #[error("node `{0}` runs no routing daemon")]
     NoDaemon(String),
+    #[error(transparent)]
+    RuntimeBase(#[from] crate::userns::RuntimeBaseError),
+    #[error(
+        "lab `{lab}` cannot be kept up without root: a lab built in a user namespace ends with \
+         the process; run it with `routelab run`, or keep it up with sudo"
+    )]
+    PersistentNeedsRoot { lab: String },
 }
 
 pub use crate::blame::Blame;
@@ -131,7 +138,10 @@ impl LabError {
                 _ => Blame::Run,
             },
             LabError::Io { .. } => Blame::Environment,
-            LabError::AlreadyUp { .. } | LabError::NameTaken { .. } => Blame::Environment,
+            LabError::AlreadyUp { .. }
+            | LabError::NameTaken { .. }
+            | LabError::RuntimeBase(_)
+            | LabError::PersistentNeedsRoot { .. } => Blame::Environment,
             LabError::InvalidName(_) => Blame::Input,
             LabError::NoSuchNode(_) | LabError::NoDaemon(_) => Blame::Run,
         }
@@ -246,11 +256,12 @@ impl RuntimeDir {
     }
 
     fn ephemeral(scenario: &str) -> Result<RuntimeDir, LabError> {
-        remove_stale_runtime_dirs();
+        let base = crate::userns::runtime_base()?;
+        remove_stale_runtime_dirs(&base);
         let dir = tempfile::Builder::new()
             .prefix(&format!("routelab-{scenario}-{}-", std::process::id()))
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .tempdir()
+            .tempdir_in(&base)
             .map_err(LabError::io("creating a runtime directory"))?;
         open_to_daemons(dir.path())?;
         let lock = File::create(dir.path().join(LOCK_FILE))
@@ -272,6 +283,9 @@ impl Lab {
             Mode::Ephemeral => (RuntimeDir::ephemeral(&plan.scenario)?, None),
             Mode::Persistent { lab } => {
                 routelab_model::names::plain("lab", lab).map_err(LabError::InvalidName)?;
+                if crate::userns::confined().is_some() {
+                    return Err(LabError::PersistentNeedsRoot { lab: lab.clone() });
+                }
                 let dir = create_state_dir(lab)?;
                 let state = LabState {
                     lab: lab.clone(),
@@ -660,13 +674,19 @@ fn create_state_dir(lab: &str) -> Result<PathBuf, LabError> {
 /// SIGKILL cannot remove its own (its namespaces and daemons went with it). A live lab
 /// holds the lock on its directory, whatever PID namespace it runs in; a directory
 /// without a lock file is left alone for a minute, in case its lab is just starting.
-fn remove_stale_runtime_dirs() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+/// Only this user's directories are looked at: another user's runtime base in `/tmp`
+/// (`/tmp/routelab-UID`) is theirs to sweep.
+fn remove_stale_runtime_dirs(base: &Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
         return;
     };
+    let me = nix::unistd::geteuid().as_raw();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with("routelab-") || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+        if !name.starts_with("routelab-")
+            || !entry.file_type().is_ok_and(|t| t.is_dir())
+            || entry.metadata().is_ok_and(|m| m.uid() != me)
+        {
             continue;
         }
         let dir = entry.path();

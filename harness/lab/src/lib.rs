@@ -13,6 +13,7 @@
 pub mod artifacts;
 pub(crate) mod blame;
 pub mod daemon;
+pub mod doctor;
 pub mod env;
 pub mod events;
 pub mod green;
@@ -31,6 +32,7 @@ pub mod snapshot;
 #[cfg(test)]
 mod testnet;
 pub(crate) mod timeline;
+pub mod userns;
 
 /// For tests that need root: prints why the test is skipped, or panics under CI, where a
 /// skip for lack of privileges would hide the whole point of the suite.

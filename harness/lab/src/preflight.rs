@@ -284,7 +284,7 @@ fn walk(dir: &Path, prefix: &str, out: &mut BTreeSet<String>) -> std::io::Result
 
 /// Has `cmd` run in a network namespace of its own (and, without root, a user namespace
 /// that makes creating it possible), so nothing it does reaches the host's.
-fn in_fresh_namespace(cmd: &mut Command) {
+pub(crate) fn in_fresh_namespace(cmd: &mut Command) {
     let flags = if nix::unistd::geteuid().is_root() {
         CloneFlags::CLONE_NEWNET
     } else {
@@ -515,7 +515,11 @@ enum NftProblem {
 /// Only nft's message lines are kept: it also echoes the offending lines, which are not
 /// repeated.
 fn nft_check(ruleset: &str) -> Result<(), NftProblem> {
-    let dir = tempfile::tempdir().map_err(|e| NftProblem::Other(format!("a temp dir: {e}")))?;
+    let dir = crate::userns::runtime_base()
+        .map_err(|e| NftProblem::Other(e.to_string()))
+        .and_then(|base| {
+            tempfile::tempdir_in(base).map_err(|e| NftProblem::Other(format!("a temp dir: {e}")))
+        })?;
     let err_path = dir.path().join("stderr");
     let err_file =
         std::fs::File::create(&err_path).map_err(|e| NftProblem::Other(e.to_string()))?;
@@ -613,7 +617,8 @@ fn bird_configs(
     let file = found.file;
     let fatal =
         |message: String| Diagnostics(vec![Diagnostic::at(Severity::Error, file, 0, 0, message)]);
-    let dir = tempfile::tempdir().map_err(|e| fatal(format!("creating a temp dir: {e}")))?;
+    let base = crate::userns::runtime_base().map_err(|e| fatal(e.to_string()))?;
+    let dir = tempfile::tempdir_in(base).map_err(|e| fatal(format!("creating a temp dir: {e}")))?;
     // Each kind of BIRD is looked up (and its version run) once, not per daemon.
     let mut binaries: Vec<(DaemonKind, Option<BirdBinary>)> = Vec::new();
     for (i, d) in plan

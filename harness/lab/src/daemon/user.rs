@@ -14,7 +14,10 @@
 //!
 //! The user is `routelab` when it exists (`ci/setup.sh` creates it as a system user with
 //! no login and no home), otherwise `nobody`. When routelab itself is not root there is
-//! nothing to drop and daemons run as routelab does.
+//! nothing to drop and daemons run as routelab does. Neither is there in a user namespace
+//! of routelab's own ([`crate::userns`]): only the caller is mapped there, so no other user
+//! exists to drop to, and a daemon's "root" is the caller's own rights over the files of
+//! the host — the confinement the drop gives a daemon of a routelab that is really root.
 
 use std::io;
 use std::path::Path;
@@ -57,9 +60,10 @@ struct CapData {
 const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
 
 impl DaemonUser {
-    /// The user lab daemons run as, or `None` when routelab is not root.
+    /// The user lab daemons run as, or `None` when routelab is not root, or root only in
+    /// a user namespace of its own.
     pub fn for_daemons() -> Option<DaemonUser> {
-        if !nix::unistd::geteuid().is_root() {
+        if !nix::unistd::geteuid().is_root() || crate::userns::confined().is_some() {
             return None;
         }
         let found = nix::unistd::User::from_name(DAEMON_USER)
