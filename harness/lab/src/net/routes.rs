@@ -7,8 +7,8 @@ use futures::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::AddressFamily;
 use netlink_packet_route::route::{
-    RouteAddress, RouteAttribute, RouteMessage, RouteNextHopFlags, RouteProtocol, RouteType,
-    RouteVia,
+    RouteAddress, RouteAttribute, RouteFlags, RouteMessage, RouteNextHopFlags, RouteProtocol,
+    RouteType, RouteVia,
 };
 use rtnetlink::{Handle, RouteMessageBuilder};
 
@@ -130,6 +130,12 @@ pub async fn tables(
     let mut routes = Vec::new();
     let mut stream = handle.route().get(query).execute();
     while let Some(msg) = stream.try_next().await? {
+        // An exception the kernel cached from a packet (a path MTU learnt from "frag
+        // needed", a redirect) is not a route anyone configured: whether there is one
+        // depends on which probes ran before, so it is left out.
+        if msg.header.flags.contains(RouteFlags::Cloned) {
+            continue;
+        }
         let table = msg
             .attributes
             .iter()
