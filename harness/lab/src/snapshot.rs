@@ -227,13 +227,18 @@ impl Capture {
             for to in tos {
                 let mut state = trace(lab, from, to).await;
                 // A silent hop before one that answered may be a rate-limited one: asked
-                // again once the kernel's budget (one per second) has refilled.
+                // again once the kernel's budget (one per second) has refilled. A trace that
+                // did not arrive ends at the last router that answered, which may have been
+                // rate-limited too: it is asked again as well, and the longest answer kept.
                 for _ in 0..2 {
-                    if !silent_gap(&state) {
+                    if !silent_gap(&state) && state.reached {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(1100)).await;
-                    state = trace(lab, from, to).await;
+                    let again = trace(lab, from, to).await;
+                    if state.reached || again.reached || again.hops.len() > state.hops.len() {
+                        state = again;
+                    }
                 }
                 if state.reached {
                     let spec = PmtuSpec {
