@@ -316,7 +316,7 @@ fn sysctls(found: &mut Findings, scenario: &Scenario, plan: &Plan) {
         }
     };
     for node in &scenario.nodes {
-        let interfaces = interfaces_in(plan, &node.name);
+        let interfaces = plan.interfaces_in(&node.name);
         // A sysctl that is a kernel feature is the feature check's to report: without it
         // the scenario is skipped, not refused.
         let features: Vec<&str> = plan
@@ -333,32 +333,6 @@ fn sysctls(found: &mut Findings, scenario: &Scenario, plan: &Plan) {
             }
         }
     }
-}
-
-/// The interfaces a plan creates in namespace `ns`.
-fn interfaces_in(plan: &Plan, ns: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let veth_ends = plan.veths.iter().flat_map(|v| [&v.a, &v.b]);
-    out.extend(veth_ends.filter(|e| e.ns == ns).map(|e| e.name.clone()));
-    out.extend(
-        plan.bridges
-            .iter()
-            .filter(|b| b.ns == ns)
-            .map(|b| b.name.clone()),
-    );
-    out.extend(
-        plan.vxlans
-            .iter()
-            .filter(|v| v.into.as_deref().unwrap_or(&v.ns) == ns)
-            .map(|v| v.name.clone()),
-    );
-    out.extend(
-        plan.ipip_tunnels
-            .iter()
-            .filter(|t| t.ns == ns)
-            .map(|t| t.name.clone()),
-    );
-    out
 }
 
 /// Why `key` cannot be set in node `node`'s namespace, if it cannot.

@@ -230,6 +230,35 @@ impl Plan {
         self.namespaces.iter().find(|n| n.name == name)
     }
 
+    /// The names of the interfaces the plan creates in namespace `ns` (veth ends, bridges,
+    /// VXLAN and IPIP devices), in plan order; `lo` is not among them.
+    pub fn interfaces_in(&self, ns: &str) -> Vec<String> {
+        let veth_ends = self.veths.iter().flat_map(|v| [&v.a, &v.b]);
+        let mut out: Vec<String> = veth_ends
+            .filter(|e| e.ns == ns)
+            .map(|e| e.name.clone())
+            .collect();
+        out.extend(
+            self.bridges
+                .iter()
+                .filter(|b| b.ns == ns)
+                .map(|b| b.name.clone()),
+        );
+        out.extend(
+            self.vxlans
+                .iter()
+                .filter(|v| v.into.as_deref().unwrap_or(&v.ns) == ns)
+                .map(|v| v.name.clone()),
+        );
+        out.extend(
+            self.ipip_tunnels
+                .iter()
+                .filter(|t| t.ns == ns)
+                .map(|t| t.name.clone()),
+        );
+        out
+    }
+
     /// The optional kernel features the plan uses (veth, bridge and VXLAN are taken as
     /// given; every kernel routelab runs on has them).
     pub fn kernel_features(&self) -> Vec<KernelFeature> {

@@ -191,31 +191,7 @@ fn ospf_interfaces(cx: &mut Context, plan: &Plan, node: &Node) {
 /// The names of every interface the plan gives namespace `ns`, `lo` included.
 fn interfaces_in(plan: &Plan, ns: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::from(["lo".to_string()]);
-    for veth in &plan.veths {
-        for end in [&veth.a, &veth.b] {
-            if end.ns == ns {
-                out.insert(end.name.clone());
-            }
-        }
-    }
-    out.extend(
-        plan.bridges
-            .iter()
-            .filter(|b| b.ns == ns)
-            .map(|b| b.name.clone()),
-    );
-    out.extend(
-        plan.vxlans
-            .iter()
-            .filter(|v| v.into.as_deref().unwrap_or(&v.ns) == ns)
-            .map(|v| v.name.clone()),
-    );
-    out.extend(
-        plan.ipip_tunnels
-            .iter()
-            .filter(|t| t.ns == ns)
-            .map(|t| t.name.clone()),
-    );
+    out.extend(plan.interfaces_in(ns));
     out
 }
 
