@@ -374,11 +374,7 @@ async fn node_state(lab: &Lab, name: &str) -> NodeState {
                     if let Some(a) = p.neighbor_address {
                         neighbors.insert(mask_link_local(&a.to_string()));
                     }
-                    format!(
-                        "{} {}",
-                        p.row.state,
-                        p.bgp_state.clone().unwrap_or_default()
-                    )
+                    snapshot::bgp_state(&p.row.state, p.bgp_state.as_deref())
                 }
                 "OSPF" => {
                     for n in daemon.ospf_neighbors(&p.row.name).await.unwrap_or_default() {

@@ -186,6 +186,18 @@ impl PathState {
     }
 }
 
+/// A BGP protocol's state in a snapshot: BIRD's protocol state (`up`, `start`, `down`)
+/// and the session's, where every state short of `Established` reads `not established`.
+/// A session that is not up cycles Idle, Connect, Active and OpenSent as its connect-retry
+/// and error-wait timers fire: which of them a capture meets is timing, not routing.
+pub fn bgp_state(protocol: &str, session: Option<&str>) -> String {
+    match session {
+        Some("Established") => format!("{protocol} Established"),
+        Some(_) => format!("{protocol} not established"),
+        None => protocol.to_string(),
+    }
+}
+
 /// An IPv6 link-local address is derived from an interface's MAC, which the kernel picks
 /// at random for each veth: in a snapshot it reads `fe80::(link-local)`, so the same
 /// network gives the same snapshot. Any other text is returned as it is.

@@ -417,3 +417,15 @@ fn an_unreached_trace_ends_at_the_last_router_that_forwarded_it() {
     let reached = path(&[&["10.0.0.1"], &["*"], &["10.42.0.5"]], true);
     assert_eq!(reached.clone().trim_unreached(), reached);
 }
+
+#[test]
+fn a_session_that_is_not_up_is_not_established_whatever_its_retry_state() {
+    use crate::snapshot::bgp_state;
+    assert_eq!(bgp_state("up", Some("Established")), "up Established");
+    assert_eq!(bgp_state("start", Some("Idle")), "start not established");
+    assert_eq!(
+        bgp_state("start", Some("Active")),
+        bgp_state("start", Some("Connect"))
+    );
+    assert_eq!(bgp_state("down", None), "down");
+}
