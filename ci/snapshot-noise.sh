@@ -2,7 +2,8 @@
 # Proves snapshots carry no noise: takes N snapshots (default 10) of each scenario, one
 # after another, and diffs every pair of them; any difference is printed and fails.
 #   sudo ci/snapshot-noise.sh [N] [SCENARIO.yaml...]     (default: scenarios/*.yaml)
-# ROUTELAB names the binary (default: target/release/routelab, else target/debug/).
+# ROUTELAB names the binary (default: target/release/routelab, else target/debug/);
+# KEEP=DIR keeps the snapshots and their logs there (default: a temporary directory).
 set -u
 cd "$(dirname "$0")/.."
 n="${1:-10}"
@@ -14,8 +15,13 @@ if [ -z "$bin" ]; then
   bin=target/release/routelab
   [ -x "$bin" ] || bin=target/debug/routelab
 fi
-out="$(mktemp -d)"
-trap 'rm -rf "$out"' EXIT
+if [ -n "${KEEP:-}" ]; then
+  out="$KEEP"
+  mkdir -p "$out"
+else
+  out="$(mktemp -d)"
+  trap 'rm -rf "$out"' EXIT
+fi
 failed=0
 for s in "${scenarios[@]}"; do
   name="$(basename "$s" .yaml)"

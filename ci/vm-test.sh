@@ -7,6 +7,9 @@
 #
 #   sudo ci/vm-test.sh              # every scenario, CI=true, in the VM
 #   sudo ci/vm-test.sh calico-ipip  # a filter, as for cargo test
+#   sudo ci/vm-test.sh --snapshot-noise [N] [SCENARIO.yaml...]
+#                                   # ci/snapshot-noise.sh in the VM (default: 10
+#                                   # snapshots of scenarios/calico-ipip.yaml)
 #
 # The guest sees this machine's root file system read-only (virtme-ng), so it uses the
 # toolchain, BIRD and the build from here; its writes to the checkout and /root go to an
@@ -37,8 +40,23 @@ if ((${#missing[@]})); then
 fi
 command -v vng >/dev/null || python3 -m pip install --quiet virtme-ng
 
+noise=()
+if [[ ${1:-} == --snapshot-noise ]]; then
+    shift
+    noise=(10)
+    if [[ ${1:-} =~ ^[0-9]+$ ]]; then noise=("$1"); shift; fi
+    (($#)) || set -- scenarios/calico-ipip.yaml
+    noise+=("$@")
+fi
+
 # Built here, so the guest only runs what is already compiled.
-cargo test --locked --test scenarios --no-run
+if ((${#noise[@]})); then
+    cargo build --locked --release
+    guest_command="ROUTELAB=target/release/routelab bash ci/snapshot-noise.sh ${noise[*]}"
+else
+    cargo test --locked --test scenarios --no-run
+    guest_command="cargo test --locked --offline --test scenarios -- $*"
+fi
 
 out=$(mktemp -d /tmp/routelab-vm-XXXXXX)
 trap 'rm -rf "$out"' EXIT
@@ -48,7 +66,7 @@ export PATH=$HOME/.cargo/bin:\$PATH HOME=$HOME CI=true
 cd "$repo"
 modprobe ipip || echo "vm-test: the guest kernel cannot load ipip either" >&2
 echo "guest kernel \$(uname -r); ipip \$([[ -d /sys/module/ipip ]] && echo loaded || echo missing)"
-cargo test --locked --offline --test scenarios -- $*
+$guest_command
 echo \$? >"$out/status"
 EOF
 chmod +x "$out/guest.sh"

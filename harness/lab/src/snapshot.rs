@@ -54,6 +54,8 @@ pub struct Capture {
     paths: BTreeSet<(String, IpAddr)>,
     /// The largest packet a path MTU search tries: the largest MTU in the plan.
     max_mtu: u16,
+    /// The steps' declared tolerances, by phase name.
+    tolerances: BTreeMap<String, u64>,
 }
 
 impl Capture {
@@ -96,6 +98,11 @@ impl Capture {
             matrix,
             paths,
             max_mtu,
+            tolerances: scenario
+                .steps
+                .iter()
+                .filter_map(|s| Some((s.name.clone(), s.tolerance?.as_millis() as u64)))
+                .collect(),
         }
     }
 
@@ -130,6 +137,7 @@ impl Capture {
                     })
                 })
                 .collect(),
+            tolerance_ms: self.tolerances.get(&phase.name).copied(),
         };
         tracing::info!(phase = %phase.name, took = ?started.elapsed(), "snapshot taken");
         self.snapshot.phases.push(state);

@@ -115,6 +115,10 @@ pub struct Timing {
     pub convergence_ms: Option<u64>,
     /// Keyed `FROM -> ADDRESS`.
     pub outages: BTreeMap<String, Outage>,
+    /// The scenario's `tolerance` for this step: how far its timings may differ between
+    /// two snapshots and still count as the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

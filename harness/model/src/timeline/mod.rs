@@ -7,6 +7,7 @@
 //!   - name: gateway restarts     # required, unique; shown in reports
 //!     do: [ { bird_restart: gateway } ]   # applied in order; then the phase clock starts
 //!     within: 15s                # every positive expectation below holds within this time
+//!     tolerance: 5s              # optional: timings two snapshots may differ by (routelab diff)
 //!     measure: [ { outage: { from: km-pod0, to: 10.42.253.137, max: 10s } } ]
 //!     expect: [ ... ]
 //! ```
@@ -181,6 +182,9 @@ pub struct RawStep {
     pub actions: Vec<Spanned<ActionSpec>>,
     /// Every positive expectation of the step holds within this time.
     pub within: Option<Spanned<String>>,
+    /// How far this phase's timings may differ between two snapshots and still count as
+    /// the same, for figures the daemons' randomised timers decide.
+    pub tolerance: Option<Spanned<String>>,
     #[serde(default)]
     pub measure: Vec<Spanned<MeasureSpec>>,
     #[serde(default)]
@@ -197,6 +201,10 @@ pub struct Step {
     /// The budget for the phase's positive expectations.
     #[serde(skip)]
     pub within: Option<Duration>,
+    /// How far two snapshots' timings of this phase may be apart and still count as the
+    /// same (see [`crate::snapshot::diff::Tolerance`]); `None`: the diff's own bound.
+    #[serde(skip)]
+    pub tolerance: Option<Duration>,
     pub measures: Vec<Measure>,
     pub expectations: Vec<Expectation>,
 }
@@ -237,6 +245,20 @@ pub fn validate(cx: &mut Context, raw: &[Spanned<RawStep>], scenario: &Network) 
             );
         }
         let within = step.within.as_ref().map(|w| cx.duration(w));
+        let tolerance = step.tolerance.as_ref().map(|t| cx.duration(t));
+        if let (Some(t), Some(w), Some(raw)) = (tolerance, within, &step.tolerance)
+            && t > w
+        {
+            cx.error(
+                raw.referenced,
+                format!(
+                    "step `{name}`: a tolerance of {} is more than the whole phase (`within: {}`); \
+                     a figure that varies that much is better not measured",
+                    raw.value,
+                    step.within.as_ref().map_or("", |w| w.value.as_str())
+                ),
+            );
+        }
         let actions = step
             .actions
             .iter()
@@ -265,6 +287,7 @@ pub fn validate(cx: &mut Context, raw: &[Spanned<RawStep>], scenario: &Network) 
             line: s.referenced.line(),
             actions,
             within,
+            tolerance,
             measures,
             expectations,
         });

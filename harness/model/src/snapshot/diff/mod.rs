@@ -90,6 +90,14 @@ impl Default for Tolerance {
 }
 
 impl Tolerance {
+    /// This bound, its absolute part widened to what a phase declares (`None`: as is).
+    fn widened(self, declared_ms: Option<u64>) -> Tolerance {
+        Tolerance {
+            absolute_ms: self.absolute_ms.max(declared_ms.unwrap_or(0)),
+            ..self
+        }
+    }
+
     fn same(&self, a: u64, b: u64) -> bool {
         let d = a.abs_diff(b);
         d <= self.absolute_ms || (d as f64) <= self.relative * a.max(b) as f64
@@ -346,6 +354,10 @@ pub fn diff(before: &Snapshot, after: &Snapshot, names: (&str, &str), tol: Toler
             ));
         }
         let is_build = before.phases.first().is_some_and(|p| p.name == name);
+        // A step's own tolerance (from either side: a snapshot from before it was
+        // declared is compared as leniently) widens the diff's for its figures.
+        let declared = a.timing.tolerance_ms.max(b.timing.tolerance_ms);
+        let phase_tol = tol.widened(declared);
         let (ea, eb) = (entries(&a), entries(&b));
         let mut keys: Vec<_> = ea.keys().chain(eb.keys()).cloned().collect();
         keys.sort();
@@ -366,7 +378,20 @@ pub fn diff(before: &Snapshot, after: &Snapshot, names: (&str, &str), tol: Toler
                     }
                     true
                 }
-                (Some(Value::Millis(x)), Some(Value::Millis(y))) => tol.same(*x, *y),
+                (Some(Value::Millis(x)), Some(Value::Millis(y))) => {
+                    let same = phase_tol.same(*x, *y);
+                    if same && !tol.same(*x, *y) {
+                        d.notes.push(format!(
+                            "{name}: {} {} before and {} after; within the {} the scenario allows \
+                             for this step",
+                            key.2,
+                            super::render::millis(*x),
+                            super::render::millis(*y),
+                            super::render::millis(phase_tol.absolute_ms)
+                        ));
+                    }
+                    same
+                }
                 (x, y) => x == y,
             };
             if !same {

@@ -50,6 +50,7 @@ fn sample() -> Snapshot {
         timing: Timing {
             convergence_ms: Some(4000),
             outages: BTreeMap::new(),
+            tolerance_ms: None,
         },
     };
     phase.paths.insert(
@@ -159,6 +160,40 @@ fn timings_within_tolerance_are_the_same() {
         relative: 0.0,
     };
     assert_eq!(diff(&a, &b, ("a", "b"), tight).changes.len(), 1);
+}
+
+#[test]
+fn a_step_s_declared_tolerance_widens_the_bound_for_its_figures_only() {
+    // The two modes of a recovery decided by BGP's jittered timers and TCP's SYN back-off.
+    let a = with_step(7_300);
+    let mut b = with_step(21_800);
+    assert_eq!(run(&a, &b).changes.len(), 1, "beyond 2 s and 50%");
+    b.phases[1].timing.tolerance_ms = Some(20_000);
+    let d = run(&a, &b);
+    assert!(d.changes.is_empty(), "{:?}", d.changes);
+    assert_eq!(
+        d.notes,
+        [
+            "uplink fails: convergence 7.3 s before and 21.8 s after; within the 20.0 s the \
+          scenario allows for this step"
+        ]
+    );
+    // Beyond it: a change.
+    b.phases[1].timing.convergence_ms = Some(40_000);
+    assert_eq!(run(&a, &b).changes.len(), 1);
+    // Only that step's figures: the same change in another phase is still one.
+    let mut c = with_step(7_300);
+    c.phases[1].timing.tolerance_ms = Some(20_000);
+    c.phases.push(PhaseState {
+        name: "uplink back".into(),
+        ..a.phases[1].clone()
+    });
+    let mut e = c.clone();
+    e.phases[2].timing.convergence_ms = Some(21_800);
+    e.phases[2].timing.tolerance_ms = None;
+    let d = run(&c, &e);
+    assert_eq!(d.changes.len(), 1);
+    assert_eq!(d.changes[0].phase, "uplink back");
 }
 
 #[test]
@@ -351,6 +386,7 @@ fn arb_phase() -> impl Strategy<Value = PhaseState> {
             timing: Timing {
                 convergence_ms: conv,
                 outages: BTreeMap::new(),
+                tolerance_ms: None,
             },
         }
     })
