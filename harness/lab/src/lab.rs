@@ -672,10 +672,14 @@ fn create_state_dir(lab: &str) -> Result<PathBuf, LabError> {
 
 /// Removes the runtime directories of ephemeral labs that are gone: one killed with
 /// SIGKILL cannot remove its own (its namespaces and daemons went with it). A live lab
-/// holds the lock on its directory, whatever PID namespace it runs in; a directory
-/// without a lock file is left alone for a minute, in case its lab is just starting.
-/// Only this user's directories are looked at: another user's runtime base in `/tmp`
-/// (`/tmp/routelab-UID`) is theirs to sweep.
+/// holds the lock on its directory, whatever PID namespace it runs in. Only directories
+/// named as [`RuntimeDir::ephemeral`] names them (`routelab-SCENARIO-PID-SUFFIX`) and
+/// owned by this user are looked at: another user's runtime base in `/tmp`
+/// (`/tmp/routelab-UID`) is theirs to sweep, and a directory of someone else's that only
+/// starts with `routelab-` is not routelab's. Only one holding an unlocked lock file is
+/// removed with its contents; one without a lock (a lab killed between creating its
+/// directory and locking it, or not a lab at all) is removed only if it is empty and a
+/// minute old, so nothing routelab did not write is ever deleted.
 fn remove_stale_runtime_dirs(base: &Path) {
     let Ok(entries) = std::fs::read_dir(base) else {
         return;
@@ -683,26 +687,51 @@ fn remove_stale_runtime_dirs(base: &Path) {
     let me = nix::unistd::geteuid().as_raw();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.starts_with("routelab-")
+        if !is_runtime_dir_name(&name)
             || !entry.file_type().is_ok_and(|t| t.is_dir())
             || entry.metadata().is_ok_and(|m| m.uid() != me)
         {
             continue;
         }
         let dir = entry.path();
-        let stale = match File::open(dir.join(LOCK_FILE)) {
+        match File::open(dir.join(LOCK_FILE)) {
             Ok(lock) => {
-                nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).is_ok()
+                if nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock)
+                    .is_ok()
+                {
+                    tracing::info!("removing {} left by a killed run", dir.display());
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
             }
-            Err(_) => std::fs::metadata(&dir)
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(60))),
-        };
-        if stale {
-            tracing::info!("removing {} left by a killed run", dir.display());
-            let _ = std::fs::remove_dir_all(&dir);
+            Err(_) => {
+                let old = std::fs::metadata(&dir)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > Duration::from_secs(60)));
+                // `remove_dir` fails on a directory that holds anything.
+                if old && std::fs::remove_dir(&dir).is_ok() {
+                    tracing::info!("removed the empty {} left by a killed run", dir.display());
+                }
+            }
         }
     }
+}
+
+/// Whether `name` is what [`RuntimeDir::ephemeral`] names a runtime directory:
+/// `routelab-`, the scenario, `-`, a process id, `-`, tempfile's random suffix.
+fn is_runtime_dir_name(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("routelab-") else {
+        return false;
+    };
+    let mut parts = rest.rsplitn(3, '-');
+    let (Some(suffix), Some(pid), Some(scenario)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    !scenario.is_empty()
+        && !pid.is_empty()
+        && pid.bytes().all(|b| b.is_ascii_digit())
+        && !suffix.is_empty()
+        && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 /// What `routelab down` did.
@@ -871,6 +900,60 @@ pub fn state(lab: &str) -> Result<LabState, DownError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_runtime_directories_routelab_names_are_swept() {
+        assert!(is_runtime_dir_name("routelab-mtu-chain-4242-a1B2c3"));
+        assert!(is_runtime_dir_name("routelab-elsewhere-4242-abc"));
+        // ci/vm-test.sh's own scratch directory, a user's notes, another user's base.
+        assert!(!is_runtime_dir_name("routelab-vm-a1B2c3"));
+        assert!(!is_runtime_dir_name("routelab-notes"));
+        assert!(!is_runtime_dir_name("routelab-0"));
+        assert!(!is_runtime_dir_name("routelab--12-abc"));
+        assert!(!is_runtime_dir_name("routelab-s-12-ab.c"));
+    }
+
+    /// The sweep deletes what a killed lab left and nothing else, however old.
+    #[test]
+    fn the_stale_sweep_deletes_only_what_a_lab_left() {
+        let base = tempfile::tempdir().unwrap();
+        let make = |name: &str, files: &[&str]| {
+            let dir = base.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            for f in files {
+                std::fs::write(dir.join(f), "").unwrap();
+            }
+            dir
+        };
+        let not_a_lab = make("routelab-vm-a1B2c3", &["guest.sh"]);
+        let unlocked_with_files = make("routelab-s-11-abcdef", &["notes.txt"]);
+        let empty = make("routelab-s-12-abcdef", &[]);
+        let killed = make("routelab-s-13-abcdef", &[LOCK_FILE, "r1.conf"]);
+        let live = make("routelab-s-14-abcdef", &[LOCK_FILE]);
+        let young_empty = make("routelab-s-15-abcdef", &[]);
+        let an_hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        for dir in [&not_a_lab, &unlocked_with_files, &empty, &killed, &live] {
+            File::open(dir).unwrap().set_modified(an_hour_ago).unwrap();
+        }
+        let _held = nix::fcntl::Flock::lock(
+            File::open(live.join(LOCK_FILE)).unwrap(),
+            nix::fcntl::FlockArg::LockExclusiveNonblock,
+        )
+        .unwrap();
+        remove_stale_runtime_dirs(base.path());
+        assert!(not_a_lab.join("guest.sh").exists(), "not named as a lab's");
+        assert!(
+            unlocked_with_files.join("notes.txt").exists(),
+            "no lock: not known to be ours"
+        );
+        assert!(
+            !empty.exists(),
+            "empty and old: a lab killed before it locked"
+        );
+        assert!(!killed.exists(), "its lock was free");
+        assert!(live.exists(), "its lock is held");
+        assert!(young_empty.exists(), "maybe a lab just starting");
+    }
 
     #[test]
     fn readiness_waits_longer_for_more_daemons_starting_together() {
