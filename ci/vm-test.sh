@@ -63,6 +63,9 @@ out=$(mktemp -d /tmp/vm-test-XXXXXX)
 trap 'rm -rf "$out"' EXIT
 cat >"$out/guest.sh" <<EOF
 #!/bin/bash
+# The guest's console is not this script's output when that is a file (as in CI), so
+# the guest writes a log of its own, printed after it stops.
+exec >"$out/guest.log" 2>&1
 export PATH=$HOME/.cargo/bin:\$PATH HOME=$HOME CI=true
 cd "$repo"
 modprobe ipip || echo "vm-test: the guest kernel cannot load ipip either" >&2
@@ -89,5 +92,6 @@ if [[ ! -s $out/status && ${#accel[@]} -eq 0 ]]; then
     echo "vm-test: the guest did not run under KVM; emulating (slower)" >&2
     vm --disable-kvm --exec "$out/guest.sh" || true
 fi
+cat "$out/guest.log" 2>/dev/null || echo "vm-test: the guest left no log" >&2
 status=$(cat "$out/status" 2>/dev/null || echo 3)
 exit "$status"
