@@ -235,6 +235,9 @@ pub struct Lab {
     /// Probes share it; a measurement that reads fragmentation counters across the whole
     /// lab holds it alone, so no other probe's packets show up in its counts.
     counter_gate: std::sync::Arc<tokio::sync::RwLock<()>>,
+    /// Which node each planned address belongs to: tells when two daemons' sessions are
+    /// the two ends of one peering.
+    owners: BTreeMap<std::net::IpAddr, String>,
 }
 
 enum RuntimeDir {
@@ -308,6 +311,11 @@ impl Lab {
             state,
             detached: false,
             counter_gate: std::sync::Arc::new(tokio::sync::RwLock::new(())),
+            owners: plan
+                .addresses
+                .iter()
+                .map(|a| (a.address.addr(), a.ns.clone()))
+                .collect(),
         };
         // From here on, an early return drops `lab`, which tears down what exists. The
         // record exists before anything it would list.
@@ -425,6 +433,11 @@ impl Lab {
                     source,
                 })
             })
+    }
+
+    /// The node a planned address belongs to.
+    pub fn owner_of(&self, address: std::net::IpAddr) -> Option<&str> {
+        self.owners.get(&address).map(String::as_str)
     }
 
     /// The routing daemon of `node`.

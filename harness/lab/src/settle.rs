@@ -20,6 +20,16 @@
 //! delay time` (5 s by default) before the first BGP connection, and the state is quiet
 //! meanwhile. So a daemon with a BGP session not established keeps the lab unsettled for
 //! [`STARTUP_GRACE`] after it (re)starts.
+//!
+//! Nor does a sample show a peering about to come up. BIRD retries a session that failed
+//! after its `error wait time`, which Calico sets to 5 s doubling to 30 s, so the two
+//! ends of one peering can both sit idle and quiet for longer than any settle time, and
+//! then connect. Whether a peering is down at both ends, both ends being daemons of the
+//! lab, is recorded ([`Quiet::pair_down_until`]); a snapshot, which has no expectation
+//! of its author to say how long to wait, gives such a pair [`PAIR_PATIENCE`] from the
+//! phase's start. Expectations are judged by their own `settle` and deadline instead.
+//! BIRD's default error wait (60 s, doubling to 300 s) is longer than that patience:
+//! there, only an expectation that the session is up makes a snapshot wait for it.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -33,6 +43,9 @@ use crate::lab::Lab;
 pub const SAMPLE: Duration = Duration::from_millis(100);
 /// How long after a daemon (re)starts it may still be waiting to open its first session.
 pub const STARTUP_GRACE: Duration = Duration::from_secs(6);
+/// How long after a phase begins a snapshot waits for a peering down at both ends: the
+/// longest error wait Calico configures (30 s), after which BIRD tries again.
+pub const PAIR_PATIENCE: Duration = Duration::from_secs(30);
 
 /// The time of the last change seen, shared between the sampler and the expectations that
 /// wait for quiet.
@@ -47,6 +60,8 @@ pub struct Quiet {
     sessions: RefCell<BTreeMap<(String, String), Session>>,
     /// The longest hold time of an established session seen: by then a dead one expired.
     longest_hold: Cell<Duration>,
+    /// Whether the last sample found a peering not established at either end.
+    pair_down: Cell<bool>,
 }
 
 /// What is known of one established session since the phase began.
@@ -67,7 +82,17 @@ impl Quiet {
             prove_sessions,
             sessions: RefCell::new(BTreeMap::new()),
             longest_hold: Cell::new(Duration::ZERO),
+            pair_down: Cell::new(false),
         }
+    }
+
+    /// While a peering between two of the lab's daemons is down at both ends: until when
+    /// it may still come up by itself (see the module doc).
+    pub fn pair_down_until(&self) -> Option<Instant> {
+        self.pair_down
+            .get()
+            .then(|| self.start + PAIR_PATIENCE)
+            .filter(|until| *until > Instant::now())
     }
 
     /// How long nothing has changed (zero before the first sample).
@@ -126,6 +151,7 @@ impl Quiet {
             let now = Instant::now();
             let sample = fingerprint(lab).await;
             self.note_sessions(&sample.sessions);
+            self.pair_down.set(sample.pair_down);
             if last != Some(sample.hash) {
                 tracing::debug!(after = ?now.duration_since(self.start), "routing state changed");
                 last = Some(sample.hash);
@@ -174,6 +200,8 @@ struct Sample {
     waiting: Option<Instant>,
     /// Established sessions with their hold timers: (node, protocol), left, length.
     sessions: Vec<((String, String), Duration, Duration)>,
+    /// Whether some peering is down at both ends (see [`Quiet::pair_down_until`]).
+    pair_down: bool,
 }
 
 async fn fingerprint(lab: &Lab) -> Sample {
@@ -194,6 +222,8 @@ async fn fingerprint(lab: &Lab) -> Sample {
     }
     let mut waiting: Option<Instant> = None;
     let mut sessions = Vec::new();
+    // (node, neighbour address) of every BGP session not established.
+    let mut down: Vec<(String, std::net::IpAddr)> = Vec::new();
     for (node, started) in lab.daemon_starts() {
         let Ok(daemon) = lab.daemon(&node) else {
             continue;
@@ -206,6 +236,9 @@ async fn fingerprint(lab: &Lab) -> Sample {
                     let established = d.row.info.split_whitespace().next() == Some("Established");
                     if d.row.proto == "BGP" && !established {
                         unestablished_bgp = true;
+                        if let Some(address) = d.neighbor_address {
+                            down.push((node.clone(), address));
+                        }
                     }
                     if established && let Some((left, length)) = d.hold_timer {
                         sessions.push(((node.clone(), d.row.name.clone()), left, length));
@@ -225,5 +258,68 @@ async fn fingerprint(lab: &Lab) -> Sample {
         hash: h.finish(),
         waiting,
         sessions,
+        pair_down: pair_down(&down, |a| lab.owner_of(a)),
+    }
+}
+
+/// Whether two of `down` are the two ends of one peering: each names an address of the
+/// other's node as its neighbour.
+fn pair_down<'a>(
+    down: &[(String, std::net::IpAddr)],
+    owner_of: impl Fn(std::net::IpAddr) -> Option<&'a str>,
+) -> bool {
+    down.iter().any(|(node, neighbor)| {
+        owner_of(*neighbor).is_some_and(|peer| {
+            peer != node
+                && down
+                    .iter()
+                    .any(|(other, back)| other == peer && owner_of(*back) == Some(node.as_str()))
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pair_down;
+    use std::net::IpAddr;
+
+    fn owner(a: IpAddr) -> Option<&'static str> {
+        match a.to_string().as_str() {
+            "10.0.0.10" => Some("rr"),
+            "10.0.0.11" => Some("worker1"),
+            "10.0.0.12" => Some("worker2"),
+            _ => None,
+        }
+    }
+
+    fn down(sessions: &[(&str, &str)]) -> Vec<(String, IpAddr)> {
+        sessions
+            .iter()
+            .map(|(node, to)| (node.to_string(), to.parse().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn a_peering_counts_as_down_only_when_both_its_ends_are() {
+        // Both ends of rr–worker1 down: it may still come up.
+        assert!(pair_down(
+            &down(&[
+                ("worker2", "10.0.0.10"),
+                ("rr", "10.0.0.11"),
+                ("worker1", "10.0.0.10")
+            ]),
+            owner
+        ));
+        // One end only: the other side has no such session (or it is up), nothing to wait for.
+        assert!(!pair_down(&down(&[("worker1", "10.0.0.10")]), owner));
+        assert!(!pair_down(
+            &down(&[("worker1", "10.0.0.10"), ("rr", "10.0.0.12")]),
+            owner
+        ));
+        // A neighbour outside the lab is no pair.
+        assert!(!pair_down(
+            &down(&[("worker1", "192.0.2.1"), ("rr", "10.0.0.11")]),
+            owner
+        ));
     }
 }

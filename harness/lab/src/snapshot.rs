@@ -610,7 +610,8 @@ fn matrix(
 const SNAPSHOT_SETTLE: Duration = Duration::from_secs(6);
 
 /// Waits for the lab to be at rest: every daemon past its first connection attempt, its
-/// routing unchanged for [`SNAPSHOT_SETTLE`] and no OSPF adjacency half formed.
+/// routing unchanged for [`SNAPSHOT_SETTLE`], no OSPF adjacency half formed, and no
+/// peering down at both ends that may still come up (see [`crate::settle`]).
 pub(crate) async fn wait_converged(lab: &Lab, quiet: &crate::settle::Quiet) {
     let grace_over = lab
         .daemon_starts()
@@ -622,6 +623,10 @@ pub(crate) async fn wait_converged(lab: &Lab, quiet: &crate::settle::Quiet) {
     }
     loop {
         quiet.settled(SNAPSHOT_SETTLE).await;
+        if let Some(until) = quiet.pair_down_until() {
+            tokio::time::sleep_until(until.into()).await;
+            continue;
+        }
         if !ospf_forming(lab).await {
             return;
         }
