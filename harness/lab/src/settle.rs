@@ -268,14 +268,16 @@ fn pair_down<'a>(
     down: &[(String, std::net::IpAddr)],
     owner_of: impl Fn(std::net::IpAddr) -> Option<&'a str>,
 ) -> bool {
-    down.iter().any(|(node, neighbor)| {
-        owner_of(*neighbor).is_some_and(|peer| {
-            peer != node
-                && down
-                    .iter()
-                    .any(|(other, back)| other == peer && owner_of(*back) == Some(node.as_str()))
-        })
-    })
+    // (from, to) node pairs: a set, so a lab starting with thousands of sessions down
+    // costs one pass per sample, not a pass per session.
+    let links: std::collections::HashSet<(&str, &str)> = down
+        .iter()
+        .filter_map(|(node, neighbor)| Some((node.as_str(), owner_of(*neighbor)?)))
+        .filter(|(node, peer)| node != peer)
+        .collect();
+    links
+        .iter()
+        .any(|&(node, peer)| links.contains(&(peer, node)))
 }
 
 #[cfg(test)]
