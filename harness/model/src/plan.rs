@@ -83,6 +83,43 @@ pub struct RoutePlan {
     pub blackhole: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metric: Option<u32>,
+    #[serde(skip_serializing_if = "RouteProtocol::is_static")]
+    pub protocol: RouteProtocol,
+}
+
+/// Who the kernel records as having installed a route (`proto` in `ip route`), so that a
+/// route reads as it does on the real host. BIRD's kernel protocol learns all three alike,
+/// as alien routes, so the choice changes what `ip route`, a snapshot and a `route`
+/// expectation's `protocol` see, not what BIRD does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RouteProtocol {
+    /// `static` (4): the routes a scenario's `routes:` declare.
+    #[default]
+    Static,
+    /// `boot` (3), which `ip route` does not print: Felix's `deviceRouteProtocol` default,
+    /// on its routes to workload interfaces and through `vxlan.calico`; also what
+    /// flannel's netlink calls leave.
+    Boot,
+    /// 80 (`proto 80`): the protocol Felix gives the routes it must tell apart from
+    /// anyone else's, when `deviceRouteProtocol` is left at `boot`: its blackholes for
+    /// the node's own blocks, same-subnet (CrossSubnet) routes and IPIP routes.
+    Felix,
+}
+
+impl RouteProtocol {
+    /// The kernel's number for it (`RTPROT_*`).
+    pub fn number(self) -> u8 {
+        match self {
+            RouteProtocol::Static => 4,
+            RouteProtocol::Boot => 3,
+            RouteProtocol::Felix => 80,
+        }
+    }
+
+    fn is_static(&self) -> bool {
+        *self == RouteProtocol::Static
+    }
 }
 
 /// An nftables ruleset to load into a namespace once its links exist.
@@ -165,6 +202,8 @@ pub struct OnlinkRoutePlan {
     pub to: IpNet,
     pub via: IpAddr,
     pub dev: String,
+    #[serde(skip_serializing_if = "RouteProtocol::is_static")]
+    pub protocol: RouteProtocol,
 }
 
 /// An IPIP device as Felix sets up `tunl0`: no fixed endpoints, so it takes every IPIP

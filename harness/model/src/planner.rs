@@ -47,6 +47,7 @@ pub fn plan(scenario: &Network) -> Plan {
                 dev: r.dev.clone(),
                 blackhole: r.blackhole,
                 metric: r.metric,
+                protocol: RouteProtocol::Static,
             });
         }
         if let Some(config) = &node.bird {
@@ -130,11 +131,13 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
             dev: Some(pod.host_interface.clone()),
             blackhole: false,
             metric: Some(1024),
+            protocol: RouteProtocol::Boot,
         });
         for (to, via) in [
             (IpNet::from(gateway), None),
             ("0.0.0.0/0".parse().expect("constant"), Some(gateway)),
         ] {
+            // The CNI plugin's, in the pod.
             plan.routes.push(RoutePlan {
                 ns: pod.namespace.clone(),
                 to,
@@ -142,6 +145,7 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
                 dev: Some("eth0".into()),
                 blackhole: false,
                 metric: None,
+                protocol: RouteProtocol::Boot,
             });
         }
     }
@@ -212,6 +216,7 @@ fn plan_tunnel(
                 dev: None,
                 blackhole: false,
                 metric: None,
+                protocol: RouteProtocol::Felix,
             });
             continue;
         }
@@ -241,6 +246,11 @@ fn plan_tunnel(
             to: r.block,
             via,
             dev: device.into(),
+            // Felix leaves its VXLAN routes the default protocol and marks its IPIP ones.
+            protocol: match tunnel.kind {
+                TunnelKind::Vxlan => RouteProtocol::Boot,
+                TunnelKind::Ipip => RouteProtocol::Felix,
+            },
         });
     }
     for block in &tunnel.blackholes {
@@ -251,6 +261,7 @@ fn plan_tunnel(
             dev: None,
             blackhole: true,
             metric: None,
+            protocol: RouteProtocol::Felix,
         });
     }
 }

@@ -365,6 +365,7 @@ struct RouteRequest<'a> {
     metric: Option<u32>,
     /// The gateway is declared on the device's link (`onlink`), needing no subnet there.
     onlink: bool,
+    protocol: routelab_model::plan::RouteProtocol,
 }
 
 impl<'a> From<&'a RoutePlan> for RouteRequest<'a> {
@@ -377,6 +378,7 @@ impl<'a> From<&'a RoutePlan> for RouteRequest<'a> {
             blackhole: r.blackhole,
             metric: r.metric,
             onlink: false,
+            protocol: r.protocol,
         }
     }
 }
@@ -391,6 +393,7 @@ impl<'a> From<&'a OnlinkRoutePlan> for RouteRequest<'a> {
             blackhole: false,
             metric: None,
             onlink: true,
+            protocol: r.protocol,
         }
     }
 }
@@ -453,7 +456,7 @@ fn route_message(
     let mut b = RouteMessageBuilder::<IpAddr>::new()
         .destination_prefix(r.to.addr(), r.to.prefix_len())
         .map_err(|e| bad(&e))?
-        .protocol(RouteProtocol::Static);
+        .protocol(RouteProtocol::from(r.protocol.number()));
     if let Some(m) = r.metric {
         b = b.priority(m);
     }
@@ -560,6 +563,7 @@ mod tests {
             dev: dev.map(str::to_string),
             blackhole: false,
             metric: None,
+            protocol: Default::default(),
         }
     }
 
@@ -575,6 +579,7 @@ mod tests {
             to: "10.42.1.0/24".parse().unwrap(),
             via: "10.42.1.0".parse().unwrap(),
             dev: "flannel.1".into(),
+            protocol: Default::default(),
         };
         assert_eq!(
             RouteRequest::from(&onlink).to_string(),
@@ -596,6 +601,7 @@ mod tests {
             to: "10.42.1.0/24".parse().unwrap(),
             via: "10.42.1.0".parse().unwrap(),
             dev: "flannel.1".into(),
+            protocol: Default::default(),
         };
         let msg = route_message(&RouteRequest::from(&onlink), Some(7)).unwrap();
         assert!(msg.header.flags.contains(RouteFlags::Onlink));

@@ -32,7 +32,8 @@ pub struct Spec {
     pub via: Option<Spanned<OneOrMany<IpAddr>>>,
     /// Output interface; a trailing `*` matches any name with that prefix (`cali*`).
     pub dev: Option<String>,
-    /// The kernel's route protocol: `bird`, `static`, `kernel`, `boot`.
+    /// The kernel's route protocol as `ip route` names it: `bird`, `static`, `kernel`,
+    /// `boot`, or a number (`80`: Felix's blackholes, CrossSubnet and IPIP routes).
     pub protocol: Option<String>,
     #[serde(default)]
     pub blackhole: bool,

@@ -42,7 +42,8 @@ use crate::mac::MacAddr;
 use crate::hop::{Encapsulation, LinkRoute, OuterDf, Way};
 use crate::overhead;
 use crate::plan::{
-    AddressPlan, BridgePlan, FdbPlan, NeighbourPlan, OnlinkRoutePlan, Plan, RoutePlan, VxlanDf,
+    AddressPlan, BridgePlan, FdbPlan, NeighbourPlan, OnlinkRoutePlan, Plan, RouteProtocol, RoutePlan,
+    VxlanDf,
     VxlanPlan,
 };
 use crate::context::{Context, check_mtu};
@@ -430,6 +431,7 @@ fn plan_members(name: &str, backend: Backend, members: &[Member], plan: &mut Pla
                         to: IpNet::V4(other.pod_cidr),
                         via: gw,
                         dev: VXLAN_DEVICE.into(),
+                        protocol: RouteProtocol::Boot,
                     });
                     plan.neighbours.push(NeighbourPlan {
                         ns: m.node.clone(),
@@ -457,6 +459,7 @@ fn plan_members(name: &str, backend: Backend, members: &[Member], plan: &mut Pla
                         dev: Some(m.interface.clone()),
                         blackhole: false,
                         metric: None,
+                        protocol: RouteProtocol::Boot,
                     });
                 }
             }
