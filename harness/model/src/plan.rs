@@ -103,7 +103,9 @@ pub enum RouteProtocol {
     Boot,
     /// 80 (`proto 80`): the protocol Felix gives the routes it must tell apart from
     /// anyone else's, when `deviceRouteProtocol` is left at `boot`: its blackholes for
-    /// the node's own blocks, same-subnet (CrossSubnet) routes and IPIP routes.
+    /// the node's own blocks, same-subnet (CrossSubnet) routes and IPIP routes. Named
+    /// by its number, as `ip route` and a `route` expectation name it.
+    #[serde(rename = "80")]
     Felix,
 }
 

@@ -42,9 +42,8 @@ use crate::mac::MacAddr;
 use crate::hop::{Encapsulation, LinkRoute, OuterDf, Way};
 use crate::overhead;
 use crate::plan::{
-    AddressPlan, BridgePlan, FdbPlan, NeighbourPlan, OnlinkRoutePlan, Plan, RouteProtocol, RoutePlan,
-    VxlanDf,
-    VxlanPlan,
+    AddressPlan, BridgePlan, FdbPlan, NeighbourPlan, OnlinkRoutePlan, Plan, RoutePlan,
+    RouteProtocol, VxlanDf, VxlanPlan,
 };
 use crate::context::{Context, check_mtu};
 use crate::link::Interface;
