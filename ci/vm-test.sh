@@ -7,6 +7,9 @@
 #
 #   sudo ci/vm-test.sh              # every scenario, CI=true, in the VM
 #   sudo ci/vm-test.sh calico-ipip  # a filter, as for cargo test
+#   sudo ci/vm-test.sh --test impair [FILTER]
+#                                   # another test target (output shown): the netem
+#                                   # measurements of tests/impair.rs
 #   sudo ci/vm-test.sh --snapshot-noise [N] [SCENARIO.yaml...]
 #                                   # ci/snapshot-noise.sh in the VM (default: 10
 #                                   # snapshots of scenarios/calico-ipip.yaml)
@@ -40,6 +43,11 @@ if ((${#missing[@]})); then
 fi
 command -v vng >/dev/null || python3 -m pip install --quiet virtme-ng
 
+target=scenarios
+if [[ ${1:-} == --test ]]; then
+    target=${2:?vm-test: --test needs a test target, such as impair}
+    shift 2
+fi
 noise=()
 if [[ ${1:-} == --snapshot-noise ]]; then
     shift
@@ -54,8 +62,12 @@ if ((${#noise[@]})); then
     cargo build --locked --release
     guest_command="ROUTELAB=target/release/routelab bash ci/snapshot-noise.sh ${noise[*]}"
 else
-    cargo test --locked --test scenarios --no-run
-    guest_command="cargo test --locked --offline --test scenarios -- $*"
+    cargo test --locked --test "$target" --no-run
+    # The scenarios harness streams its own reports; a libtest target needs --nocapture
+    # for its printed figures.
+    show=""
+    [[ $target == scenarios ]] || show="--nocapture"
+    guest_command="cargo test --locked --offline --test $target -- $show $*"
 fi
 
 # Not named routelab-*: older routelab versions swept such directories as stale labs.

@@ -458,7 +458,7 @@ fn check(files: &[PathBuf], print_plan: bool, search: &BirdSearch, force: bool) 
             s.links.len(),
             s.expectations.len()
         );
-        for why in routelab_lab::env::missing_kernel_features(&l.plan) {
+        for why in routelab_lab::env::missing_kernel_features(&l.scenario, &l.plan) {
             println!("  note: `routelab run` will skip it on this machine: {why}");
         }
         if print_plan {

@@ -4,14 +4,15 @@
 //! The link kinds every lab uses (veth, bridge, VXLAN) and nftables are probed for real:
 //! each is created in a throwaway network namespace made for the probe, which vanishes
 //! with the probing process. Creating one may make the kernel load its module, as any lab
-//! would. The optional features (IPIP, netem, the multipath hash seed) are only read from
-//! `/sys` and `/proc`, as [`crate::env`] reads them before a run: loading `ipip` would add
-//! a device to the host's own namespace, so routelab never loads it, not even to look.
+//! would. IPIP and the multipath hash seed are only read from `/sys` and `/proc`, as
+//! [`crate::env`] reads them before a run: loading `ipip` would add a device to the host's
+//! own namespace, so routelab never loads it, not even to look. The netem and tbf queueing
+//! disciplines are tried on `lo` of a throwaway namespace when not loaded, as before a run
+//! that needs them; their modules add nothing to the host's namespace.
 //! Call [`Survey::take`] after [`crate::userns::enter`] when not root, so the probes run
 //! with the privileges a rootless run would have.
 
 use std::fmt;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 use routelab_model::plan::{DaemonKind, KernelFeature};
@@ -112,13 +113,15 @@ impl Survey {
                 "loaded or built in",
             ),
         });
-        kernel.push(Finding {
-            what: "netem",
-            result: optional(
-                crate::env::module_missing("sch_netem", "net/sched/sch_netem.ko", Path::new("/")),
-                "loaded or built in",
-            ),
-        });
+        for (what, feature) in [("netem", KernelFeature::Netem), ("tbf", KernelFeature::Tbf)] {
+            kernel.push(Finding {
+                what,
+                result: optional(
+                    crate::env::kernel_lacks_feature(feature),
+                    "loaded, or made on lo of a throwaway namespace",
+                ),
+            });
+        }
         kernel.push(Finding {
             what: "multipath hash seed",
             result: optional(
@@ -271,7 +274,16 @@ impl fmt::Display for Survey {
             "multipath hash seed",
             "scenarios that fix the ECMP hash seed are skipped",
         )?;
-        say(f, "netem", "no netem: no scenario uses it today")?;
+        say(
+            f,
+            "netem",
+            "scenarios whose links have a delay, jitter or loss are skipped: no netem",
+        )?;
+        say(
+            f,
+            "tbf",
+            "scenarios whose links have a rate are skipped: no tbf",
+        )?;
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use routelab_model::plan::{DaemonKind, KernelFeature, Plan};
+use routelab_model::scenario::Scenario;
 
 /// A missing prerequisite, phrased as what to do about it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -42,10 +43,12 @@ pub fn check(plans: &[Plan], binaries: &crate::daemon::BirdSearch) -> Result<(),
     Ok(())
 }
 
-/// Why the running kernel cannot build `plan`, one reason per missing feature; empty when
-/// it can. Reads `/sys`, `/proc` and `/lib/modules` only, and loads no module.
-pub fn missing_kernel_features(plan: &Plan) -> Vec<String> {
-    plan.kernel_features()
+/// Why the running kernel cannot build `plan` and run `scenario`'s timeline, one reason
+/// per missing feature; empty when it can. Reads `/sys`, `/proc` and `/lib/modules` only,
+/// and loads no module.
+pub fn missing_kernel_features(scenario: &Scenario, plan: &Plan) -> Vec<String> {
+    scenario
+        .kernel_features(plan)
         .into_iter()
         .filter_map(|f| kernel_lacks(f, Path::new("/")))
         .collect()
@@ -61,6 +64,18 @@ pub fn kernel_lacks_feature(feature: KernelFeature) -> Option<String> {
 fn kernel_lacks(feature: KernelFeature, root: &Path) -> Option<String> {
     match feature {
         KernelFeature::Ipip => module_missing("ipip", "net/ipv4/ipip.ko", root),
+        KernelFeature::Netem => qdisc_missing(
+            "netem",
+            &["delay", "1ms"],
+            "links' delay, jitter and loss",
+            root,
+        ),
+        KernelFeature::Tbf => qdisc_missing(
+            "tbf",
+            &["rate", "1mbit", "burst", "4000", "latency", "50ms"],
+            "links' rate",
+            root,
+        ),
         KernelFeature::MultipathHashSeed => {
             let path = root.join("proc/sys/net/ipv4/fib_multipath_hash_seed");
             if path.exists() {
@@ -73,6 +88,40 @@ fn kernel_lacks(feature: KernelFeature, root: &Path) -> Option<String> {
                 )
             }
         }
+    }
+}
+
+/// Why the queueing discipline `kind` (added with `args`, for `what`) is not usable, if it
+/// is not. Loaded (`/sys/module/sch_KIND`) it is; otherwise it may be built in without a
+/// trace in `/sys`, or a module the kernel loads the first time a qdisc of the kind is
+/// asked for, so it is tried for real on `lo` of a throwaway namespace. That may load the
+/// module, as any `tc` user's first use does; a qdisc module adds nothing to the host's
+/// network namespace. Only the real root is tried; a test's stand-in is read.
+fn qdisc_missing(kind: &str, args: &[&str], what: &str, root: &Path) -> Option<String> {
+    if root.join("sys/module").join(format!("sch_{kind}")).exists() {
+        return None;
+    }
+    if root != Path::new("/") {
+        return Some(format!("no sch_{kind} under {}", root.display()));
+    }
+    let mut cmd = std::process::Command::new("tc");
+    cmd.args(["qdisc", "add", "dev", "lo", "root", kind])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    crate::preflight::in_fresh_namespace(&mut cmd);
+    match cmd.output() {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(format!(
+            "this kernel has no {kind} queueing discipline, which {what} need: `tc qdisc add \
+             ... {kind}` in a throwaway namespace says `{}`",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Some(format!(
+            "cannot run `tc` to try the {kind} queueing discipline, which {what} need: {e} \
+             (install iproute2)"
+        )),
     }
 }
 
@@ -156,6 +205,15 @@ mod tests {
 
     #[test]
     fn a_plan_without_tunnels_needs_nothing_optional() {
-        assert!(missing_kernel_features(&Plan::default()).is_empty());
+        assert!(Plan::default().kernel_features().is_empty());
+    }
+
+    #[test]
+    fn a_loaded_qdisc_module_is_taken_as_it_is() {
+        let root = fake_root(false, false);
+        assert!(kernel_lacks(KernelFeature::Netem, root.path()).is_some());
+        std::fs::create_dir_all(root.path().join("sys/module/sch_netem")).unwrap();
+        assert_eq!(kernel_lacks(KernelFeature::Netem, root.path()), None);
+        assert!(kernel_lacks(KernelFeature::Tbf, root.path()).is_some());
     }
 }

@@ -75,7 +75,7 @@ async fn run_scenario(
         report.declared =
             s.expectations.len() + s.steps.iter().map(|t| t.expectations.len()).sum::<usize>();
     }
-    let missing = crate::env::missing_kernel_features(&loaded.plan);
+    let missing = crate::env::missing_kernel_features(&loaded.scenario, &loaded.plan);
     if !missing.is_empty() {
         report.status = Status::Skipped {
             reason: missing.join("; "),

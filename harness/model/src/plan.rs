@@ -244,6 +244,22 @@ pub struct Plan {
     /// support, which [`Plan::kernel_features`] reports.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ipip_tunnels: Vec<IpipTunnelPlan>,
+    /// Queueing disciplines on link interfaces, added once the links exist. They need the
+    /// kernel's netem or tbf, which [`Plan::kernel_features`] reports.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub impairments: Vec<ImpairmentPlan>,
+}
+
+/// An impaired interface: its outgoing packets pass netem, tbf or both (see
+/// [`crate::link::impairment`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImpairmentPlan {
+    pub ns: String,
+    pub interface: String,
+    /// The interface's MTU, which sizes the shaper's burst.
+    pub mtu: u32,
+    #[serde(flatten)]
+    pub impairment: crate::link::Impairment,
 }
 
 /// A kernel feature a plan needs that not every kernel has.
@@ -254,15 +270,41 @@ pub enum KernelFeature {
     /// A fixed seed for the multipath hash (`net.ipv4.fib_multipath_hash_seed`, Linux
     /// 6.11), so which equal-cost path a flow takes is the same on every machine.
     MultipathHashSeed,
+    /// The netem queueing discipline (`CONFIG_NET_SCH_NETEM`), for a link's delay, jitter
+    /// and loss.
+    Netem,
+    /// The token bucket filter (`CONFIG_NET_SCH_TBF`), for a link's rate.
+    Tbf,
 }
 
 impl KernelFeature {
     /// The sysctl that is the feature, if it is one: a scenario that sets it needs it.
     pub fn sysctl(self) -> Option<&'static str> {
         match self {
-            KernelFeature::Ipip => None,
+            KernelFeature::Ipip | KernelFeature::Netem | KernelFeature::Tbf => None,
             KernelFeature::MultipathHashSeed => Some("net.ipv4.fib_multipath_hash_seed"),
         }
+    }
+}
+
+impl KernelFeature {
+    /// The queueing disciplines `impairments` need, netem before tbf.
+    pub fn for_impairments<'a>(
+        impairments: impl IntoIterator<Item = &'a crate::link::Impairment>,
+    ) -> Vec<KernelFeature> {
+        let (mut netem, mut tbf) = (false, false);
+        for i in impairments {
+            netem |= i.needs_netem();
+            tbf |= i.rate.is_some();
+        }
+        let mut out = Vec::new();
+        if netem {
+            out.push(KernelFeature::Netem);
+        }
+        if tbf {
+            out.push(KernelFeature::Tbf);
+        }
+        out
     }
 }
 
@@ -315,6 +357,9 @@ impl Plan {
         {
             out.push(seed);
         }
+        out.extend(KernelFeature::for_impairments(
+            self.impairments.iter().map(|i| &i.impairment),
+        ));
         out
     }
 

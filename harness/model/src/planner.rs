@@ -37,6 +37,16 @@ pub fn plan(scenario: &Network) -> Plan {
     }
     for link in &scenario.links {
         link.plan(&mut plan);
+        for i in link.interfaces() {
+            if let Some(impairment) = i.impair.as_deref().copied() {
+                plan.impairments.push(ImpairmentPlan {
+                    ns: i.node.clone(),
+                    interface: i.name.clone(),
+                    mtu: i.mtu,
+                    impairment,
+                });
+            }
+        }
     }
     for node in &scenario.nodes {
         for r in &node.routes {

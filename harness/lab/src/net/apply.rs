@@ -303,18 +303,38 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
     for f in &plan.firewalls {
         load_nftables(ns(&f.ns)?, &f.ruleset)?;
     }
+    for i in &plan.impairments {
+        super::impair::impair(ns(&i.ns)?, &i.interface, i.mtu, &i.impairment, false)?;
+    }
     Ok(())
 }
 
 /// Loads an nftables ruleset with `nft -f -` run inside the namespace. A subprocess, but
 /// only for scenarios that ask for a firewall; nft's own parser reports ruleset errors.
 pub(crate) fn load_nftables(space: &LabNamespace, ruleset: &str) -> Result<(), ApplyError> {
+    let args = ["-f", "-"].map(String::from);
+    run_in_namespace(space, "nft", &args, Some(ruleset.as_bytes()), "nftables")
+}
+
+/// Runs `program` with `args` inside `space`'s namespace, feeding it `stdin`; an error
+/// carries what it printed. `package` is what to install when it cannot be run.
+pub(crate) fn run_in_namespace(
+    space: &LabNamespace,
+    program: &str,
+    args: &[String],
+    stdin: Option<&[u8]>,
+    package: &str,
+) -> Result<(), ApplyError> {
     use std::io::Write as _;
     use std::os::unix::process::CommandExt;
     let fd = space.netns.as_raw_fd();
-    let mut cmd = std::process::Command::new("nft");
-    cmd.args(["-f", "-"])
-        .stdin(std::process::Stdio::piped())
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     // SAFETY: only setns runs between fork and exec.
@@ -324,21 +344,24 @@ pub(crate) fn load_nftables(space: &LabNamespace, ruleset: &str) -> Result<(), A
     let label = space.netns.label().to_string();
     let mut child = cmd.spawn().map_err(|e| {
         ApplyError::Other(format!(
-            "running nft for `{label}`: {e} (install nftables: apt-get install nftables)"
+            "running {program} for `{label}`: {e} (install {package}: apt-get install {package})"
         ))
     })?;
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(ruleset.as_bytes())
-        .map_err(|e| ApplyError::Other(format!("feeding nft for `{label}`: {e}")))?;
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input)
+            .map_err(|e| ApplyError::Other(format!("feeding {program} for `{label}`: {e}")))?;
+    }
     let out = child
         .wait_with_output()
-        .map_err(|e| ApplyError::Other(format!("waiting for nft for `{label}`: {e}")))?;
+        .map_err(|e| ApplyError::Other(format!("waiting for {program} for `{label}`: {e}")))?;
     if !out.status.success() {
         return Err(ApplyError::Other(format!(
-            "nft rejects the ruleset of `{label}`: {}",
+            "{program} fails for `{label}` (`{program} {}`): {}",
+            args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         )));
     }

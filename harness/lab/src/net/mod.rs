@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod change;
+pub mod impair;
 pub mod ipip;
 pub mod netlink;
 pub mod netns;

@@ -25,9 +25,20 @@ impl Observe for Ping {
 
 trait Look {
     async fn look(&self, lab: &Lab, quick: bool) -> Observation;
+
+    /// How long a reply the expectation wants may take: up to its `rtt` bound (twice a
+    /// lower one), so a slow line's reply is waited for.
+    fn slowest_reply(&self) -> Duration;
 }
 
 impl Look for Ping {
+    fn slowest_reply(&self) -> Duration {
+        let bound = self
+            .rtt
+            .and_then(|r| r.max.or(r.min.map(|m| routelab_model::link::impairment::Micros(m.0 * 2))));
+        Duration::from_micros(bound.map_or(0, |b| b.0))
+    }
+
     /// One ping: `quick` for one that should answer (looked at often, overlapping), else
     /// waiting long enough for the evidence of a failure.
     async fn look(&self, lab: &Lab, quick: bool) -> Observation {
@@ -40,7 +51,7 @@ impl Look for Ping {
             // A ping that must succeed is looked at often, by overlapping looks (see
             // `looks_overlap`); one that must fail waits longer for what would disprove it.
             timeout: if quick {
-                Duration::from_millis(500)
+                Duration::from_millis(500).max(self.slowest_reply())
             } else {
                 Duration::from_millis(1500)
             },
@@ -56,8 +67,10 @@ impl Look for Ping {
             Err(e) => return Observation::error(e),
         };
         let holds = match (&outcome, outcome.failure()) {
-            (PingOutcome::Reply { ttl, .. }, _) => {
-                self.succeeds && self.ttl.is_none_or(|want| want == *ttl)
+            (PingOutcome::Reply { ttl, rtt, .. }, _) => {
+                self.succeeds
+                    && self.ttl.is_none_or(|want| want == *ttl)
+                    && self.rtt.is_none_or(|bounds| bounds.holds(*rtt))
             }
             (_, failure) => !self.succeeds && (self.because.is_none() || self.because == failure),
         };

@@ -8,6 +8,7 @@ mod bird_reload;
 mod calico_change;
 mod daemon_state;
 mod exec;
+mod impair;
 mod interface_state;
 mod link_state;
 mod nftables;
@@ -54,7 +55,7 @@ macro_rules! acts {
 }
 
 acts! {
-    LinkDown, LinkUp, Flap, SetMtu,
+    LinkDown, LinkUp, Flap, SetMtu, Impair,
     BirdStop, BirdKill, BirdStart, BirdRestart, BirdReload,
     AdminDown, AdminUp,
     Nftables,

@@ -21,6 +21,7 @@ use super::{Attachment, Link, LinkKind};
 use crate::hop::HopSizes;
 use crate::link::Interface;
 use crate::link::endpoint::RawEndpoint;
+use crate::link::impairment::{Impairment, RawImpairment};
 use crate::context::{Context, check_mtu};
 use crate::link::endpoint::endpoint;
 
@@ -31,6 +32,8 @@ pub struct Spec {
     /// MTU of the segment and of every member unless a member overrides it; 1500 by default.
     pub mtu: Option<Spanned<u32>>,
     pub members: Spanned<Vec<RawEndpoint>>,
+    /// What every end does to the packets it sends, unless the end gives its own.
+    pub impair: Option<RawImpairment>,
 }
 
 /// A validated bridge.
@@ -54,11 +57,13 @@ impl Spec {
             );
             return None;
         }
+        // A bad impairment is reported; the ends are still checked.
+        let impair = self.impair.as_ref().and_then(|raw| Impairment::validate(cx, raw));
         let members: Vec<Option<Interface>> = self
             .members
             .value
             .iter()
-            .map(|m| endpoint(cx, m, mtu))
+            .map(|m| endpoint(cx, m, mtu, impair))
             .collect();
         let members: Option<Vec<Interface>> = members.into_iter().collect();
         Some(Bridge {

@@ -5,6 +5,7 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
+use super::impairment::{Impairment, RawImpairment};
 use crate::context::{Context, check_mtu, refused_address};
 
 /// One node's attachment to a link.
@@ -18,6 +19,8 @@ pub struct RawEndpoint {
     pub addresses: Vec<Spanned<IpNet>>,
     /// Overrides the link's MTU for this end.
     pub mtu: Option<Spanned<u32>>,
+    /// Replaces the link's impairment for what this end sends.
+    pub impair: Option<RawImpairment>,
 }
 
 /// A network interface of a node, as a link attaches it.
@@ -27,10 +30,19 @@ pub struct Interface {
     pub name: String,
     pub addresses: Vec<IpNet>,
     pub mtu: u32,
+    /// What is done to the packets the interface sends (see [`super::impairment`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impair: Option<Box<Impairment>>,
 }
 
-/// Builds an [`Interface`] from a link endpoint, reporting bad references.
-pub fn endpoint(cx: &mut Context, raw: &RawEndpoint, link_mtu: u32) -> Option<Interface> {
+/// Builds an [`Interface`] from a link endpoint, reporting bad references. `link_impair`
+/// is the link's own impairment, which the end's replaces.
+pub fn endpoint(
+    cx: &mut Context,
+    raw: &RawEndpoint,
+    link_mtu: u32,
+    link_impair: Option<Impairment>,
+) -> Option<Interface> {
     let known = cx.known_node(&raw.node);
     let name = cx.claim_interface(&raw.node.value, raw.interface.as_ref());
     let here = format!("{}:{name}", raw.node.value);
@@ -92,10 +104,15 @@ pub fn endpoint(cx: &mut Context, raw: &RawEndpoint, link_mtu: u32) -> Option<In
         }
         None => link_mtu,
     };
+    let impair = match &raw.impair {
+        Some(own) => Impairment::validate(cx, own)?,
+        None => link_impair.unwrap_or_default(),
+    };
     known.then(|| Interface {
         node: raw.node.value.clone(),
         name,
         addresses: raw.addresses.iter().map(|a| a.value).collect(),
         mtu,
+        impair: (!impair.is_none()).then(|| Box::new(impair)),
     })
 }

@@ -292,6 +292,7 @@ impl Spec {
                         Ipv4Net::new(m.pod_cidr.network(), 32).expect("32 is a valid length"),
                     )],
                     mtu: m.pod_mtu,
+                    impair: None,
                 });
             }
             let name = cx.claim_interface(&m.node, Some(&spanned(POD_BRIDGE, at)));
@@ -303,6 +304,7 @@ impl Spec {
                         .expect("the pod CIDR's own length"),
                 )],
                 mtu: m.pod_mtu,
+                impair: None,
             });
         }
         Some(Flannel {

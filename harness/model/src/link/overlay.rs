@@ -76,6 +76,7 @@ use crate::plan::{
     VxlanDf, VxlanPlan,
 };
 use crate::link::endpoint::RawEndpoint;
+use crate::link::impairment::{Impairment, RawImpairment};
 use crate::context::{Context, check_mtu};
 use crate::link::endpoint::endpoint;
 use crate::link::Interface;
@@ -106,6 +107,8 @@ pub struct Spec {
     /// ZeroTier's 66 by default.
     pub overhead: Option<Spanned<u32>>,
     pub members: Spanned<Vec<RawEndpoint>>,
+    /// What every end does to the packets it sends, unless the end gives its own.
+    pub impair: Option<RawImpairment>,
 }
 
 /// An overlay's sizes, validated.
@@ -189,11 +192,13 @@ impl Spec {
             );
             return None;
         }
+        // A bad impairment is reported; the ends are still checked.
+        let impair = self.impair.as_ref().and_then(|raw| Impairment::validate(cx, raw));
         let members: Vec<Option<Interface>> = self
             .members
             .value
             .iter()
-            .map(|m| endpoint(cx, m, mtu))
+            .map(|m| endpoint(cx, m, mtu, impair))
             .collect();
         let members: Vec<Interface> = members.into_iter().collect::<Option<_>>()?;
         let mut seen = std::collections::BTreeSet::new();

@@ -28,6 +28,7 @@ use crate::plan::{
 use super::{Attachment, Link, LinkKind};
 use crate::link::Interface;
 use crate::link::endpoint::RawEndpoint;
+use crate::link::impairment::{Impairment, RawImpairment};
 use crate::context::{Context, check_mtu};
 use crate::link::endpoint::endpoint;
 
@@ -40,6 +41,8 @@ pub struct Spec {
     /// The kind of line, which sets the MTU instead of `mtu`.
     pub preset: Option<Spanned<Preset>>,
     pub ends: Spanned<Vec<RawEndpoint>>,
+    /// What every end does to the packets it sends, unless the end gives its own.
+    pub impair: Option<RawImpairment>,
 }
 
 /// Kinds of point-to-point line and the MTU each gives an IP packet.
@@ -116,8 +119,10 @@ impl Spec {
             );
             return None;
         }
-        let a = endpoint(cx, &self.ends.value[0], mtu);
-        let b = endpoint(cx, &self.ends.value[1], mtu);
+        // A bad impairment is reported; the ends are still checked.
+        let impair = self.impair.as_ref().and_then(|raw| Impairment::validate(cx, raw));
+        let a = endpoint(cx, &self.ends.value[0], mtu, impair);
+        let b = endpoint(cx, &self.ends.value[1], mtu, impair);
         let (a, b) = (a?, b?);
         if a.node == b.node {
             cx.error(

@@ -64,6 +64,24 @@ impl std::ops::DerefMut for Scenario {
 }
 
 impl Scenario {
+    /// The optional kernel features building `plan` and running the timeline need: the
+    /// plan's own, and the queueing disciplines of the steps' `impair` actions.
+    pub fn kernel_features(&self, plan: &crate::plan::Plan) -> Vec<crate::plan::KernelFeature> {
+        let mut out = plan.kernel_features();
+        let later = self
+            .steps
+            .iter()
+            .flat_map(|s| &s.actions)
+            .filter_map(|a| match a {
+                crate::timeline::Action::Impair(i) => Some(&i.impairment),
+                _ => None,
+            });
+        out.extend(crate::plan::KernelFeature::for_impairments(later));
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Where the node or link `name` is defined, as `file:line:col`.
     pub fn position_of(&self, name: &str) -> Option<String> {
         self.positions

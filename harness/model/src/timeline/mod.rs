@@ -22,6 +22,7 @@ pub mod calico_change;
 pub mod daemon_state;
 pub mod exec;
 pub mod flap;
+pub mod impair;
 pub mod interface_state;
 pub mod link_state;
 pub mod nftables;
@@ -87,6 +88,7 @@ actions! {
     "link_up" => LinkUp(link_state::LinkState, true),
     "flap" => Flap(flap::Flap),
     "set_mtu" => SetMtu(set_mtu::SetMtu),
+    "impair" => Impair(impair::Impair),
     "bird_stop" => BirdStop(daemon_state::DaemonState, daemon_state::Change::Stop),
     "bird_kill" => BirdKill(daemon_state::DaemonState, daemon_state::Change::Kill),
     "bird_start" => BirdStart(daemon_state::DaemonState, daemon_state::Change::Start),
@@ -110,6 +112,7 @@ impl Action {
             Action::LinkDown(_)
             | Action::Flap(_)
             | Action::SetMtu(_)
+            | Action::Impair(_)
             | Action::AdminDown(_)
             | Action::BirdKill(_)
             | Action::Nftables(_)
@@ -293,6 +296,46 @@ pub fn validate(cx: &mut Context, raw: &[Spanned<RawStep>], scenario: &Network) 
         });
     }
     steps
+}
+
+/// The member interfaces of link `link` an action changes: all of them, or those of
+/// `node`. Reports an unknown link, or a node that is not a member.
+pub(crate) fn selected_members<'a>(
+    cx: &mut Context,
+    scenario: &'a Network,
+    link: &Spanned<String>,
+    node: Option<&Spanned<String>>,
+) -> Option<Vec<&'a crate::link::Interface>> {
+    let Some(found) = scenario.links.iter().find(|l| l.name() == link.value) else {
+        let known: Vec<&str> = scenario.links.iter().map(|l| l.name()).collect();
+        cx.error(
+            link.referenced,
+            format!(
+                "no link named `{}` (links: {})",
+                link.value,
+                known.join(", ")
+            ),
+        );
+        return None;
+    };
+    let members: Vec<&crate::link::Interface> = found
+        .interfaces()
+        .iter()
+        .filter(|i| node.is_none_or(|n| n.value == i.node))
+        .collect();
+    if let Some(node) = node
+        && members.is_empty()
+    {
+        cx.error(
+            node.referenced,
+            format!(
+                "node `{}` is not a member of link `{}`",
+                node.value, link.value
+            ),
+        );
+        return None;
+    }
+    Some(members)
 }
 
 /// Reads a file an action names, relative to the scenario, as the scenario's own files are

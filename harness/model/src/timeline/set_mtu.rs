@@ -36,36 +36,10 @@ pub struct SetMtu {
 impl SetMtu {
     pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network) -> Option<Self> {
         check_mtu(cx, spec.mtu.value, spec.mtu.referenced);
-        let Some(link) = scenario.links.iter().find(|l| l.name() == spec.link.value) else {
-            let known: Vec<&str> = scenario.links.iter().map(|l| l.name()).collect();
-            cx.error(
-                spec.link.referenced,
-                format!(
-                    "no link named `{}` (links: {})",
-                    spec.link.value,
-                    known.join(", ")
-                ),
-            );
-            return None;
-        };
-        let interfaces: Vec<(String, String)> = link
-            .interfaces()
+        let interfaces = super::selected_members(cx, scenario, &spec.link, spec.node.as_ref())?
             .iter()
-            .filter(|i| spec.node.as_ref().is_none_or(|n| n.value == i.node))
             .map(|i| (i.node.clone(), i.name.clone()))
             .collect();
-        if let Some(node) = &spec.node
-            && interfaces.is_empty()
-        {
-            cx.error(
-                node.referenced,
-                format!(
-                    "node `{}` is not a member of link `{}`",
-                    node.value, spec.link.value
-                ),
-            );
-            return None;
-        }
         Some(SetMtu {
             link: spec.link.value.clone(),
             node: spec.node.as_ref().map(|n| n.value.clone()),
