@@ -21,7 +21,19 @@ impl Observe for Bgp {
                 if let Some(err) = &p.last_error {
                     seen.push_str(&format!(", last error: {err}"));
                 }
+                // A password mismatch leaves BIRD without an error to show: the kernel drops
+                // the other end's segments before any socket sees them, and only counts them.
+                let md5 = match lab.netns(&self.node) {
+                    Some(ns) if !state.eq_ignore_ascii_case("Established") => {
+                        crate::probe::md5_drops(&ns).ok().filter(|d| d.any())
+                    }
+                    _ => None,
+                };
+                if let Some(d) = &md5 {
+                    seen.push_str(&format!("; {d}"));
+                }
                 Observation::new(matches != self.negated, seen)
+                    .with("md5_drops", md5.map(|d| d.not_found + d.unexpected + d.failure))
                     .with("protocol", &self.protocol)
                     .with("state", &state)
                     .with("info", &p.row.info)

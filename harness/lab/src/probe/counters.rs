@@ -169,6 +169,78 @@ fn parse_snmp6(text: &str) -> IpStats {
     IpStats::from_map(&map, "Ip6", "OutForwDatagrams")
 }
 
+/// TCP segments a namespace dropped for their MD5 signature (RFC 2385, what BGP's
+/// `password` turns on), from `/proc/net/netstat`'s `TcpExt` counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Md5Drops {
+    /// Unsigned, to a socket that has a password (`TCPMD5NotFound`).
+    pub not_found: u64,
+    /// Signed, to a socket that has none (`TCPMD5Unexpected`).
+    pub unexpected: u64,
+    /// Signed with another password (`TCPMD5Failure`).
+    pub failure: u64,
+}
+
+impl Md5Drops {
+    pub fn any(&self) -> bool {
+        self.not_found + self.unexpected + self.failure > 0
+    }
+}
+
+impl fmt::Display for Md5Drops {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut parts = Vec::new();
+        if self.failure > 0 {
+            parts.push(format!("{} signed with another password", self.failure));
+        }
+        if self.not_found > 0 {
+            parts.push(format!(
+                "{} unsigned though a password is set",
+                self.not_found
+            ));
+        }
+        if self.unexpected > 0 {
+            parts.push(format!(
+                "{} signed though no password is set",
+                self.unexpected
+            ));
+        }
+        write!(
+            f,
+            "the kernel dropped TCP segments for their MD5 signature ({}): the BGP passwords \
+             of the two ends differ",
+            parts.join(", ")
+        )
+    }
+}
+
+/// [`Md5Drops`] of `ns`, read from a thread inside it.
+pub fn md5_drops(ns: &Netns) -> io::Result<Md5Drops> {
+    ns.run(|| parse_md5(&std::fs::read_to_string("/proc/thread-self/net/netstat")?))?
+}
+
+/// Parses the `TcpExt:` header and value lines of `/proc/net/netstat`.
+fn parse_md5(text: &str) -> io::Result<Md5Drops> {
+    let mut lines = text.lines().filter(|l| l.starts_with("TcpExt: "));
+    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "no TcpExt: lines in /proc/net/netstat",
+        ));
+    };
+    let map: HashMap<&str, u64> = names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .filter_map(|(n, v)| Some((n, v.parse().ok()?)))
+        .collect();
+    let get = |k: &str| map.get(k).copied().unwrap_or(0);
+    Ok(Md5Drops {
+        not_found: get("TCPMD5NotFound"),
+        unexpected: get("TCPMD5Unexpected"),
+        failure: get("TCPMD5Failure"),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,5 +311,27 @@ Icmp6InMsgs                     	12
         let d = later.since(&earlier);
         assert_eq!((d.frag_creates, d.reasm_oks), (3, 0));
         assert!(!IpStats::default().any_fragmentation());
+    }
+
+    #[test]
+    fn md5_drops_are_read_from_tcp_ext() {
+        let text = "TcpExt: SyncookiesSent TCPMD5NotFound TCPMD5Unexpected TCPMD5Failure\n\
+                    TcpExt: 0 2 0 5\n\
+                    IpExt: InNoRoutes\nIpExt: 0\n";
+        let d = parse_md5(text).unwrap();
+        assert_eq!(
+            d,
+            Md5Drops {
+                not_found: 2,
+                unexpected: 0,
+                failure: 5
+            }
+        );
+        assert!(
+            d.to_string().contains("5 signed with another password"),
+            "{d}"
+        );
+        assert!(!parse_md5("TcpExt: A\nTcpExt: 0\n").unwrap().any());
+        assert!(parse_md5("").is_err());
     }
 }

@@ -22,7 +22,7 @@ mod traceroute;
 #[cfg(test)]
 mod live_tests;
 
-pub use counters::{IpCounters, IpStats, ip_counters};
+pub use counters::{IpCounters, IpStats, Md5Drops, ip_counters, md5_drops};
 pub use ping::{DEFAULT_SIZE_V4, DEFAULT_SIZE_V6, PingOutcome, PingSpec, ping};
 pub use pmtu::{PathMtu, PmtuSpec, path_mtu};
 pub(crate) use search::{LargestPassing, Outcome};

@@ -418,8 +418,40 @@ impl Cluster {
         }
     }
 
-    /// Reports selectors that do not parse (which Calico would silently ignore) and
-    /// passwords whose Secret is missing.
+    /// The passwords whose Secret or key is not among the resources, each as a warning.
+    /// calico-node renders such a peering without a password (confd's `getPassword` and
+    /// `getNodeMeshPassword` log "Can't read password" and go on), so the session comes
+    /// up only with a peer that has no password either: not an error, but worth saying.
+    pub fn unreadable_passwords(&self) -> Vec<String> {
+        let mesh = self
+            .bgp_default
+            .as_ref()
+            .and_then(|b| b.node_mesh_password.as_ref());
+        let refs = self
+            .bgp_peers
+            .iter()
+            .map(|(name, p)| (format!("BGPPeer {name}"), p.password.as_ref()))
+            .chain(std::iter::once((
+                "BGPConfiguration default (nodeMeshPassword)".to_string(),
+                mesh,
+            )));
+        let mut out = Vec::new();
+        for (owner, src) in refs {
+            let Some(r) = src.and_then(|s| s.secret_key_ref.as_ref()) else {
+                continue;
+            };
+            if secret_value(&self.secrets, r).is_none() {
+                out.push(format!(
+                    "{owner}: password Secret {:?} with key {:?} is not among the resources; \
+                     calico-node renders its sessions without a password, as routelab does",
+                    r.name, r.key
+                ));
+            }
+        }
+        out
+    }
+
+    /// Reports selectors that do not parse (which Calico would silently ignore).
     pub fn validate(&self) -> super::Result<()> {
         for (name, p) in &self.bgp_peers {
             for (field, sel) in [
@@ -436,32 +468,6 @@ impl Cluster {
         for p in &self.pools {
             if let Err(e) = Selector::parse(&p.node_selector) {
                 bail!("IPPool {}: nodeSelector: {e}", p.name);
-            }
-        }
-        // calico-node would run the session without its password and leave it down;
-        // a missing Secret is better reported up front.
-        let mesh = self
-            .bgp_default
-            .as_ref()
-            .and_then(|b| b.node_mesh_password.as_ref());
-        let refs = self
-            .bgp_peers
-            .iter()
-            .map(|(name, p)| (format!("BGPPeer {name}"), p.password.as_ref()))
-            .chain(std::iter::once((
-                "BGPConfiguration default".to_string(),
-                mesh,
-            )));
-        for (owner, src) in refs {
-            let Some(r) = src.and_then(|s| s.secret_key_ref.as_ref()) else {
-                continue;
-            };
-            if secret_value(&self.secrets, r).is_none() {
-                bail!(
-                    "{owner}: password Secret {:?} with key {:?} is not among the resources",
-                    r.name,
-                    r.key
-                );
             }
         }
         Ok(())

@@ -306,7 +306,8 @@ pub fn plan_cluster(
     let resources = with_scenario_nodes(resources, nodes);
     let cluster = Cluster::from_resources(&resources)?;
     cluster.validate()?;
-    let warnings = suspicious_peers(&cluster);
+    let mut warnings = suspicious_peers(&cluster);
+    warnings.extend(cluster.unreadable_passwords());
     let pins: BTreeMap<String, Vec<IpNet>> = nodes
         .iter()
         .map(|n| (n.name.clone(), n.pinned_blocks.clone()))

@@ -154,13 +154,25 @@ fn blocks_services_pools_and_communities() {
 }
 
 #[test]
-fn missing_password_secrets_are_reported() {
+fn a_missing_password_secret_renders_the_peering_without_a_password() {
     let res: Vec<_> = features()
         .into_iter()
         .filter(|r| !matches!(r, resources::Resource::Secret(..)))
         .collect();
-    let err = render(&res, "worker-1", &[], &BTreeMap::new()).unwrap_err();
-    assert!(err.to_string().contains("bgp-secrets"), "{err}");
+    // As calico-node: the sessions are rendered, without `password`, and a warning says why.
+    let out = render(&res, "worker-1", &[], &BTreeMap::new()).unwrap();
+    assert!(!out.bird.contains("password"), "{}", out.bird);
+    let with = render(&features(), "worker-1", &[], &BTreeMap::new()).unwrap();
+    assert!(with.bird.contains("password \"tor-secret\";"));
+    let cluster = super::cluster::Cluster::from_resources(&res).unwrap();
+    let warnings = cluster.unreadable_passwords();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings
+            .iter()
+            .all(|w| w.contains("bgp-secrets") && w.contains("without a password")),
+        "{warnings:?}"
+    );
 }
 
 #[test]
