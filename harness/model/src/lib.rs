@@ -39,6 +39,7 @@ pub mod footprint;
 pub mod generate;
 pub mod graph;
 pub mod hop;
+pub mod impairment;
 pub mod input;
 pub mod link;
 pub mod mac;

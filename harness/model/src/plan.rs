@@ -251,7 +251,7 @@ pub struct Plan {
 }
 
 /// An impaired interface: its outgoing packets pass netem, tbf or both (see
-/// [`crate::link::impairment`]).
+/// [`crate::impairment`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImpairmentPlan {
     pub ns: String,
@@ -259,7 +259,7 @@ pub struct ImpairmentPlan {
     /// The interface's MTU, which sizes the shaper's burst.
     pub mtu: u32,
     #[serde(flatten)]
-    pub impairment: crate::link::Impairment,
+    pub impairment: crate::impairment::Impairment,
 }
 
 /// A kernel feature a plan needs that not every kernel has.
@@ -290,7 +290,7 @@ impl KernelFeature {
 impl KernelFeature {
     /// The queueing disciplines `impairments` need, netem before tbf.
     pub fn for_impairments<'a>(
-        impairments: impl IntoIterator<Item = &'a crate::link::Impairment>,
+        impairments: impl IntoIterator<Item = &'a crate::impairment::Impairment>,
     ) -> Vec<KernelFeature> {
         let (mut netem, mut tbf) = (false, false);
         for i in impairments {

@@ -92,7 +92,7 @@ pub(crate) fn impair(
 
 #[cfg(test)]
 mod tests {
-    use routelab_model::link::impairment::{Loss, Micros, Rate};
+    use routelab_model::impairment::{Loss, Micros, Rate};
 
     use super::*;
 

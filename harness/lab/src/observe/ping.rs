@@ -35,7 +35,7 @@ impl Look for Ping {
     fn slowest_reply(&self) -> Duration {
         let bound = self
             .rtt
-            .and_then(|r| r.max.or(r.min.map(|m| routelab_model::link::impairment::Micros(m.0 * 2))));
+            .and_then(|r| r.max.or(r.min.map(|m| routelab_model::impairment::Micros(m.0 * 2))));
         Duration::from_micros(bound.map_or(0, |b| b.0))
     }
 

@@ -8,7 +8,7 @@
 //! - ping: { from: cn, to: 10.255.0.2, rtt: { min: 32ms, max: 40ms } }  # a reply this slow
 //! ```
 //! `rtt` bounds the round trip of the reply (both ends optional, `max` exclusive), for
-//! links with a `delay` ([`crate::link::impairment`]): as every expectation, it holds once
+//! links with a `delay` ([`crate::impairment`]): as every expectation, it holds once
 //! a reply within the bounds comes back before the deadline.
 //! `size` is the whole IP packet in bytes (`ping -s` takes 28 less for IPv4, 48 for IPv6).
 //!
@@ -33,7 +33,7 @@ use super::{Probing, With, probe_origin};
 use crate::observed::ProbeFailure;
 use crate::network::Network;
 use crate::context::Context;
-use crate::link::impairment::Micros;
+use crate::impairment::Micros;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -21,7 +21,7 @@ use super::{Attachment, Link, LinkKind};
 use crate::hop::HopSizes;
 use crate::link::Interface;
 use crate::link::endpoint::RawEndpoint;
-use crate::link::impairment::{Impairment, RawImpairment};
+use crate::impairment::{Impairment, RawImpairment};
 use crate::context::{Context, check_mtu};
 use crate::link::endpoint::endpoint;
 

@@ -5,8 +5,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
 
-use super::impairment::{Impairment, RawImpairment};
 use crate::context::{Context, check_mtu, refused_address};
+use crate::impairment::{Impairment, RawImpairment};
 
 /// One node's attachment to a link.
 #[derive(Debug, Deserialize)]
@@ -30,7 +30,7 @@ pub struct Interface {
     pub name: String,
     pub addresses: Vec<IpNet>,
     pub mtu: u32,
-    /// What is done to the packets the interface sends (see [`super::impairment`]).
+    /// What is done to the packets the interface sends (see [`crate::impairment`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub impair: Option<Box<Impairment>>,
 }

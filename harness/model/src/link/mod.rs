@@ -14,9 +14,8 @@ use crate::hop::{HopSizes, LinkRoute};
 use crate::plan::Plan;
 
 pub mod endpoint;
-pub mod impairment;
+pub use crate::impairment::{Impairment, RawImpairment};
 pub use endpoint::{Interface, RawEndpoint};
-pub use impairment::{Impairment, RawImpairment};
 
 /// What every validated link kind offers.
 pub trait LinkKind {

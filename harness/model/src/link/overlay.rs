@@ -76,7 +76,7 @@ use crate::plan::{
     VxlanDf, VxlanPlan,
 };
 use crate::link::endpoint::RawEndpoint;
-use crate::link::impairment::{Impairment, RawImpairment};
+use crate::impairment::{Impairment, RawImpairment};
 use crate::context::{Context, check_mtu};
 use crate::link::endpoint::endpoint;
 use crate::link::Interface;

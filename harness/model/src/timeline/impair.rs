@@ -6,7 +6,7 @@
 //! - impair: { link: vmbr0, node: kubenode-wds-1, rate: 10mbit }      # one end
 //! - impair: { link: cross-region }                                    # clean again
 //! ```
-//! The fields are those of a link's `impair` ([`crate::link::impairment`]) and replace
+//! The fields are those of a link's `impair` ([`crate::impairment`]) and replace
 //! what the selected interfaces had, as built or as an earlier step left them; an action
 //! with none takes every impairment away. Packets already queued are dropped with the
 //! old queueing discipline, as `tc qdisc del` does on a real host.
