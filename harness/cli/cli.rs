@@ -914,7 +914,10 @@ fn calico_status(lab_name: &str, node: &str) -> u8 {
             return EXIT_INVALID;
         }
     };
-    let Some(daemon) = state.daemons.iter().find(|d| d.node == node) else {
+    // calico-node's BIRD, when the node also runs its own beside it.
+    let on_node = || state.daemons.iter().filter(|d| d.node == node);
+    let calico = on_node().find(|d| d.kind == Some(routelab_model::daemon::DaemonKind::CalicoBird));
+    let Some(daemon) = calico.or_else(|| on_node().next()) else {
         eprintln!("routelab: node `{node}` of lab `{lab_name}` runs no BIRD; is it a calico node?");
         return EXIT_INVALID;
     };

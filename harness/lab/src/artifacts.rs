@@ -2,7 +2,8 @@
 //! scenario, `DIR/<scenario>/<node>/` holds, as the lab was at the end of its last phase:
 //! `routes.txt` (the kernel's IPv4 and IPv6 main tables), and for a node running BIRD
 //! `protocols.txt` (`show protocols`), `bird.log` (the end of what BIRD logged to
-//! routelab) and the configuration files it ran.
+//! routelab) and the configuration files it ran; a calico node that runs its own BIRD
+//! beside calico-node's has that daemon's in `<node>/bird/`.
 //!
 //! Limits: the configuration is the one the lab started with (a later `bird_reload` is
 //! not reflected); the log is its tail, as kept for failure reports.
@@ -38,44 +39,61 @@ pub(crate) async fn collect(lab: &Lab, plan: &Plan, dir: &Path) -> Result<(), Ar
         };
         let here = base.join(&ns.name);
         write(&here, "routes.txt", &routes)?;
-        let Some(daemon_plan) = plan.daemons.iter().find(|d| d.ns == ns.name) else {
-            continue;
-        };
-        let Ok(daemon) = lab.daemon(&ns.name) else {
-            continue;
-        };
-        let protocols = match daemon.protocols().await {
-            Ok(rows) => rows.iter().fold(String::new(), |mut out, r| {
-                let _ = writeln!(
-                    out,
-                    "{:<24} {:<8} {:<10} {:<6} {:<20} {}",
-                    r.name,
-                    r.proto,
-                    r.table.as_deref().unwrap_or("---"),
-                    r.state,
-                    r.since,
-                    r.info
-                );
-                out
-            }),
-            Err(e) => format!("could not ask BIRD: {e}\n"),
-        };
-        write(&here, "protocols.txt", &protocols)?;
-        write(&here, "bird.log", &daemon.log_tail())?;
-        match &daemon_plan.config {
-            BirdConfig::File(path) => {
-                let name = path
-                    .file_name()
-                    .map_or("bird.conf".into(), |n| n.to_string_lossy().into_owned());
-                let text = std::fs::read_to_string(path)
-                    .unwrap_or_else(|e| format!("# could not read {}: {e}\n", path.display()));
-                write(&here, &name, &text)?;
-            }
-            BirdConfig::Inline(text) => write(&here, "bird.conf", text)?,
-            BirdConfig::Rendered(files) => {
-                for (name, text) in files {
-                    write(&here, name, text)?;
-                }
+        for daemon_plan in plan.daemons.iter().filter(|d| d.ns == ns.name) {
+            let name = plan.daemon_name(daemon_plan);
+            // A calico node's own BIRD, beside calico-node's, gets a directory of its own.
+            let here = if name == ns.name {
+                here.clone()
+            } else {
+                here.join("bird")
+            };
+            daemon_artifacts(lab, &name, daemon_plan, &here).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One daemon's `protocols.txt`, `bird.log` and configuration files, in `here`.
+async fn daemon_artifacts(
+    lab: &Lab,
+    name: &str,
+    daemon_plan: &routelab_model::plan::DaemonPlan,
+    here: &Path,
+) -> Result<(), ArtifactError> {
+    let Ok(daemon) = lab.daemon(name) else {
+        return Ok(());
+    };
+    let protocols = match daemon.protocols().await {
+        Ok(rows) => rows.iter().fold(String::new(), |mut out, r| {
+            let _ = writeln!(
+                out,
+                "{:<24} {:<8} {:<10} {:<6} {:<20} {}",
+                r.name,
+                r.proto,
+                r.table.as_deref().unwrap_or("---"),
+                r.state,
+                r.since,
+                r.info
+            );
+            out
+        }),
+        Err(e) => format!("could not ask BIRD: {e}\n"),
+    };
+    write(here, "protocols.txt", &protocols)?;
+    write(here, "bird.log", &daemon.log_tail())?;
+    match &daemon_plan.config {
+        BirdConfig::File(path) => {
+            let name = path
+                .file_name()
+                .map_or("bird.conf".into(), |n| n.to_string_lossy().into_owned());
+            let text = std::fs::read_to_string(path)
+                .unwrap_or_else(|e| format!("# could not read {}: {e}\n", path.display()));
+            write(here, &name, &text)?;
+        }
+        BirdConfig::Inline(text) => write(here, "bird.conf", text)?,
+        BirdConfig::Rendered(files) => {
+            for (name, text) in files {
+                write(here, name, text)?;
             }
         }
     }

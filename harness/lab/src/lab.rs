@@ -220,9 +220,14 @@ pub struct Lab {
     mode: Mode,
     /// Dropped last: namespaces go when their descriptors close.
     namespaces: BTreeMap<String, LabNamespace>,
+    /// By daemon name ([`Plan::daemon_name`]): the node's, or `<node>.bird` for a calico
+    /// node's own BIRD beside calico-node's.
     daemons: BTreeMap<String, Box<dyn Daemon>>,
-    /// The kind of each node's daemon, for the record.
-    kinds: BTreeMap<String, DaemonKind>,
+    /// The node and kind of each daemon, by name.
+    kinds: BTreeMap<String, (String, DaemonKind)>,
+    /// For each calico node that runs its own BIRD too: that daemon's name and the names
+    /// of its protocols, which expectations about them reach it by.
+    own_birds: BTreeMap<String, (String, std::collections::BTreeSet<String>)>,
     /// Daemons a timeline step stopped on purpose; their exit is not a failure.
     stopped_on_purpose: std::collections::BTreeSet<String>,
     /// When each daemon last started.
@@ -305,6 +310,7 @@ impl Lab {
             namespaces: BTreeMap::new(),
             daemons: BTreeMap::new(),
             kinds: BTreeMap::new(),
+            own_birds: BTreeMap::new(),
             stopped_on_purpose: Default::default(),
             started: BTreeMap::new(),
             runtime_dir,
@@ -370,24 +376,29 @@ impl Lab {
             let netns = self
                 .netns(&d.ns)
                 .ok_or_else(|| LabError::NoSuchNode(d.ns.clone()))?;
+            let name = plan.daemon_name(d);
             let dir = self.runtime_dir.path();
             // The daemon creates its socket without root, so in its own sandbox.
             let files = DaemonFiles {
-                sandbox: dir.join(&d.ns),
-                socket: dir.join(&d.ns).join("bird.ctl"),
-                log: dir.join(format!("{}.log", d.ns)),
+                sandbox: dir.join(&name),
+                socket: dir.join(&name).join("bird.ctl"),
+                log: dir.join(format!("{name}.log")),
             };
             let daemon_error = |source| LabError::Daemon {
-                node: d.ns.clone(),
+                node: name.clone(),
                 source,
             };
             let mut daemon = prepare(d.kind, &d.ns, netns, &d.config, files, binaries, persistent)
                 .map_err(daemon_error)?;
             daemon.set_ready_timeout(ready_timeout(plan.daemons.len()));
             daemon.start().map_err(daemon_error)?;
-            self.daemons.insert(d.ns.clone(), daemon);
-            self.kinds.insert(d.ns.clone(), d.kind);
-            self.started.insert(d.ns.clone(), Instant::now());
+            if name != d.ns {
+                self.own_birds
+                    .insert(d.ns.clone(), (name.clone(), protocol_names(&d.config)));
+            }
+            self.daemons.insert(name.clone(), daemon);
+            self.kinds.insert(name.clone(), (d.ns.clone(), d.kind));
+            self.started.insert(name, Instant::now());
             // Recorded the moment it runs, before it has answered: a crash now must not
             // leave a daemon `down` does not know of.
             self.write_state()?;
@@ -440,7 +451,34 @@ impl Lab {
         self.owners.get(&address).map(String::as_str)
     }
 
-    /// The routing daemon of `node`.
+    /// The daemon an expectation about `protocol` on `node` asks: the node's own BIRD
+    /// when it runs one beside calico-node's and defines that protocol, otherwise the
+    /// node's daemon.
+    pub fn daemon_for(&self, node: &str, protocol: &str) -> Result<&dyn Daemon, LabError> {
+        match self.own_birds.get(node) {
+            Some((name, protocols)) if protocols.contains(protocol) => self.daemon(name),
+            _ => self.daemon(node),
+        }
+    }
+
+    /// Every daemon of `node`: calico-node's BIRD (or the node's only one) first, then its
+    /// own BIRD beside it.
+    pub fn daemons_of(&self, node: &str) -> Vec<&dyn Daemon> {
+        let own = self.own_birds.get(node).map(|(name, _)| name.as_str());
+        [Some(node), own]
+            .into_iter()
+            .flatten()
+            .filter_map(|name| self.daemon(name).ok())
+            .collect()
+    }
+
+    /// The node a daemon runs on, by the daemon's name.
+    pub fn node_of_daemon<'a>(&'a self, name: &'a str) -> &'a str {
+        self.kinds.get(name).map_or(name, |(node, _)| node.as_str())
+    }
+
+    /// The daemon named `name`: a node's (by the node's name: calico-node's BIRD on a
+    /// calico node) or a calico node's own BIRD (`<node>.bird`).
     pub fn daemon(&self, node: &str) -> Result<&dyn Daemon, LabError> {
         self.daemons
             .get(node)
@@ -576,12 +614,13 @@ impl Lab {
         state.daemons = self
             .daemons
             .iter()
-            .filter_map(|(node, d)| {
+            .filter_map(|(name, d)| {
+                let (node, kind) = self.kinds.get(name)?;
                 Some(DaemonState {
                     node: node.clone(),
                     process: d.process()?,
                     socket: d.control_socket()?,
-                    kind: self.kinds.get(node).copied(),
+                    kind: Some(*kind),
                 })
             })
             .collect();
@@ -908,6 +947,23 @@ pub fn state(lab: &str) -> Result<LabState, DownError> {
         record: record.clone(),
     })?;
     serde_json::from_str(&text).map_err(|source| DownError::BadRecord { record, source })
+}
+
+/// The names of the protocols a configuration defines, as far as they can be read.
+fn protocol_names(
+    config: &routelab_model::daemon::BirdConfig,
+) -> std::collections::BTreeSet<String> {
+    use routelab_model::{bird_conf, daemon::BirdConfig};
+    let protocols = match config {
+        BirdConfig::File(path) => bird_conf::protocols_of_file(path),
+        BirdConfig::Inline(text) => bird_conf::protocols_of_text(text, Path::new(".")),
+        BirdConfig::Rendered(files) => Some(bird_conf::protocols_of_rendered(files)),
+    };
+    protocols
+        .unwrap_or_default()
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
 }
 
 #[cfg(test)]

@@ -24,7 +24,11 @@ pub(crate) fn attach_tails(lab: &Lab, expectations: &[Expectation], outcomes: &m
             continue;
         }
         let node = e.kind.subject();
-        let Ok(daemon) = lab.daemon(node) else {
+        let daemon = match e.kind.protocol() {
+            Some(protocol) => lab.daemon_for(node, protocol),
+            None => lab.daemon(node),
+        };
+        let Ok(daemon) = daemon else {
             continue;
         };
         let log = daemon.log_tail();

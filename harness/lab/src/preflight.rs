@@ -559,7 +559,8 @@ fn wait_for(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
 /// of `calico_apply`/`calico_delete`), each as the daemon of its node would run it.
 fn step_configs(scenario: &Scenario, plan: &Plan) -> Vec<routelab_model::plan::DaemonPlan> {
     use routelab_model::timeline::Action;
-    let kind_of = |node: &str| plan.daemons.iter().find(|d| d.ns == node).map(|d| d.kind);
+    // Steps name a daemon by its name: a node's, or `<node>.bird` for a calico node's own.
+    let daemon_named = |name: &str| plan.daemons.iter().find(|d| plan.daemon_name(d) == name);
     let mut out = Vec::new();
     for action in scenario.steps.iter().flat_map(|s| &s.actions) {
         let configs: Vec<(&String, &BirdConfig)> = match action {
@@ -569,11 +570,11 @@ fn step_configs(scenario: &Scenario, plan: &Plan) -> Vec<routelab_model::plan::D
             }
             _ => Vec::new(),
         };
-        for (node, config) in configs {
-            if let Some(kind) = kind_of(node) {
+        for (name, config) in configs {
+            if let Some(d) = daemon_named(name) {
                 out.push(routelab_model::plan::DaemonPlan {
-                    ns: node.clone(),
-                    kind,
+                    ns: d.ns.clone(),
+                    kind: d.kind,
                     config: config.clone(),
                 });
             }

@@ -10,7 +10,8 @@
 //!
 //! After a step that may have cut peers off without a word (a line cut, a daemon
 //! killed, a firewall change), an established BGP session is not known to be alive until
-//! its peer is heard from: its hold timer is seen reset by a keepalive. Until every
+//! its peer is heard from: its hold timer is seen reset by a keepalive. A full OSPF
+//! adjacency likewise, by its dead timer reset by a hello. Until every
 //! established session has shown that (or the longest hold time has passed, by when a
 //! dead one has expired), the phase has not settled. So a cut line's sessions are judged
 //! after their hold timers, as a real network would see them, and a reconfiguration's
@@ -237,13 +238,20 @@ async fn fingerprint(lab: &Lab) -> Sample {
                     if d.row.proto == "BGP" && !established {
                         unestablished_bgp = true;
                         if let Some(address) = d.neighbor_address {
-                            down.push((node.clone(), address));
+                            down.push((lab.node_of_daemon(&node).to_string(), address));
                         }
                     }
                     if established && let Some((left, length)) = d.hold_timer {
                         sessions.push(((node.clone(), d.row.name.clone()), left, length));
                     }
                     (&d.row.name, &d.row.proto, &d.row.state, established).hash(&mut h);
+                    if d.row.proto == "OSPF"
+                        && d.row.state == "up"
+                        && let Some(until) =
+                            ospf_adjacencies(daemon, &node, &d.row.name, &mut sessions).await
+                    {
+                        waiting = Some(waiting.map_or(until, |w| w.max(until)));
+                    }
                 }
                 if unestablished_bgp {
                     let until = started + STARTUP_GRACE;
@@ -259,6 +267,51 @@ async fn fingerprint(lab: &Lab) -> Sample {
         waiting,
         sessions,
         pair_down: pair_down(&down, |a| lab.owner_of(a)),
+    }
+}
+
+/// An OSPF protocol's adjacencies. Full ones are sessions to be heard from: a neighbour's
+/// dead timer is reset by each hello, as a BGP hold timer by a keepalive, and a cut-off
+/// neighbour stays `Full` until its dead interval has passed. BIRD shows only the time
+/// left, so that is given as the length too: the longest seen is the dead interval, near
+/// enough (a sample lands within one hello of a reset).
+///
+/// A neighbour on its way up or down (`Init` after a stopping neighbour's last hello,
+/// `ExStart` to `Loading` while forming) keeps the phase unsettled until its dead time
+/// has run out: its routes change only when it is dropped (or full), and nothing in the
+/// routing tables shows that meanwhile. `2-Way` is where two routers that are neither
+/// DR nor BDR stay, so it counts as settled. Returns until when to wait, if at all.
+async fn ospf_adjacencies(
+    daemon: &dyn crate::daemon::Daemon,
+    node: &str,
+    protocol: &str,
+    sessions: &mut Vec<((String, String), Duration, Duration)>,
+) -> Option<Instant> {
+    let neighbours = daemon.ospf_neighbors(protocol).await.ok()?;
+    let mut until: Option<Instant> = None;
+    for n in &neighbours {
+        let Some(left) = dead_time(&n.dead_time) else {
+            continue;
+        };
+        if n.state.starts_with("Full") {
+            let key = (node.to_string(), format!("{protocol}/{}", n.router_id));
+            sessions.push((key, left, left));
+        } else if !n.state.starts_with("2-Way") {
+            let dropped = Instant::now() + left + SAMPLE;
+            until = Some(until.map_or(dropped, |u| u.max(dropped)));
+        }
+    }
+    until
+}
+
+/// An OSPF neighbour's dead time as BIRD prints it: seconds (`3.536`, BIRD 2) or
+/// minutes and seconds (`00:03`, BIRD 1.6).
+fn dead_time(text: &str) -> Option<Duration> {
+    match text.split_once(':') {
+        Some((m, s)) => Some(Duration::from_secs(
+            m.parse::<u64>().ok()? * 60 + s.parse::<u64>().ok()?,
+        )),
+        None => Duration::try_from_secs_f64(text.parse().ok()?).ok(),
     }
 }
 
@@ -282,7 +335,16 @@ fn pair_down<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::pair_down;
+    use super::{dead_time, pair_down};
+    use std::time::Duration;
+
+    #[test]
+    fn ospf_dead_times_of_both_birds() {
+        assert_eq!(dead_time("3.536"), Some(Duration::from_millis(3536)));
+        assert_eq!(dead_time("00:39"), Some(Duration::from_secs(39)));
+        assert_eq!(dead_time("01:05"), Some(Duration::from_secs(65)));
+        assert_eq!(dead_time("-"), None);
+    }
     use std::net::IpAddr;
 
     fn owner(a: IpAddr) -> Option<&'static str> {

@@ -370,9 +370,16 @@ async fn node_state(lab: &Lab, name: &str) -> NodeState {
             }
         }
     }
-    let Ok(daemon) = lab.daemon(name) else {
-        return state;
-    };
+    // calico-node's BIRD and, beside it, the node's own: one node's state.
+    for daemon in lab.daemons_of(name) {
+        daemon_state(daemon, &mut state).await;
+    }
+    state
+}
+
+/// What one of a node's daemons adds to the node's state: its BGP and OSPF protocols and
+/// its best routes.
+async fn daemon_state(daemon: &dyn crate::daemon::Daemon, state: &mut NodeState) {
     if let Ok(details) = daemon.protocol_details().await {
         for p in details {
             let proto = p.row.proto.to_ascii_uppercase();
@@ -407,9 +414,10 @@ async fn node_state(lab: &Lab, name: &str) -> NodeState {
         }
     }
     if let Ok(text) = daemon.best_routes().await {
-        state.bird_routes = routelab_model::snapshot::bird::parse_best_routes(&text);
+        state
+            .bird_routes
+            .extend(routelab_model::snapshot::bird::parse_best_routes(&text));
     }
-    state
 }
 
 /// A local-table route to one of the namespace's own link-local addresses: derived from a
@@ -639,10 +647,7 @@ pub(crate) async fn wait_converged(lab: &Lab, quiet: &crate::settle::Quiet) {
 /// (5 s by default), and nothing changes meanwhile.
 async fn ospf_forming(lab: &Lab) -> bool {
     let names: Vec<String> = lab.namespace_names().map(str::to_string).collect();
-    for name in names {
-        let Ok(daemon) = lab.daemon(&name) else {
-            continue;
-        };
+    for daemon in names.iter().flat_map(|n| lab.daemons_of(n)) {
         let Ok(rows) = daemon.protocols().await else {
             continue;
         };

@@ -30,6 +30,14 @@ pub struct Protocol {
     /// A BGP protocol's `neighbor` address, when written in the protocol itself (not
     /// inherited from a template).
     pub neighbor: Option<std::net::IpAddr>,
+    /// A `kernel` protocol's `kernel table` (a number or a name, as written), when written
+    /// in the protocol itself; without one it works on the main table.
+    pub kernel_table: Option<String>,
+    /// A BGP protocol's `local ... port N`, the port it listens on, when written in the
+    /// protocol itself; without one it is BGP's 179 (or the daemon's `listen bgp port`).
+    pub local_port: Option<u16>,
+    /// Where its `protocol` keyword is.
+    pub at: Position,
 }
 
 /// The protocols of a configuration file, following its includes (relative to the file
@@ -58,6 +66,43 @@ pub fn protocols_of_rendered(files: &[(String, String)]) -> Vec<Protocol> {
         out.scan(text, None, |_| Some(()));
     }
     out.finish()
+}
+
+/// The port of a top-level `listen bgp [address A] [port N];` (BIRD 1.6's, which
+/// calico-node's confd writes for a `listenPort`) in any of `files`; `None` without one,
+/// which is BGP's 179.
+pub fn listen_bgp_port(files: &[(String, String)]) -> Option<u16> {
+    for (_, text) in files {
+        let tokens: Vec<Token> = positioned_tokens(text)
+            .into_iter()
+            .map(|(t, _)| t)
+            .collect();
+        let mut depth = 0usize;
+        for (k, t) in tokens.iter().enumerate() {
+            match t {
+                Token::Punct('{') => depth += 1,
+                Token::Punct('}') => depth = depth.saturating_sub(1),
+                Token::Word(w)
+                    if depth == 0
+                        && w == "listen"
+                        && matches!(tokens.get(k + 1), Some(Token::Word(b)) if b == "bgp") =>
+                {
+                    let statement = tokens[k..].iter().take_while(|t| **t != Token::Punct(';'));
+                    let mut words = statement.filter_map(|t| match t {
+                        Token::Word(w) => Some(w.as_str()),
+                        _ => None,
+                    });
+                    while let Some(w) = words.next() {
+                        if w == "port" {
+                            return words.next().and_then(|n| n.parse().ok());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// Where in a configuration something was written: `file` is `None` for inline text
@@ -125,8 +170,8 @@ const MAX_DEPTH: usize = 8;
 
 #[derive(Default)]
 struct Reader {
-    /// Type, optional name and neighbour, in order.
-    found: Vec<(String, Option<String>, Option<std::net::IpAddr>)>,
+    /// The protocols, in order, their names still optional.
+    found: Vec<(Option<String>, Protocol)>,
     /// OSPF interface statements, with the index in `found` of their protocol.
     interfaces: Vec<(usize, Vec<InterfacePattern>)>,
 }
@@ -148,17 +193,13 @@ impl Reader {
         let mut counters: BTreeMap<String, u32> = BTreeMap::new();
         self.found
             .into_iter()
-            .map(|(kind, name, neighbor)| {
-                let name = name.unwrap_or_else(|| {
-                    let n = counters.entry(kind.clone()).or_insert(0);
+            .map(|(name, mut protocol)| {
+                protocol.name = name.unwrap_or_else(|| {
+                    let n = counters.entry(protocol.kind.clone()).or_insert(0);
                     *n += 1;
-                    format!("{kind}{n}")
+                    format!("{}{n}", protocol.kind)
                 });
-                Protocol {
-                    kind,
-                    name,
-                    neighbor,
-                }
+                protocol
             })
             .collect()
     }
@@ -228,7 +269,14 @@ impl Reader {
                             Some(Token::Str(n)) => Some(n.clone()),
                             _ => None,
                         };
-                        let neighbor = neighbor_in_block(&tokens[j..]);
+                        let neighbor =
+                            word_after(&tokens[j..], &["neighbor"]).and_then(|a| a.parse().ok());
+                        let kernel_table = (kind == "kernel")
+                            .then(|| word_after(&tokens[j..], &["kernel", "table"]))
+                            .flatten();
+                        let local_port = (kind == "bgp")
+                            .then(|| local_port_in_block(&tokens[j..]))
+                            .flatten();
                         if kind == "ospf" {
                             for statement in interfaces_in_block(&tokens, j) {
                                 let patterns = statement
@@ -242,7 +290,17 @@ impl Reader {
                                 self.interfaces.push((self.found.len(), patterns));
                             }
                         }
-                        self.found.push((kind.clone(), name, neighbor));
+                        self.found.push((
+                            name,
+                            Protocol {
+                                kind: kind.clone(),
+                                name: String::new(),
+                                neighbor,
+                                kernel_table,
+                                local_port,
+                                at: at(i),
+                            },
+                        ));
                         i = j;
                         continue;
                     }
@@ -308,23 +366,58 @@ fn interfaces_in_block(tokens: &[Token], from: usize) -> Vec<Vec<(usize, String,
     out
 }
 
-/// The address of the first `neighbor ADDR` in the block that opens at the first `{` of
-/// `tokens`, at its own level.
-fn neighbor_in_block(tokens: &[Token]) -> Option<std::net::IpAddr> {
-    let start = tokens.iter().position(|t| *t == Token::Punct('{'))?;
+/// The tokens of the block that opens at the first `{` of `tokens`, at the block's own
+/// level (not inside nested blocks), each with the tokens from it on.
+fn top_of_block(tokens: &[Token]) -> impl Iterator<Item = (&Token, &[Token])> {
+    let start = tokens.iter().position(|t| *t == Token::Punct('{'));
+    let block = start.map_or(&[][..], |s| &tokens[s..]);
     let mut depth = 0usize;
-    for (k, t) in tokens[start..].iter().enumerate() {
-        match t {
-            Token::Punct('{') => depth += 1,
-            Token::Punct('}') => {
-                depth -= 1;
-                if depth == 0 {
-                    return None;
+    block
+        .iter()
+        .enumerate()
+        .map_while(move |(k, t)| {
+            match t {
+                Token::Punct('{') => depth += 1,
+                Token::Punct('}') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return None;
+                    }
                 }
+                _ => {}
             }
-            Token::Word(w) if depth == 1 && w == "neighbor" => {
-                if let Some(Token::Word(a)) = tokens.get(start + k + 1) {
-                    return a.parse().ok();
+            Some((depth, t, &block[k..]))
+        })
+        .filter(|(depth, t, _)| *depth == 1 && **t != Token::Punct('{'))
+        .map(|(_, t, rest)| (t, rest))
+}
+
+/// The word after the first run of `keywords` (`neighbor`, `kernel table`) in the block
+/// that opens at the first `{` of `tokens`, at the block's own level.
+fn word_after(tokens: &[Token], keywords: &[&str]) -> Option<String> {
+    top_of_block(tokens).find_map(|(_, here)| {
+        let matches = keywords
+            .iter()
+            .enumerate()
+            .all(|(m, w)| matches!(here.get(m), Some(Token::Word(x)) if x == w));
+        match here.get(keywords.len()) {
+            Some(Token::Word(value)) if matches => Some(value.clone()),
+            _ => None,
+        }
+    })
+}
+
+/// The port of a BGP protocol's `local [ADDR] [port N] [as N];` statement, at the block's
+/// own level.
+fn local_port_in_block(tokens: &[Token]) -> Option<u16> {
+    let mut in_local = false;
+    for (t, here) in top_of_block(tokens) {
+        match t {
+            Token::Punct(';') => in_local = false,
+            Token::Word(w) if w == "local" => in_local = true,
+            Token::Word(w) if in_local && w == "port" => {
+                if let Some(Token::Word(n)) = here.get(1) {
+                    return n.parse().ok();
                 }
             }
             _ => {}
@@ -483,6 +576,56 @@ mod tests {
         ps.iter()
             .map(|p| format!("{} {}", p.kind, p.name))
             .collect()
+    }
+
+    #[test]
+    fn kernel_tables_and_bgp_ports_are_read_where_written() {
+        let text = "protocol kernel { ipv4 { export all; }; }\n\
+                    protocol kernel k100 { ipv4 { export all; }; kernel table 100; }\n\
+                    protocol bgp plain { local as 65001; neighbor 10.0.0.2 as 65002; }\n\
+                    protocol bgp moved { local 10.0.0.1 port 1179 as 65001; neighbor 10.0.0.2 port 1179 as 65002; }\n\
+                    protocol bgp far { local as 65001; neighbor 10.0.0.3 port 1179 as 65002; }\n";
+        let ps = protocols_of_text(text, Path::new(".")).unwrap();
+        let facts: Vec<(String, Option<String>, Option<u16>, u64)> = ps
+            .iter()
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    p.kernel_table.clone(),
+                    p.local_port,
+                    p.at.line,
+                )
+            })
+            .collect();
+        assert_eq!(
+            facts,
+            vec![
+                ("kernel1".into(), None, None, 1),
+                ("k100".into(), Some("100".into()), None, 2),
+                ("plain".into(), None, None, 3),
+                ("moved".into(), None, Some(1179), 4),
+                // The neighbour's port is not the one this end listens on.
+                ("far".into(), None, None, 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn listen_bgp_port_is_read_from_calico_nodes_bird_cfg() {
+        let files = |text: &str| vec![("bird.cfg".to_string(), text.to_string())];
+        assert_eq!(
+            listen_bgp_port(&files("router id 1.2.3.4;\nlisten bgp port 1790;\n")),
+            Some(1790)
+        );
+        assert_eq!(
+            listen_bgp_port(&files("listen bgp address 10.0.0.1 port 178;\n")),
+            Some(178)
+        );
+        assert_eq!(
+            listen_bgp_port(&files("listen bgp address 10.0.0.1;\n")),
+            None
+        );
+        assert_eq!(listen_bgp_port(&files("protocol device {}\n")), None);
     }
 
     #[test]

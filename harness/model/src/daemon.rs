@@ -1,9 +1,13 @@
-//! The pure half of a daemon kind: which daemon a node runs, and where its configuration
+//! The pure half of a daemon kind: which daemons a node runs (a calico node may run its own
+//! BIRD beside calico-node's), and where their configuration
 //! comes from. Running it is the lab's (`routelab-lab`'s `daemon`).
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+
+/// What a calico node's own BIRD (one beside calico-node's) is called: `<node>.bird`.
+pub const OWN_BIRD_SUFFIX: &str = ".bird";
 
 /// Which BIRD a daemon runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -104,24 +104,26 @@ fn mtus(ifaces: &[crate::scenario::Interface]) -> String {
 fn bgp_sessions(scenario: &Scenario) -> Vec<Edge> {
     let mut pairs = BTreeSet::new();
     for node in &scenario.nodes {
-        let protocols = if let Some(c) = &node.calico {
-            match c.bird_config() {
-                BirdConfig::Rendered(files) => crate::bird_conf::protocols_of_rendered(&files),
-                _ => continue,
+        // calico-node's BIRD, and the node's own beside it or alone.
+        let mut protocols = Vec::new();
+        if let Some(c) = &node.calico
+            && let BirdConfig::Rendered(files) = c.bird_config()
+        {
+            protocols.extend(crate::bird_conf::protocols_of_rendered(&files));
+        }
+        match &node.bird {
+            Some(BirdConfig::File(p)) => {
+                protocols.extend(crate::bird_conf::protocols_of_file(p).unwrap_or_default())
             }
-        } else {
-            match &node.bird {
-                Some(BirdConfig::File(p)) => {
-                    crate::bird_conf::protocols_of_file(p).unwrap_or_default()
-                }
-                Some(BirdConfig::Inline(t)) => {
-                    let dir = scenario.file.parent().unwrap_or(std::path::Path::new("."));
-                    crate::bird_conf::protocols_of_text(t, dir).unwrap_or_default()
-                }
-                Some(BirdConfig::Rendered(files)) => crate::bird_conf::protocols_of_rendered(files),
-                None => continue,
+            Some(BirdConfig::Inline(t)) => {
+                let dir = scenario.file.parent().unwrap_or(std::path::Path::new("."));
+                protocols.extend(crate::bird_conf::protocols_of_text(t, dir).unwrap_or_default())
             }
-        };
+            Some(BirdConfig::Rendered(files)) => {
+                protocols.extend(crate::bird_conf::protocols_of_rendered(files))
+            }
+            None => {}
+        }
         for p in protocols.iter().filter(|p| p.kind == "bgp") {
             if let Some(peer) = p.neighbor.and_then(|a| scenario.owner_of(a))
                 && peer != node.name

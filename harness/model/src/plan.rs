@@ -363,6 +363,23 @@ impl Plan {
         out
     }
 
+    /// The name a daemon goes by in the lab (its runtime files, its log, diagnoses): its
+    /// node's, except for the BIRD a calico node runs beside calico-node's, which is
+    /// `<node>.bird` ([`crate::daemon::OWN_BIRD_SUFFIX`]). Expectations and timeline
+    /// actions that name the node address calico-node's.
+    pub fn daemon_name(&self, d: &DaemonPlan) -> String {
+        let beside_calico = d.kind == DaemonKind::Bird2
+            && self
+                .daemons
+                .iter()
+                .any(|o| o.ns == d.ns && o.kind == DaemonKind::CalicoBird);
+        if beside_calico {
+            format!("{}{}", d.ns, crate::daemon::OWN_BIRD_SUFFIX)
+        } else {
+            d.ns.clone()
+        }
+    }
+
     /// Paths the plan reads from the scenario's directory, relative to `base` where
     /// possible, so snapshots do not depend on where the checkout lives.
     pub fn relative_to(mut self, base: &std::path::Path) -> Plan {

@@ -9,7 +9,7 @@ use crate::lab::Lab;
 
 impl Observe for Bgp {
     async fn observe(&self, lab: &Lab) -> Observation {
-        let daemon = match lab.daemon(&self.node) {
+        let daemon = match lab.daemon_for(&self.node, &self.protocol) {
             Ok(d) => d,
             Err(e) => return Observation::error(e),
         };

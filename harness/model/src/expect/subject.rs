@@ -20,4 +20,15 @@ impl Kind {
             Kind::Neighbor(k) => &k.node,
         }
     }
+
+    /// The BIRD protocol the expectation is about, if it is about one: on a calico node
+    /// that runs its own BIRD too, it tells which of the two daemons to ask.
+    pub fn protocol(&self) -> Option<&str> {
+        match self {
+            Kind::Bgp(k) => Some(&k.protocol),
+            Kind::Ospf(k) => Some(&k.protocol),
+            Kind::Fails(k) => k.inner.kind.protocol(),
+            _ => None,
+        }
+    }
 }

@@ -1,7 +1,8 @@
 //! Warnings about a valid scenario that would still stall or fail at run time for a reason
 //! the file alone shows: the ends of a link with different MTUs, an expectation naming a
 //! BIRD protocol the node's configuration does not define, an OSPF interface pattern
-//! that matches none of the node's interfaces, a probe aimed at an address no node or
+//! that matches none of the node's interfaces, a calico node whose own BIRD would fight
+//! calico-node's (both on BGP's port, both on the main kernel table), a probe aimed at an address no node or
 //! pod has, a `pmtu` expectation that the path MTU prediction disagrees with.
 //!
 //! Each is a warning, not an error: a scenario may reproduce exactly that mistake.
@@ -44,6 +45,7 @@ pub(super) fn lint<'a>(
     let plan = crate::planner::plan(scenario);
     for node in &scenario.nodes {
         ospf_interfaces(cx, &plan, node);
+        two_birds(cx, node);
     }
     for e in &raw.expect {
         if let ExpectationSpec::Pmtu(spec) = &e.value {
@@ -166,25 +168,88 @@ fn ospf_interfaces(cx: &mut Context, plan: &Plan, node: &Node) {
             "OSPF protocol `{}` of node `{}`: interface {listed} {why}",
             statement.protocol, node.name
         );
-        let first = &statement.patterns[0].at;
-        let (file, line, column) = match &first.file {
-            Some(file) => (file.as_path(), first.line, first.column),
-            None => {
-                // Inline text: its lines are the scenario's from where it begins, all at
-                // the block's indentation.
-                let Some((l, c)) = node.source.bird_inline else {
-                    continue;
-                };
-                (cx.file, l + first.line - 1, c + first.column - 1)
-            }
-        };
-        cx.findings.push(Diagnostic::at(
-            Severity::Warning,
-            file,
-            line,
-            column,
-            message,
+        warn_in_bird_config(cx, node, &statement.patterns[0].at, message);
+    }
+}
+
+/// A warning at a place in a node's BIRD configuration: its file's, or for inline text
+/// the scenario's (its lines are the scenario's from where it begins, all at the block's
+/// indentation).
+fn warn_in_bird_config(cx: &mut Context, node: &Node, at: &bird_conf::Position, message: String) {
+    let (file, line, column) = match &at.file {
+        Some(file) => (file.as_path(), at.line, at.column),
+        None => {
+            let Some((l, c)) = node.source.bird_inline else {
+                return;
+            };
+            (cx.file, l + at.line - 1, c + at.column - 1)
+        }
+    };
+    cx.findings.push(Diagnostic::at(
+        Severity::Warning,
+        file,
+        line,
+        column,
+        message,
+    ));
+}
+
+/// A calico node that runs its own BIRD beside calico-node's: what makes the two fight,
+/// as on a real host. Both listening for BGP on one port: the second to start cannot open
+/// it (calico-node's sessions then say `No listening socket`). Both on the main kernel
+/// table: calico-node's BIRD takes the `proto bird` routes it did not install for stale
+/// ones of its own and removes them on its scan, every 2 s. (BIRD 2's scan would remove
+/// calico-node's the same way, but it deletes at its own metric, 32 by default, and so
+/// misses them.)
+fn two_birds(cx: &mut Context, node: &Node) {
+    let (Some(calico), Some(own)) = (&node.calico, &node.bird) else {
+        return;
+    };
+    let Some(protocols) = own_protocols(own, &cx.dir) else {
+        return;
+    };
+    let BirdConfig::Rendered(files) = calico.bird_config() else {
+        return;
+    };
+    let calico_port = bird_conf::listen_bgp_port(&files).unwrap_or(179);
+    let mut warnings = Vec::new();
+    if let Some(p) = protocols
+        .iter()
+        .find(|p| p.kind == "bgp" && p.local_port.unwrap_or(179) == calico_port)
+    {
+        warnings.push((
+            p.at.clone(),
+            format!(
+                "node `{}` runs calico-node's BIRD and its own, and both listen for BGP on TCP \
+                 port {calico_port} (its own through protocol `{}`): the one that starts second \
+                 cannot open the port and its sessions stay down; give the node's own BGP \
+                 protocols `local port N` (and their peers `neighbor ... port N`), or move \
+                 calico-node's with the node's BGPConfiguration `listenPort`",
+                node.name, p.name
+            ),
         ));
+    }
+    for p in protocols.iter().filter(|p| {
+        p.kind == "kernel"
+            && p.kernel_table
+                .as_deref()
+                .is_none_or(|t| matches!(t, "254" | "main"))
+    }) {
+        warnings.push((
+            p.at.clone(),
+            format!(
+                "node `{}` runs calico-node's BIRD and its own, and kernel protocol `{}` of its \
+                 own exports to the main table, which calico-node's BIRD scans every 2 s, \
+                 removing each `proto bird` route it did not install: the routes `{}` exports \
+                 are gone within 2 s and back only at its next scan; give `{}` a `kernel \
+                 table` of its own (and a rule that looks it up), or leave the kernel to \
+                 calico-node's BIRD",
+                node.name, p.name, p.name, p.name
+            ),
+        ));
+    }
+    for (at, message) in warnings {
+        warn_in_bird_config(cx, node, &at, message);
     }
 }
 
@@ -252,19 +317,30 @@ impl Protocols {
             .entry(node.to_string())
             .or_insert_with(|| {
                 let n = scenario.node(node)?;
+                // A calico node may run its own BIRD beside calico-node's: an expectation
+                // may name a protocol of either.
+                let mut all = Vec::new();
                 if let Some(c) = &n.calico {
                     let BirdConfig::Rendered(files) = c.bird_config() else {
                         return None;
                     };
-                    return Some(bird_conf::protocols_of_rendered(&files));
+                    all.extend(bird_conf::protocols_of_rendered(&files));
                 }
-                match n.bird.as_ref()? {
-                    BirdConfig::File(path) => bird_conf::protocols_of_file(path),
-                    BirdConfig::Inline(text) => bird_conf::protocols_of_text(text, &cx.dir),
-                    BirdConfig::Rendered(files) => Some(bird_conf::protocols_of_rendered(files)),
+                if let Some(own) = &n.bird {
+                    all.extend(own_protocols(own, &cx.dir)?);
                 }
+                (n.calico.is_some() || n.bird.is_some()).then_some(all)
             })
             .as_deref()
+    }
+}
+
+/// The protocols of a node's own BIRD configuration; `None` when they cannot be told.
+fn own_protocols(config: &BirdConfig, dir: &std::path::Path) -> Option<Vec<Protocol>> {
+    match config {
+        BirdConfig::File(path) => bird_conf::protocols_of_file(path),
+        BirdConfig::Inline(text) => bird_conf::protocols_of_text(text, dir),
+        BirdConfig::Rendered(files) => Some(bird_conf::protocols_of_rendered(files)),
     }
 }
 

@@ -331,14 +331,30 @@ fn calico_manifest_errors_name_the_manifest_and_the_scenario() {
 }
 
 #[test]
-fn calico_nodes_take_no_bird_and_others_take_no_calico() {
+fn only_calico_nodes_take_calico_settings() {
     let text = TWO_CALICO_NODES.replace(
         "  n2: { kind: calico }\n",
-        "  n2: { kind: calico, bird: { inline: x } }\n  n3: { calico: { pods: 1 } }\n",
+        "  n2: { kind: calico }\n  n3: { calico: { pods: 1 } }\n",
     );
     let e = load_with_manifest(&text, POOL).unwrap_err().to_string();
-    assert!(e.contains("takes no `bird`"), "{e}");
     assert!(e.contains("`calico` settings need `kind: calico`"), "{e}");
+}
+
+#[test]
+fn a_calico_node_with_its_own_bird_runs_both_daemons() {
+    let text = TWO_CALICO_NODES.replace(
+        "  n2: { kind: calico }\n",
+        "  n2: { kind: calico, bird: { inline: \"protocol device {}\" } }\n",
+    );
+    let (s, _) = load_with_manifest(&text, POOL).unwrap();
+    let plan = crate::planner::plan(&s);
+    let n2: Vec<_> = plan.daemons.iter().filter(|d| d.ns == "n2").collect();
+    assert_eq!(n2.len(), 2, "{n2:?}");
+    let names: Vec<String> = n2.iter().map(|d| plan.daemon_name(d)).collect();
+    assert!(names.contains(&"n2".to_string()), "{names:?}");
+    assert!(names.contains(&"n2.bird".to_string()), "{names:?}");
+    let calico = n2.iter().find(|d| plan.daemon_name(d) == "n2").unwrap();
+    assert_eq!(calico.kind, crate::daemon::DaemonKind::CalicoBird);
 }
 
 #[test]

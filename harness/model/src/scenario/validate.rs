@@ -118,6 +118,21 @@ pub fn validate(
     for (i, (node_name, raw_node)) in raw.node_list().iter().enumerate() {
         enter(&mut cx, sources, origin.node(i));
         let node = validate_node(&mut cx, &node_name.value, raw_node, &links);
+        // A calico node's own BIRD is called `<node>.bird`; a node of that name would
+        // share its runtime files.
+        if node.kind == NodeKind::Calico && node.bird.is_some() {
+            let own = format!("{}{}", node.name, crate::daemon::OWN_BIRD_SUFFIX);
+            if cx.node_names.contains(own.as_str()) {
+                cx.error(
+                    node_name.referenced,
+                    format!(
+                        "node `{}` runs its own BIRD beside calico-node's, which is called \
+                         `{own}`, and another node has that name; rename one of them",
+                        node.name
+                    ),
+                );
+            }
+        }
         nodes.push(node);
     }
 
@@ -281,14 +296,6 @@ fn validate_node(cx: &mut Context, name: &str, raw: &RawNode, links: &[Link]) ->
         .as_ref()
         .and_then(|b| b.value.inline.as_ref())
         .map(|t| text_start(cx.text, t.referenced));
-    if let Some(b) = &raw.bird
-        && kind == NodeKind::Calico
-    {
-        cx.error(
-            b.referenced,
-            "a `kind: calico` node runs the BIRD that calico-node's confd configures; it takes no `bird`",
-        );
-    }
     if let Some(c) = &raw.calico
         && kind != NodeKind::Calico
     {

@@ -4,6 +4,7 @@
 //!
 //! ```yaml
 //! - bird_reload: { node: gateway, config: ../fixtures/k3s-cross-region/gateway-no-nhs.conf }
+//! - bird_reload: { node: kubenode-hkg04.bird, config: hkg04-v2.conf }   # a calico node's own
 //! ```
 //! The file is parsed by BIRD when the scenario is checked, like the node's first config.
 
@@ -35,15 +36,22 @@ pub struct BirdReload {
 impl BirdReload {
     pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network) -> Option<Self> {
         let node = node_with_daemon(cx, &spec.node, scenario)?;
-        if scenario
-            .node(&node)
-            .is_some_and(|n| n.kind == NodeKind::Calico)
+        if let Some(n) = scenario.node(&node)
+            && n.kind == NodeKind::Calico
         {
+            let own = if n.bird.is_some() {
+                format!(
+                    ", or reload the node's own BIRD as `{node}{}`",
+                    crate::daemon::OWN_BIRD_SUFFIX
+                )
+            } else {
+                String::new()
+            };
             cx.error(
                 spec.node.referenced,
                 format!(
                     "`{node}` runs the BIRD that calico-node configures; change its Calico \
-                     resources with `calico_apply` instead"
+                     resources with `calico_apply` instead{own}"
                 ),
             );
             return None;

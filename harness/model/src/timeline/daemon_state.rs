@@ -7,6 +7,7 @@
 //! - bird_kill: kubenode-hkg04
 //! - bird_start: gateway
 //! - bird_restart: kubenode-hkg04      # orderly stop, then start
+//! - bird_stop: kubenode-hkg04.bird    # a calico node's own BIRD, beside calico-node's
 //! ```
 //! A daemon stopped by a step is expected to be down: its exit does not fail the run. One
 //! that is started again must answer, or the step fails.
@@ -50,12 +51,30 @@ impl DaemonState {
     }
 }
 
-/// Checks that `node` names a node that runs a routing daemon.
+/// Checks that `node` names a node that runs a routing daemon, or the own BIRD of a
+/// calico node that runs one beside calico-node's (`<node>.bird`); returns the daemon's
+/// name.
 pub(crate) fn node_with_daemon(
     cx: &mut Context,
     node: &Spanned<String>,
     scenario: &Network,
 ) -> Option<String> {
+    if scenario.node(&node.value).is_none()
+        && let Some(calico_node) = node.value.strip_suffix(crate::daemon::OWN_BIRD_SUFFIX)
+        && let Some(n) = scenario.node(calico_node)
+        && n.kind == crate::network::NodeKind::Calico
+    {
+        if n.bird.is_none() {
+            cx.error(
+                node.referenced,
+                format!(
+                    "calico node `{calico_node}` runs no BIRD of its own beside calico-node's;                      give it `bird:` or name the node itself for calico-node's"
+                ),
+            );
+            return None;
+        }
+        return Some(node.value.clone());
+    }
     if !cx.known_node(node) {
         return None;
     }
