@@ -298,8 +298,12 @@ pub fn main() -> ExitCode {
         }) => {
             match routelab_model::calico::render_command(&resources, &node, &blocks, &env)
                 .map_err(anyhow::Error::from)
-                .and_then(|rendered| write_rendered(&rendered, &out))
-            {
+                .and_then(|(rendered, warnings)| {
+                    for w in warnings {
+                        eprintln!("routelab: warning: {w}");
+                    }
+                    write_rendered(&rendered, &out)
+                }) {
                 Ok(()) => {
                     println!(
                         "wrote bird.cfg, bird_aggr.cfg, bird_ipam.cfg and bird6 twins to {}",

@@ -74,3 +74,40 @@ fn calico_render_help_says_what_it_does_without_blocks() {
         "{help}"
     );
 }
+
+/// A password whose Secret is missing is rendered without one, as calico-node does, and
+/// `calico render` says so rather than staying silent.
+#[test]
+fn calico_render_warns_of_a_password_secret_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("cluster.yaml");
+    std::fs::write(
+        &manifest,
+        "kind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: n1}\n\
+         spec: {bgp: {ipv4Address: 10.0.0.1/24}}\n---\n\
+         kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: tor}\n\
+         spec: {peerIP: 10.0.0.254, asNumber: 65001, \
+         password: {secretKeyRef: {name: bgp-secrets, key: tor}}}\n",
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = routelab(&[
+        "calico",
+        "render",
+        "--resources",
+        manifest.to_str().unwrap(),
+        "--node",
+        "n1",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: BGPPeer tor: password Secret \"bgp-secrets\""),
+        "{stderr}"
+    );
+    let bird = std::fs::read_to_string(out_dir.join("bird.cfg")).unwrap();
+    assert!(bird.contains("protocol bgp Global_10_0_0_254"), "{bird}");
+    assert!(!bird.contains("password"), "{bird}");
+}

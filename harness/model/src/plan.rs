@@ -164,8 +164,8 @@ pub struct VxlanPlan {
     pub vni: u32,
     /// UDP port, for sending and receiving.
     pub port: u16,
-    /// Outer source address, in `ns`.
-    pub local: std::net::Ipv4Addr,
+    /// Outer source address, in `ns`: IPv4, or IPv6 for an overlay over an IPv6 underlay.
+    pub local: IpAddr,
     /// Lower device in `ns` that outer packets leave by (caps the MTU at its MTU - 50).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dev: Option<String>,

@@ -200,7 +200,7 @@ fn plan_tunnel(
                 name: device.into(),
                 vni: node::VXLAN_VNI,
                 port: node::VXLAN_PORT,
-                local,
+                local: local.into(),
                 dev: None,
                 mtu: tunnel.mtu,
                 mac: tunnel.mac.expect("a VXLAN tunnel has a VTEP MAC"),

@@ -31,14 +31,16 @@ use routelab_model::plan::{FdbPlan, Plan, VxlanDf};
 pub async fn create(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<(), ApplyError> {
     try_join_all(plan.vxlans.iter().map(|v| async move {
         let home = namespace(lab, &v.ns)?;
-        let mut b = LinkVxlan::new(&v.name, v.vni)
-            .port(v.port)
-            .local(v.local)
-            .learning(v.learning)
-            .df(match v.df {
-                VxlanDf::Unset => KernelDf::Unset,
-                VxlanDf::Inherit => KernelDf::Inherit,
-            });
+        let b = LinkVxlan::new(&v.name, v.vni).port(v.port);
+        let mut b = match v.local {
+            IpAddr::V4(a) => b.local(a),
+            IpAddr::V6(a) => b.local6(a),
+        }
+        .learning(v.learning)
+        .df(match v.df {
+            VxlanDf::Unset => KernelDf::Unset,
+            VxlanDf::Inherit => KernelDf::Inherit,
+        });
         if let Some(dev) = &v.dev {
             b = b.dev(home.interface_index(dev).await?);
         }

@@ -119,20 +119,23 @@ pub fn parse_env(env: &[String]) -> Result<BTreeMap<String, String>> {
 
 /// `routelab calico render --resources FILE... --node NAME [--block CIDR[:STATE]]...
 /// [--env KEY=VALUE]...`: loads the manifests and renders the node's six files, which the
-/// caller writes.
+/// caller writes, with the warnings to print (passwords whose Secret is missing, which
+/// calico-node renders without a password).
 pub fn render_command(
     resources: &[PathBuf],
     node: &str,
     blocks: &[String],
     env: &[String],
-) -> Result<RenderedConfig> {
+) -> Result<(RenderedConfig, Vec<String>)> {
     let res = resources::load_files(resources)?;
     let blocks = blocks
         .iter()
         .map(|b| b.parse::<BlockAffinity>())
         .collect::<Result<Vec<_>>>()?;
     let env = parse_env(env)?;
-    render(&res, node, &blocks, &env)
+    let rendered = render(&res, node, &blocks, &env)?;
+    let warnings = cluster::Cluster::from_resources(&res)?.unreadable_passwords();
+    Ok((rendered, warnings))
 }
 
 #[cfg(test)]
@@ -162,7 +165,8 @@ mod tests {
             &[],
         )
         .unwrap();
-        let files = out.files();
+        assert!(out.1.is_empty(), "{:?}", out.1);
+        let files = out.0.files();
         let bird = files[0].1;
         assert!(
             bird.contains("protocol bgp Mesh_10_0_0_2 from bgp_template"),

@@ -411,7 +411,7 @@ fn plan_members(name: &str, backend: Backend, members: &[Member], plan: &mut Pla
                     name: VXLAN_DEVICE.into(),
                     vni: VNI,
                     port: VXLAN_PORT,
-                    local: m.node_ip(),
+                    local: m.node_ip().into(),
                     dev: Some(m.interface.clone()),
                     mtu: m.pod_mtu,
                     mac: vtep_mac(index),

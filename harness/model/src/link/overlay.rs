@@ -8,6 +8,7 @@
 //!       mtu: 1420               # the member interfaces' MTU (ZeroTier's own default: 2800)
 //!       underlay_mtu: 1446      # the carrier path's MTU; 1500 by default, PPPoE is 1492
 //!       overhead: 66            # bytes per packet; ZeroTier's by default, see below
+//!       underlay: ipv4          # or ipv6: what the members' UDP packets travel over
 //!       members:
 //!         - { node: hkg02, interface: zt0, addresses: [100.64.1.102/24] }
 //!         - { node: hkg04, interface: zt0, addresses: [100.64.1.104/24] }
@@ -47,6 +48,24 @@
 //! and the `FRAME` verb's network id 8 and ethertype 2. Bridged members send `EXT_FRAME`,
 //! which carries both MACs too: give `overhead: 79` for those.
 //!
+//! ## Over an IPv6 underlay
+//!
+//! With `underlay: ipv6` the underlay hosts have addresses in `2001:2::/64` (IPv6's
+//! benchmarking range), the member devices are VXLAN over IPv6, and the defaults follow:
+//! ZeroTier's overhead is 86 bytes (the outer header is 40 bytes, not 20), the kernel's
+//! is [`overhead::VXLAN_OVER_IPV6`] (70), and the carrier MTU is set from it the same way.
+//! The carrier must carry IPv6's minimum of 1280 bytes.
+//!
+//! What differs is above the threshold: an IPv6 packet is never fragmented on the way,
+//! and the kernel's VXLAN does not fragment its outer packets at the source either, so an
+//! inner packet above the threshold is lost whether or not it carries DF (measured:
+//! `Ip6FragFails` counts it in the sending underlay host). The sending member learns the
+//! threshold as the path MTU of the destination it was for, so its own later packets to
+//! it are fragmented (or refused, if DF) at the source; packets it forwards keep being
+//! lost. ZeroTier itself splits big packets into ZeroTier fragments instead, so over IPv6
+//! this models a carrier that does not: keep the member MTU at the threshold (what
+//! ZeroTier's own MTU setting does) to model one that never needs to.
+//!
 //! ## Fidelity limits
 //!
 //! - Only the sizes are ZeroTier's: the packets on the underlay are VXLAN, not ZeroTier's
@@ -55,14 +74,15 @@
 //!   (1432 by default) into ZeroTier fragments, whatever the inner DF bit says; routelab
 //!   models IP fragmentation of the outer packet instead, and drops DF packets. Set
 //!   `underlay_mtu` to the limit that binds first on the path being modelled.
-//! - The underlay is one IPv4 broadcast domain: no NAT, relays (ZeroTier's roots), loss or
-//!   latency, and every member reaches every other directly.
+//! - The underlay is one broadcast domain, IPv4 or IPv6: no NAT, relays (ZeroTier's
+//!   roots), loss or latency, and every member reaches every other directly; a member
+//!   cannot reach some peers over IPv4 and others over IPv6.
 //! - When a packet is too big for the carrier, the kernel also records the threshold as a
 //!   learned path MTU for its destination in the sending member (`ip route show cache`).
 //!   Forwarded packets ignore it (`net.ipv4.ip_forward_use_pmtu` is 0), as do routelab's
 //!   probes, but other sockets of that member may then fragment at the source instead.
 
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -72,8 +92,8 @@ use crate::mac::MacAddr;
 use crate::hop::HopSizes;
 use crate::overhead;
 use crate::plan::{
-    AddressPlan, BridgePlan, FdbPlan, NamespacePlan, NamespaceRole, Plan, VethEnd, VethPlan,
-    VxlanDf, VxlanPlan,
+    AddressPlan, BridgePlan, FdbPlan, NamespacePlan, NamespaceRole, Plan, SysctlPlan, VethEnd,
+    VethPlan, VxlanDf, VxlanPlan,
 };
 use crate::link::endpoint::RawEndpoint;
 use crate::impairment::{Impairment, RawImpairment};
@@ -85,6 +105,42 @@ use crate::link::Interface;
 /// outer IPv4 and UDP, its packet header (28) and the `FRAME` verb's network id and
 /// ethertype (8 + 2).
 pub const ZEROTIER_OVERHEAD: u32 = overhead::IPV4_HEADER + overhead::UDP_HEADER + 28 + 8 + 2;
+/// The same over an IPv6 underlay: 20 bytes more for the outer header.
+pub const ZEROTIER_OVERHEAD_IPV6: u32 =
+    overhead::IPV6_HEADER + overhead::UDP_HEADER + 28 + 8 + 2;
+/// IPv6's minimum link MTU (RFC 8200): an IPv6 underlay's carrier must take it.
+pub const IPV6_MIN_MTU: u32 = 1280;
+
+/// What an overlay's UDP packets travel over.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnderlayFamily {
+    #[default]
+    Ipv4,
+    Ipv6,
+}
+
+impl UnderlayFamily {
+    fn is_ipv4(&self) -> bool {
+        *self == UnderlayFamily::Ipv4
+    }
+
+    /// The kernel's VXLAN overhead over this family.
+    pub fn vxlan_overhead(self) -> u32 {
+        match self {
+            UnderlayFamily::Ipv4 => overhead::VXLAN,
+            UnderlayFamily::Ipv6 => overhead::VXLAN_OVER_IPV6,
+        }
+    }
+
+    /// ZeroTier's overhead over this family.
+    pub fn zerotier_overhead(self) -> u32 {
+        match self {
+            UnderlayFamily::Ipv4 => ZEROTIER_OVERHEAD,
+            UnderlayFamily::Ipv6 => ZEROTIER_OVERHEAD_IPV6,
+        }
+    }
+}
 /// The member interfaces' MTU when the scenario gives none: ZeroTier's default.
 pub const DEFAULT_MEMBER_MTU: u32 = 2800;
 /// ZeroTier's UDP port, used by the VXLAN devices.
@@ -106,6 +162,8 @@ pub struct Spec {
     /// Bytes each packet costs on the underlay, outer IP and UDP headers included;
     /// ZeroTier's 66 by default.
     pub overhead: Option<Spanned<u32>>,
+    /// `ipv4` (the default) or `ipv6`: what the members' UDP packets travel over.
+    pub underlay: Option<Spanned<UnderlayFamily>>,
     pub members: Spanned<Vec<RawEndpoint>>,
     /// What every end does to the packets it sends, unless the end gives its own.
     pub impair: Option<RawImpairment>,
@@ -116,6 +174,8 @@ pub struct Spec {
 pub struct OverlaySizes {
     pub underlay_mtu: u32,
     pub overhead: u32,
+    #[serde(skip_serializing_if = "UnderlayFamily::is_ipv4")]
+    pub underlay: UnderlayFamily,
 }
 
 impl OverlaySizes {
@@ -126,11 +186,11 @@ impl OverlaySizes {
 }
 
 /// The MTU routelab gives the underlay veths so that the kernel's VXLAN, with its fixed
-/// [`overhead::VXLAN`] bytes, fragments exactly above [`OverlaySizes::threshold`]: an inner
-/// packet of `S` bytes becomes an outer one of `S + VXLAN`, which fits iff
-/// `S + VXLAN <= carrier`.
+/// [`overhead::VXLAN`] bytes ([`overhead::VXLAN_OVER_IPV6`] over IPv6), fragments exactly
+/// above [`OverlaySizes::threshold`]: an inner packet of `S` bytes becomes an outer one of
+/// `S + VXLAN`, which fits iff `S + VXLAN <= carrier`.
 pub fn carrier_mtu(sizes: OverlaySizes) -> u32 {
-    sizes.threshold() + overhead::VXLAN
+    sizes.threshold() + sizes.underlay.vxlan_overhead()
 }
 
 /// A validated overlay.
@@ -153,13 +213,15 @@ impl Spec {
             check_mtu(cx, m.value, m.referenced);
             m.value
         });
+        let underlay = self.underlay.as_ref().map_or_else(UnderlayFamily::default, |u| u.value);
         let overhead = self
             .overhead
             .as_ref()
-            .map_or(ZEROTIER_OVERHEAD, |o| o.value);
+            .map_or(underlay.zerotier_overhead(), |o| o.value);
         let sizes = OverlaySizes {
             underlay_mtu,
             overhead,
+            underlay,
         };
         // The carrier must itself be a usable IPv4 MTU and carry at least a minimal packet.
         if sizes.threshold() < 68 {
@@ -173,6 +235,26 @@ impl Spec {
                     "overlay `{name}`: an overhead of {overhead} bytes leaves {} of the \
                      underlay's {underlay_mtu}; at least 68 must remain",
                     sizes.threshold()
+                ),
+            );
+            return None;
+        }
+        if underlay == UnderlayFamily::Ipv6 && carrier_mtu(sizes) < IPV6_MIN_MTU {
+            let at = self
+                .underlay_mtu
+                .as_ref()
+                .map_or(self.name.referenced, |m| m.referenced);
+            cx.error(
+                at,
+                format!(
+                    "overlay `{name}`: over an IPv6 underlay, {underlay_mtu} bytes less an \
+                     overhead of {overhead} leave {} for inner packets, and the kernel's \
+                     VXLAN then needs a carrier of {} bytes, below IPv6's minimum of \
+                     {IPV6_MIN_MTU}: routelab cannot build it; raise `underlay_mtu` to at \
+                     least {}",
+                    sizes.threshold(),
+                    carrier_mtu(sizes),
+                    IPV6_MIN_MTU - underlay.vxlan_overhead() + overhead
                 ),
             );
             return None;
@@ -248,10 +330,15 @@ pub fn underlay_namespace(link: &str, node: &str) -> String {
     format!("{link}.{node}")
 }
 
-/// The underlay address of the member at `index`.
-pub fn underlay_address(index: usize) -> Ipv4Addr {
+/// The underlay address of the member at `index`, with its prefix length: in
+/// `198.18.0.0/24` or `2001:2::/64`, the benchmarking ranges, which nothing else in a lab
+/// uses.
+pub fn underlay_address(index: usize, family: UnderlayFamily) -> (IpAddr, u8) {
     let host = u8::try_from(index + 1).expect("at most MAX_MEMBERS members");
-    Ipv4Addr::new(198, 18, 0, host)
+    match family {
+        UnderlayFamily::Ipv4 => (Ipv4Addr::new(198, 18, 0, host).into(), 24),
+        UnderlayFamily::Ipv6 => (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, host.into()).into(), 64),
+    }
 }
 
 /// A locally administered MAC for the member at `index`, stable across runs and distinct
@@ -291,11 +378,18 @@ impl LinkKind for Overlay {
     fn hop(&self, from: &Interface, _peer_mtu: u32) -> HopSizes {
         let t = self.sizes.threshold();
         let mut sizes = HopSizes::plain(from.mtu.min(t));
-        sizes.stack.push(format!(
-            "ZeroTier-like UDP, {} bytes over a {}-byte underlay: unfragmented ≤ {t}; above, \
-             fragmented, or lost if DF",
-            self.sizes.overhead, self.sizes.underlay_mtu
-        ));
+        sizes.stack.push(match self.sizes.underlay {
+            UnderlayFamily::Ipv4 => format!(
+                "ZeroTier-like UDP, {} bytes over a {}-byte underlay: unfragmented ≤ {t}; \
+                 above, fragmented, or lost if DF",
+                self.sizes.overhead, self.sizes.underlay_mtu
+            ),
+            UnderlayFamily::Ipv6 => format!(
+                "ZeroTier-like UDP, {} bytes over a {}-byte IPv6 underlay: ≤ {t} crosses; \
+                 above, lost, DF or not (outer IPv6 packets are not fragmented)",
+                self.sizes.overhead, self.sizes.underlay_mtu
+            ),
+        });
         sizes
     }
 }
@@ -311,12 +405,24 @@ fn plan_overlay(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &m
         name: "br0".into(),
         mtu: carrier,
     });
+    let family = sizes.underlay;
     for (index, m) in members.iter().enumerate() {
         let host = underlay_namespace(name, &m.node);
         plan.namespaces.push(NamespacePlan {
             name: host.clone(),
             role: NamespaceRole::Segment,
         });
+        if family == UnderlayFamily::Ipv6 {
+            // No duplicate address detection: the underlay address is usable at once, as
+            // on the nodes (and nothing else can have it).
+            for key in ["net.ipv6.conf.all.accept_dad", "net.ipv6.conf.default.accept_dad"] {
+                plan.sysctls.push(SysctlPlan {
+                    ns: host.clone(),
+                    key: key.into(),
+                    value: "0".into(),
+                });
+            }
+        }
         plan.veths.push(VethPlan {
             link: name.to_string(),
             a: VethEnd {
@@ -332,11 +438,11 @@ fn plan_overlay(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &m
                 bridge: Some("br0".into()),
             },
         });
+        let (local, prefix) = underlay_address(index, family);
         plan.addresses.push(AddressPlan {
             ns: host.clone(),
             interface: "ul0".into(),
-            address: ipnet::IpNet::new(underlay_address(index).into(), 24)
-                .expect("24 is a valid IPv4 prefix length"),
+            address: ipnet::IpNet::new(local, prefix).expect("a valid prefix length"),
         });
         plan.vxlans.push(VxlanPlan {
             link: name.to_string(),
@@ -345,19 +451,24 @@ fn plan_overlay(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &m
             name: m.name.clone(),
             vni: VNI,
             port: UDP_PORT,
-            local: underlay_address(index),
+            local,
             dev: None,
             mtu: m.mtu,
             mac: member_mac(name, index),
             learning: true,
-            df: VxlanDf::Inherit,
+            // Outer IPv4 packets copy the inner DF bit, which makes the black hole; the
+            // kernel keeps no DF setting for IPv6, which is not fragmented on the way.
+            df: match family {
+                UnderlayFamily::Ipv4 => VxlanDf::Inherit,
+                UnderlayFamily::Ipv6 => VxlanDf::Unset,
+            },
         });
         for (other, _) in members.iter().enumerate().filter(|(o, _)| *o != index) {
             plan.fdb.push(FdbPlan {
                 ns: m.node.clone(),
                 dev: m.name.clone(),
                 mac: MacAddr::ZERO,
-                dst: underlay_address(other).into(),
+                dst: underlay_address(other, family).0,
             });
         }
         for a in &m.addresses {
@@ -379,6 +490,7 @@ mod tests {
         let zt = OverlaySizes {
             underlay_mtu: 1446,
             overhead: ZEROTIER_OVERHEAD,
+            underlay: UnderlayFamily::Ipv4,
         };
         assert_eq!(zt.threshold(), 1380);
         // 1380 inner + 50 VXLAN = 1430 fits; 1381 + 50 does not.
@@ -386,14 +498,38 @@ mod tests {
         let pppoe = OverlaySizes {
             underlay_mtu: 1492,
             overhead: ZEROTIER_OVERHEAD,
+            underlay: UnderlayFamily::Ipv4,
         };
         assert_eq!(pppoe.threshold(), 1426);
         // An overhead below the kernel's own makes the carrier wider than the underlay.
         let thin = OverlaySizes {
             underlay_mtu: 1500,
             overhead: 28,
+            underlay: UnderlayFamily::Ipv4,
         };
         assert_eq!(carrier_mtu(thin), 1522);
+    }
+
+    #[test]
+    fn an_ipv6_underlay_costs_twenty_bytes_more_and_uses_the_kernels_ipv6_vxlan() {
+        assert_eq!(ZEROTIER_OVERHEAD, 66);
+        assert_eq!(ZEROTIER_OVERHEAD_IPV6, 86);
+        let zt6 = OverlaySizes {
+            underlay_mtu: 1446,
+            overhead: UnderlayFamily::Ipv6.zerotier_overhead(),
+            underlay: UnderlayFamily::Ipv6,
+        };
+        assert_eq!(zt6.threshold(), 1360);
+        // 1360 inner + 70 (outer IPv6 40, UDP 8, VXLAN 8, Ethernet 14) = 1430.
+        assert_eq!(carrier_mtu(zt6), 1430);
+        assert_eq!(
+            underlay_address(2, UnderlayFamily::Ipv6),
+            ("2001:2::3".parse().unwrap(), 64)
+        );
+        assert_eq!(
+            underlay_address(2, UnderlayFamily::Ipv4),
+            ("198.18.0.3".parse().unwrap(), 24)
+        );
     }
 
     #[test]
@@ -403,6 +539,5 @@ mod tests {
         assert_ne!(member_mac("zt", 0), member_mac("zt2", 0));
         assert!(member_mac("zt", 0).to_string().starts_with("02:"));
         assert!(member_mac("zt", 0).is_locally_administered() && member_mac("zt", 0).is_unicast());
-        assert_eq!(underlay_address(2), Ipv4Addr::new(198, 18, 0, 3));
     }
 }
