@@ -798,7 +798,8 @@ fn up(
         println!("  {:<16} ip netns exec {name} ...", ns.name);
     }
     for d in &state.daemons {
-        println!("  BIRD on {:<9} birdc -s {}", d.node, d.socket.display());
+        let name = d.name.as_deref().unwrap_or(&d.node);
+        println!("  BIRD on {name:<9} birdc -s {}", d.socket.display());
     }
     println!("remove it with: routelab down --lab {lab_name}");
     if check && !report.ok() {

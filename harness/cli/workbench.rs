@@ -31,7 +31,8 @@ pub fn print_entry(name: &str, state: &LabState) {
         );
     }
     for d in &state.daemons {
-        println!("  BIRD on {:<9} birdc -s {}", d.node, d.socket.display());
+        let name = d.name.as_deref().unwrap_or(&d.node);
+        println!("  BIRD on {name:<9} birdc -s {}", d.socket.display());
     }
     println!("remove it with: routelab down --lab {name}");
 }

@@ -197,6 +197,10 @@ pub struct NamespaceState {
 #[derive(Debug, Serialize, Deserialize, Clone)]
 pub struct DaemonState {
     pub node: String,
+    /// The daemon's name: the node's, or `<node>.bird` for a calico node's own BIRD
+    /// (absent in records of older versions).
+    #[serde(default)]
+    pub name: Option<String>,
     pub process: ProcessId,
     pub socket: PathBuf,
     /// What the daemon is (absent in records of older versions).
@@ -472,6 +476,14 @@ impl Lab {
             .collect()
     }
 
+    /// Records that daemon `name` now runs `config`: a calico node's own BIRD may have
+    /// other protocols for expectations to reach.
+    pub fn reconfigured(&mut self, name: &str, config: &routelab_model::daemon::BirdConfig) {
+        if let Some((_, protocols)) = self.own_birds.values_mut().find(|(n, _)| n == name) {
+            *protocols = protocol_names(config);
+        }
+    }
+
     /// The node a daemon runs on, by the daemon's name.
     pub fn node_of_daemon<'a>(&'a self, name: &'a str) -> &'a str {
         self.kinds.get(name).map_or(name, |(node, _)| node.as_str())
@@ -618,6 +630,7 @@ impl Lab {
                 let (node, kind) = self.kinds.get(name)?;
                 Some(DaemonState {
                     node: node.clone(),
+                    name: Some(name.clone()),
                     process: d.process()?,
                     socket: d.control_socket()?,
                     kind: Some(*kind),
@@ -860,8 +873,11 @@ pub fn down(lab: &str) -> Result<Removed, DownError> {
         return Err(DownError::Daemon { node, source });
     }
     for d in &state.daemons {
-        out.removed
-            .push(format!("daemon on {} (pid {})", d.node, d.process.pid));
+        out.removed.push(format!(
+            "daemon {} (pid {})",
+            d.name.as_deref().unwrap_or(&d.node),
+            d.process.pid
+        ));
     }
     // A daemon spawned in the instant before it was recorded still runs in a namespace of
     // the record, with this lab's runtime directory on its command line.

@@ -63,6 +63,20 @@ pub struct Quiet {
     longest_hold: Cell<Duration>,
     /// Whether the last sample found a peering not established at either end.
     pair_down: Cell<bool>,
+    /// OSPF neighbours neither full nor 2-Way, by (daemon, protocol/interface/router id):
+    /// their dead time last seen and whether it has ever gone up (a hello heard).
+    dying: RefCell<BTreeMap<(String, String), Dying>>,
+    /// Until when a neighbour that is no longer heard from keeps the phase unsettled.
+    dying_until: Cell<Option<Instant>>,
+    /// The longest dead time seen of such a neighbour: judging may wait that long.
+    longest_dead: Cell<Duration>,
+}
+
+/// An OSPF neighbour on its way up or down, across samples.
+#[derive(Debug, Clone, Copy)]
+struct Dying {
+    left: Duration,
+    heard: bool,
 }
 
 /// What is known of one established session since the phase began.
@@ -84,6 +98,9 @@ impl Quiet {
             sessions: RefCell::new(BTreeMap::new()),
             longest_hold: Cell::new(Duration::ZERO),
             pair_down: Cell::new(false),
+            dying: RefCell::new(BTreeMap::new()),
+            dying_until: Cell::new(None),
+            longest_dead: Cell::new(Duration::ZERO),
         }
     }
 
@@ -112,7 +129,17 @@ impl Quiet {
     /// Whether nothing has changed for `settle` and, where it matters, every established
     /// session has been heard from.
     pub fn is_settled(&self, settle: Duration) -> bool {
-        self.quiet_for() >= settle && self.unproven().is_empty()
+        self.quiet_for() >= settle && self.unproven().is_empty() && self.dying().is_none()
+    }
+
+    /// An OSPF neighbour no longer heard from that the phase still waits for, as
+    /// `daemon/protocol/interface/router-id`, with how long is left.
+    pub fn dying(&self) -> Option<(String, Duration)> {
+        let until = self.dying_until.get()?;
+        let left = until.checked_duration_since(Instant::now())?;
+        let dying = self.dying.borrow();
+        let (key, _) = dying.iter().find(|(_, d)| !d.heard)?;
+        Some((format!("{}/{}", key.0, key.1), left))
     }
 
     /// Established sessions not yet heard from since the phase began, as `node/protocol`
@@ -131,11 +158,34 @@ impl Quiet {
 
     /// How long judging may have to wait for sessions to prove themselves or expire.
     pub fn window(&self) -> Duration {
-        if self.prove_sessions {
+        let sessions = if self.prove_sessions {
             self.longest_hold.get()
         } else {
             Duration::ZERO
+        };
+        sessions.max(self.longest_dead.get())
+    }
+
+    /// Follows the OSPF neighbours that are neither full nor 2-Way. One whose dead time
+    /// only falls has not been heard from since it was first seen so (a stopped
+    /// neighbour's last hello leaves it in `Init`): the phase waits until it is dropped.
+    /// One whose dead time goes up is alive (stuck forming, say) and is not waited for.
+    fn note_dying(&self, seen: &[((String, String), Duration)]) {
+        let mut dying = self.dying.borrow_mut();
+        let mut now = BTreeMap::new();
+        let mut until: Option<Instant> = None;
+        for (key, left) in seen {
+            let before = dying.get(key);
+            let heard = before.is_some_and(|d| d.heard || *left > d.left);
+            if before.is_some() && !heard {
+                let dropped = Instant::now() + *left + SAMPLE;
+                until = Some(until.map_or(dropped, |u| u.max(dropped)));
+                self.longest_dead.set(self.longest_dead.get().max(*left));
+            }
+            now.insert(key.clone(), Dying { left: *left, heard });
         }
+        *dying = now;
+        self.dying_until.set(until);
     }
 
     /// Waits until [`Quiet::is_settled`].
@@ -152,6 +202,7 @@ impl Quiet {
             let now = Instant::now();
             let sample = fingerprint(lab).await;
             self.note_sessions(&sample.sessions);
+            self.note_dying(&sample.dying);
             self.pair_down.set(sample.pair_down);
             if last != Some(sample.hash) {
                 tracing::debug!(after = ?now.duration_since(self.start), "routing state changed");
@@ -203,6 +254,8 @@ struct Sample {
     sessions: Vec<((String, String), Duration, Duration)>,
     /// Whether some peering is down at both ends (see [`Quiet::pair_down_until`]).
     pair_down: bool,
+    /// OSPF neighbours neither full nor 2-Way, with their dead time left.
+    dying: Vec<((String, String), Duration)>,
 }
 
 async fn fingerprint(lab: &Lab) -> Sample {
@@ -223,6 +276,7 @@ async fn fingerprint(lab: &Lab) -> Sample {
     }
     let mut waiting: Option<Instant> = None;
     let mut sessions = Vec::new();
+    let mut dying = Vec::new();
     // (node, neighbour address) of every BGP session not established.
     let mut down: Vec<(String, std::net::IpAddr)> = Vec::new();
     for (node, started) in lab.daemon_starts() {
@@ -245,12 +299,10 @@ async fn fingerprint(lab: &Lab) -> Sample {
                         sessions.push(((node.clone(), d.row.name.clone()), left, length));
                     }
                     (&d.row.name, &d.row.proto, &d.row.state, established).hash(&mut h);
-                    if d.row.proto == "OSPF"
-                        && d.row.state == "up"
-                        && let Some(until) =
-                            ospf_adjacencies(daemon, &node, &d.row.name, &mut sessions).await
-                    {
-                        waiting = Some(waiting.map_or(until, |w| w.max(until)));
+                    if d.row.proto == "OSPF" && d.row.state == "up" {
+                        let (full, other) = ospf_adjacencies(daemon, &node, &d.row.name).await;
+                        sessions.extend(full);
+                        dying.extend(other);
                     }
                 }
                 if unestablished_bgp {
@@ -267,42 +319,48 @@ async fn fingerprint(lab: &Lab) -> Sample {
         waiting,
         sessions,
         pair_down: pair_down(&down, |a| lab.owner_of(a)),
+        dying,
     }
 }
 
-/// An OSPF protocol's adjacencies. Full ones are sessions to be heard from: a neighbour's
-/// dead timer is reset by each hello, as a BGP hold timer by a keepalive, and a cut-off
-/// neighbour stays `Full` until its dead interval has passed. BIRD shows only the time
-/// left, so that is given as the length too: the longest seen is the dead interval, near
-/// enough (a sample lands within one hello of a reset).
-///
-/// A neighbour on its way up or down (`Init` after a stopping neighbour's last hello,
-/// `ExStart` to `Loading` while forming) keeps the phase unsettled until its dead time
-/// has run out: its routes change only when it is dropped (or full), and nothing in the
-/// routing tables shows that meanwhile. `2-Way` is where two routers that are neither
-/// DR nor BDR stay, so it counts as settled. Returns until when to wait, if at all.
+/// An OSPF protocol's adjacencies, each keyed by daemon and `protocol/interface/router
+/// id` (two links to one router are two adjacencies): full ones as sessions to be heard
+/// from, since a neighbour's dead timer is reset by each hello as a BGP hold timer by a
+/// keepalive and a cut-off neighbour stays `Full` until its dead interval has passed;
+/// and those neither full nor 2-Way (`Init` after a stopping neighbour's last hello,
+/// `ExStart` to `Loading` while forming) with their dead time left, for
+/// [`Quiet::note_dying`]. `2-Way` is where two routers that are neither DR nor BDR stay.
+/// BIRD shows only the time left, so that is given as a session's length too: the
+/// longest seen is the dead interval, near enough (a sample lands within one hello of a
+/// reset).
 async fn ospf_adjacencies(
     daemon: &dyn crate::daemon::Daemon,
     node: &str,
     protocol: &str,
-    sessions: &mut Vec<((String, String), Duration, Duration)>,
-) -> Option<Instant> {
-    let neighbours = daemon.ospf_neighbors(protocol).await.ok()?;
-    let mut until: Option<Instant> = None;
+) -> (Vec<Adjacency>, Vec<((String, String), Duration)>) {
+    let (mut full, mut other) = (Vec::new(), Vec::new());
+    let Ok(neighbours) = daemon.ospf_neighbors(protocol).await else {
+        return (full, other);
+    };
     for n in &neighbours {
         let Some(left) = dead_time(&n.dead_time) else {
             continue;
         };
+        let key = (
+            node.to_string(),
+            format!("{protocol}/{}/{}", n.interface, n.router_id),
+        );
         if n.state.starts_with("Full") {
-            let key = (node.to_string(), format!("{protocol}/{}", n.router_id));
-            sessions.push((key, left, left));
+            full.push((key, left, left));
         } else if !n.state.starts_with("2-Way") {
-            let dropped = Instant::now() + left + SAMPLE;
-            until = Some(until.map_or(dropped, |u| u.max(dropped)));
+            other.push((key, left));
         }
     }
-    until
+    (full, other)
 }
+
+/// A session to be heard from: (daemon, what), time left, length.
+type Adjacency = ((String, String), Duration, Duration);
 
 /// An OSPF neighbour's dead time as BIRD prints it: seconds (`3.536`, BIRD 2) or
 /// minutes and seconds (`00:03`, BIRD 1.6).
@@ -337,6 +395,30 @@ fn pair_down<'a>(
 mod tests {
     use super::{dead_time, pair_down};
     use std::time::Duration;
+
+    #[test]
+    fn an_ospf_neighbour_is_waited_for_only_while_it_is_not_heard_from() {
+        let quiet = super::Quiet::new(std::time::Instant::now(), false);
+        let key = ("r1".to_string(), "underlay/eth0/10.0.0.2".to_string());
+        let sample = |left: u64| vec![(key.clone(), Duration::from_millis(left))];
+        // Seen once: nothing known of its timer yet.
+        quiet.note_dying(&sample(3900));
+        assert!(quiet.dying().is_none());
+        // Falling: its last hello is behind it (a stopped neighbour in Init).
+        quiet.note_dying(&sample(3800));
+        let (name, left) = quiet.dying().expect("waited for");
+        assert_eq!(name, "r1/underlay/eth0/10.0.0.2");
+        assert!(left > Duration::from_millis(3800), "{left:?}");
+        assert!(!quiet.is_settled(Duration::ZERO));
+        assert_eq!(quiet.window(), Duration::from_millis(3800));
+        // A hello resets it: alive (stuck forming, say), not waited for again.
+        quiet.note_dying(&sample(4000));
+        quiet.note_dying(&sample(3900));
+        assert!(quiet.dying().is_none());
+        // Gone from the list (dropped, or full): nothing to wait for.
+        quiet.note_dying(&[]);
+        assert!(quiet.dying().is_none());
+    }
 
     #[test]
     fn ospf_dead_times_of_both_birds() {

@@ -14,15 +14,14 @@ use rtnetlink::{Handle, RouteMessageBuilder};
 
 pub use routelab_model::observed::{KernelRoute, NextHop, RouteKind};
 
+/// As `ip route` names it for the protocols expectations name (the model's
+/// `PROTOCOL_NAMES`), otherwise its number.
 fn protocol_name(p: RouteProtocol) -> String {
-    match p {
-        RouteProtocol::Kernel => "kernel".into(),
-        RouteProtocol::Boot => "boot".into(),
-        RouteProtocol::Static => "static".into(),
-        RouteProtocol::Bird => "bird".into(),
-        RouteProtocol::Ra => "ra".into(),
-        other => u8::from(other).to_string(),
-    }
+    let number = u8::from(p);
+    routelab_model::expect::route::PROTOCOL_NAMES
+        .iter()
+        .find(|(_, n)| *n == number)
+        .map_or_else(|| number.to_string(), |(name, _)| (*name).to_string())
 }
 
 fn address(a: &RouteAddress) -> Option<IpAddr> {

@@ -384,9 +384,8 @@ async fn judged_when_settled(lab: &Lab, e: &Expectation, clock: Instant, quiet: 
                 Observation::new(
                     false,
                     format!(
-                        "the phase never settled: routes or protocol states were still changing \
-                     {:.1} s after it began (the last change {:.1} s in); negatives are judged \
-                     only once nothing changes for {}{}",
+                        "the phase never settled: {:.1} s after it began (the last change {:.1} \
+                     s in); negatives are judged only once nothing changes for {}{}{}",
                         clock.elapsed().as_secs_f64(),
                         quiet.since().saturating_duration_since(clock).as_secs_f64(),
                         humantime::format_duration(e.settle),
@@ -395,6 +394,14 @@ async fn judged_when_settled(lab: &Lab, e: &Expectation, clock: Instant, quiet: 
                             u => format!(
                                 " and every session is heard from (not yet: {})",
                                 u.join(", ")
+                            ),
+                        },
+                        match quiet.dying() {
+                            None => String::new(),
+                            Some((n, left)) => format!(
+                                " and OSPF neighbours no longer heard from are dropped ({n}: \
+                                 {:.1} s to go)",
+                                left.as_secs_f64()
                             ),
                         }
                     ),

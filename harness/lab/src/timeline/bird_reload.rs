@@ -15,6 +15,7 @@ impl Act for BirdReload {
                 node: self.node.clone(),
                 source,
             })?;
+        lab.reconfigured(&self.node, &self.config);
         Ok(None)
     }
 }

@@ -23,6 +23,7 @@ use crate::observed::{KernelRoute, RouteKind};
 use crate::network::Network;
 use crate::yaml::OneOrMany;
 use crate::context::Context;
+use crate::text::closest;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,8 +34,9 @@ pub struct Spec {
     /// Output interface; a trailing `*` matches any name with that prefix (`cali*`).
     pub dev: Option<String>,
     /// The kernel's route protocol as `ip route` names it: `bird`, `static`, `kernel`,
-    /// `boot`, or a number (`80`: Felix's blackholes, CrossSubnet and IPIP routes).
-    pub protocol: Option<String>,
+    /// `boot`, `ra`, or the number of one without a name here (`80`: Felix's
+    /// blackholes, CrossSubnet and IPIP routes).
+    pub protocol: Option<Spanned<String>>,
     #[serde(default)]
     pub blackhole: bool,
     /// Every next hop carries the `onlink` flag (its gateway needs no subnet on the device).
@@ -54,6 +56,55 @@ pub struct Route {
     pub blackhole: bool,
     pub onlink: bool,
     pub absent: bool,
+}
+
+/// The route protocols observed routes are named by (as `ip route` names them); any
+/// other is shown as its number.
+pub const PROTOCOL_NAMES: [(&str, u8); 5] =
+    [("kernel", 2), ("boot", 3), ("static", 4), ("ra", 9), ("bird", 12)];
+
+/// Names `ip route` knows from `/etc/iproute2/rt_protos` that routelab shows as numbers.
+const NUMBERED: [(&str, u8); 10] = [
+    ("redirect", 1),
+    ("zebra", 11),
+    ("dhcp", 16),
+    ("babel", 42),
+    ("openr", 99),
+    ("bgp", 186),
+    ("isis", 187),
+    ("ospf", 188),
+    ("rip", 189),
+    ("eigrp", 192),
+];
+
+/// A `protocol` that no observed route can have is a mistake, not a negative: it would
+/// only ever fail, for the wrong reason.
+fn check_protocol(cx: &mut Context, p: &Spanned<String>) -> Option<()> {
+    let value = p.value.as_str();
+    if PROTOCOL_NAMES.iter().any(|(n, _)| *n == value) {
+        return Some(());
+    }
+    let message = if let Ok(number) = value.parse::<u8>() {
+        match PROTOCOL_NAMES.iter().find(|(_, n)| *n == number) {
+            None => return Some(()),
+            Some((name, _)) => {
+                format!("route protocol {number} is `{name}`, as routes show it; write `protocol: {name}`")
+            }
+        }
+    } else if let Some((_, number)) = NUMBERED.iter().find(|(n, _)| *n == value) {
+        format!("routes show protocol `{value}` by its number; write `protocol: {number}`")
+    } else {
+        let names = PROTOCOL_NAMES.iter().map(|(n, _)| *n);
+        let hint = closest(value, names.clone())
+            .map(|n| format!("; did you mean `{n}`?"))
+            .unwrap_or_default();
+        format!(
+            "unknown route protocol `{value}`: routes show {} or a number 0-255{hint}",
+            names.collect::<Vec<_>>().join(", ")
+        )
+    };
+    cx.error(p.referenced, message);
+    None
 }
 
 impl Route {
@@ -99,12 +150,20 @@ impl Route {
             );
             return None;
         }
+        if let Some(p) = &spec.protocol {
+            check_protocol(cx, p)?;
+        }
+        // Routes show numbers plainly: `080` is `80`.
+        let protocol = spec.protocol.as_ref().map(|p| match p.value.parse::<u8>() {
+            Ok(n) => n.to_string(),
+            Err(_) => p.value.clone(),
+        });
         Some(Route {
             node: node?,
             prefix,
             via,
             dev: spec.dev.clone(),
-            protocol: spec.protocol.clone(),
+            protocol,
             blackhole: spec.blackhole,
             onlink: spec.onlink,
             absent: spec.absent,

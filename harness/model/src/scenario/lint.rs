@@ -200,11 +200,16 @@ fn warn_in_bird_config(cx: &mut Context, node: &Node, at: &bird_conf::Position, 
 /// table: calico-node's BIRD takes the `proto bird` routes it did not install for stale
 /// ones of its own and removes them on its scan, every 2 s. (BIRD 2's scan would remove
 /// calico-node's the same way, but it deletes at its own metric, 32 by default, and so
-/// misses them.)
+/// misses them.) Limits: `kernel table` and `local port` are read only where the protocol
+/// itself writes them (not from a template), and a kernel protocol is warned about even
+/// when it exports nothing.
 fn two_birds(cx: &mut Context, node: &Node) {
     let (Some(calico), Some(own)) = (&node.calico, &node.bird) else {
         return;
     };
+    if !calico.bgp {
+        return;
+    }
     let Some(protocols) = own_protocols(own, &cx.dir) else {
         return;
     };

@@ -36,8 +36,11 @@ pub struct BirdReload {
 impl BirdReload {
     pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network) -> Option<Self> {
         let node = node_with_daemon(cx, &spec.node, scenario)?;
+        // A calico node's name is calico-node's BIRD, unless the cluster's BGP is off and
+        // the node's own BIRD is its only daemon.
         if let Some(n) = scenario.node(&node)
             && n.kind == NodeKind::Calico
+            && n.calico.as_ref().is_none_or(|c| c.bgp)
         {
             let own = if n.bird.is_some() {
                 format!(

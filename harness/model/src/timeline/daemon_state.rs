@@ -64,12 +64,18 @@ pub(crate) fn node_with_daemon(
         && let Some(n) = scenario.node(calico_node)
         && n.kind == crate::network::NodeKind::Calico
     {
-        if n.bird.is_none() {
+        let calico_bgp = n.calico.as_ref().is_some_and(|c| c.bgp);
+        if n.bird.is_none() || !calico_bgp {
+            let why = if n.bird.is_none() {
+                "runs no BIRD of its own beside calico-node's; give it `bird:`, or name the \
+                 node itself for calico-node's"
+            } else {
+                "runs no calico-node BIRD (the cluster's BGP is off), so its own BIRD is its \
+                 only daemon: name the node itself"
+            };
             cx.error(
                 node.referenced,
-                format!(
-                    "calico node `{calico_node}` runs no BIRD of its own beside calico-node's;                      give it `bird:` or name the node itself for calico-node's"
-                ),
+                format!("calico node `{calico_node}` {why}"),
             );
             return None;
         }
