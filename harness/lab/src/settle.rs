@@ -203,6 +203,11 @@ impl Quiet {
             let sample = fingerprint(lab).await;
             self.note_sessions(&sample.sessions);
             self.note_dying(&sample.dying);
+            // A neighbour no longer heard from is a change under way: the quiet starts
+            // only once it is dropped (and its routes, a moment later, go with it).
+            if self.dying_until.get().is_some() {
+                self.since.set(now);
+            }
             self.pair_down.set(sample.pair_down);
             if last != Some(sample.hash) {
                 tracing::debug!(after = ?now.duration_since(self.start), "routing state changed");
