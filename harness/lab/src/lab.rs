@@ -468,11 +468,18 @@ impl Lab {
     /// Every daemon of `node`: calico-node's BIRD (or the node's only one) first, then its
     /// own BIRD beside it.
     pub fn daemons_of(&self, node: &str) -> Vec<&dyn Daemon> {
-        let own = self.own_birds.get(node).map(|(name, _)| name.as_str());
-        [Some(node), own]
-            .into_iter()
-            .flatten()
+        self.daemon_names_of(node)
+            .iter()
             .filter_map(|name| self.daemon(name).ok())
+            .collect()
+    }
+
+    /// The names of every daemon of `node`, in the order of [`Lab::daemons_of`].
+    pub fn daemon_names_of(&self, node: &str) -> Vec<String> {
+        let own = self.own_birds.get(node).map(|(name, _)| name.clone());
+        std::iter::once(node.to_string())
+            .chain(own)
+            .filter(|name| self.daemons.contains_key(name))
             .collect()
     }
 

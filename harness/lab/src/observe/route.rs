@@ -28,10 +28,15 @@ impl Observe for Route {
                 .collect::<Vec<_>>()
                 .join("\n")
         };
-        if !holds && let Some(view) = lab.daemon_route_view(&self.node, self.prefix).await {
-            let daemon = lab.daemon(&self.node).map(|d| d.describe()).unwrap_or_default();
-            let daemon = daemon.split(' ').next().unwrap_or("BIRD");
-            observed.push_str(&format!("\n{daemon} on {} says:\n{view}", self.node));
+        // Every daemon of the node: on a calico node with its own BIRD, the route may be
+        // either's.
+        let names = if holds { Vec::new() } else { lab.daemon_names_of(&self.node) };
+        for name in names {
+            if let Some(view) = lab.daemon_route_view(&name, self.prefix).await {
+                let daemon = lab.daemon(&name).map(|d| d.describe()).unwrap_or_default();
+                let daemon = daemon.split(' ').next().unwrap_or("BIRD");
+                observed.push_str(&format!("\n{daemon} on {name} says:\n{view}"));
+            }
         }
         let routes: Vec<serde_json::Value> = matching.iter().map(|r| route_values(r)).collect();
         Observation::new(holds, observed).with("routes", routes)
