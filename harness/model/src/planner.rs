@@ -82,8 +82,9 @@ pub fn plan(scenario: &Network) -> Plan {
 
 /// Felix's and confd's part for one calico node: each pod a namespace with `eth0`, wired
 /// to the node by a `cali…` veth answering ARP for the pod's gateway by proxy ARP; a /32
-/// route per pod on the node; the pod's default route via 169.254.1.1; and BIRD 1.6 with
-/// confd's configuration.
+/// route per pod on the node; the pod's default route via 169.254.1.1; a pod's own BIRD
+/// and service addresses, and the peering address Felix gives a peering pod's interface;
+/// and BIRD 1.6 with confd's configuration.
 fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
     let node = &calico.name;
     let gateway: IpAddr = crate::calico::node::POD_GATEWAY
@@ -131,6 +132,29 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
             interface: "eth0".into(),
             address: IpNet::from(pod.ip),
         });
+        for addr in &pod.loopback {
+            plan.addresses.push(AddressPlan {
+                ns: pod.namespace.clone(),
+                interface: "lo".into(),
+                address: *addr,
+            });
+        }
+        // Felix's, for a pod a BGPPeer's localWorkloadSelector picked: the address the
+        // pod's BGP speaker peers with, reached through its default route by proxy ARP.
+        if let Some(peering) = pod.peering_address {
+            plan.addresses.push(AddressPlan {
+                ns: node.clone(),
+                interface: pod.host_interface.clone(),
+                address: IpNet::from(peering),
+            });
+        }
+        if let Some(config) = &pod.bird {
+            plan.daemons.push(DaemonPlan {
+                ns: pod.namespace.clone(),
+                kind: DaemonKind::Bird2,
+                config: config.clone(),
+            });
+        }
         // Felix's normal route priority (FelixConfiguration `ipv4NormalRoutePriority`):
         // confd's aggregation filter exports routes inside a block only when their metric
         // is below it (live-migration routes), so a pod's /32 stays on its node.

@@ -418,6 +418,39 @@ impl Cluster {
         }
     }
 
+    /// The BGPPeer whose `localWorkloadSelector` Felix finds for a workload on `node` with
+    /// `labels`, as its ActiveBGPPeerCalculator does: among the BGPPeers that apply to the
+    /// node (`node` names it, or no `node` and `nodeSelector` matches it; an empty one
+    /// matches every node) and whose selector matches the workload, the first by name.
+    pub fn workload_bgp_peer(
+        &self,
+        node: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Option<String> {
+        let node_labels = self.nodes.get(node).map(|n| &n.labels)?;
+        self.bgp_peers
+            .iter()
+            .filter(|(_, p)| !p.local_workload_selector.trim().is_empty())
+            .filter(|(_, p)| {
+                if !p.node.is_empty() {
+                    return p.node == node;
+                }
+                Selector::parse(&p.node_selector).is_ok_and(|s| s.matches(node_labels))
+            })
+            .find(|(_, p)| {
+                Selector::parse(&p.local_workload_selector).is_ok_and(|s| s.matches(labels))
+            })
+            .map(|(name, _)| name.clone())
+    }
+
+    /// The virtual address Felix gives the host side of a peering workload's interface
+    /// (BGPConfiguration `localWorkloadPeeringIPV4`), for the workload to peer with.
+    pub fn local_workload_peering_ipv4(&self) -> Option<std::net::Ipv4Addr> {
+        self.bgp_default
+            .as_ref()
+            .and_then(|b| b.local_workload_peering_ipv4.parse().ok())
+    }
+
     /// The passwords whose Secret or key is not among the resources, each as a warning.
     /// calico-node renders such a peering without a password (confd's `getPassword` and
     /// `getNodeMeshPassword` log "Can't read password" and go on), so the session comes
@@ -457,11 +490,27 @@ impl Cluster {
             for (field, sel) in [
                 ("nodeSelector", &p.node_selector),
                 ("peerSelector", &p.peer_selector),
+                ("localWorkloadSelector", &p.local_workload_selector),
             ] {
                 if !sel.is_empty() {
                     if let Err(e) = Selector::parse(sel) {
                         bail!("BGPPeer {name}: {field}: {e}");
                     }
+                }
+            }
+            // What Calico's API server refuses of a peering with workloads.
+            if !p.local_workload_selector.trim().is_empty() {
+                if !p.peer_ip.is_empty() || !p.peer_selector.is_empty() {
+                    bail!(
+                        "BGPPeer {name}: localWorkloadSelector peers with the workloads it \
+                         selects, so peerIP and peerSelector must be empty"
+                    );
+                }
+                if p.as_number.0 == 0 {
+                    bail!(
+                        "BGPPeer {name}: localWorkloadSelector needs asNumber, the AS of the \
+                         workloads' BGP speakers"
+                    );
                 }
             }
         }

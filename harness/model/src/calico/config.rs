@@ -175,6 +175,8 @@ pub struct NodeContext {
     pub node: String,
     pub blocks: Vec<BlockAffinity>,
     pub env: BTreeMap<String, String>,
+    /// The node's workloads that a BGPPeer's `localWorkloadSelector` selected.
+    pub workloads: Vec<super::peerings::LocalWorkload>,
 }
 
 /// Fills a [`BirdConfig`] step by step; [`super::peers`] adds the BGP sessions.
@@ -509,7 +511,7 @@ pub fn bird_config(cluster: &Cluster, ctx: &NodeContext, version: u8) -> super::
         },
     };
     b.node_basics()?;
-    let peerings = cluster.peerings();
+    let peerings = cluster.peerings(&ctx.workloads);
     b.mesh_peers()?;
     b.explicit_peers(&peerings)?;
     b.cfg.peers.sort_by(|x, y| x.name.cmp(&y.name));

@@ -83,12 +83,26 @@ pub fn render(
     blocks: &[BlockAffinity],
     env: &BTreeMap<String, String>,
 ) -> Result<RenderedConfig> {
+    render_with_workloads(resources, node, blocks, env, &[])
+}
+
+/// [`render`] for a node running workloads that BGPPeers' `localWorkloadSelector`s
+/// selected (Felix's part, [`cluster::Cluster::workload_bgp_peer`]): confd adds a
+/// `Local_Workload_…` session for each.
+pub fn render_with_workloads(
+    resources: &[Resource],
+    node: &str,
+    blocks: &[BlockAffinity],
+    env: &BTreeMap<String, String>,
+    workloads: &[peerings::LocalWorkload],
+) -> Result<RenderedConfig> {
     let cluster = cluster::Cluster::from_resources(resources)?;
     cluster.validate()?;
     let ctx = config::NodeContext {
         node: node.to_string(),
         blocks: blocks.to_vec(),
         env: env.clone(),
+        workloads: workloads.to_vec(),
     };
     let v4 = config::bird_config(&cluster, &ctx, 4)?;
     let v6 = config::bird_config(&cluster, &ctx, 6)?;
@@ -248,7 +262,7 @@ mod tests {
         assert_eq!(c.node_as("k8s-node3"), resources::AsNumber(64513));
         assert_eq!(c.bgp_peers.len(), 2);
         // No node carries the rr-id labels yet, so no peering applies.
-        assert!(c.peerings().is_empty());
+        assert!(c.peerings(&[]).is_empty());
     }
 
     #[test]

@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 use super::cluster::{Cluster, Encap, Pool};
 use super::config::ClusterRoutePolicy;
 use super::ipam::{self, AffinityState, BlockAffinity};
+use super::peerings::LocalWorkload;
 use super::resources::{AsNumber, NodeBgpSpec, NodeSpec, ObjectMeta, Resource};
-use super::{RenderedConfig, render};
+use super::{RenderedConfig, render_with_workloads};
 use crate::mac::MacAddr;
 use crate::overhead;
 
@@ -39,9 +40,45 @@ pub struct NodeInput {
     pub address: IpNet,
     /// IPAM blocks pinned to this node (otherwise allocated deterministically).
     pub pinned_blocks: Vec<IpNet>,
-    pub pods: Vec<String>,
+    pub pods: Vec<PodInput>,
     /// MTU of the interface holding `address`, for Calico's automatic pod MTU.
     pub host_mtu: u32,
+}
+
+/// What the scenario says about one pod.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PodInput {
+    pub name: String,
+    /// The pod's labels, which BGPPeers' `localWorkloadSelector`s match.
+    pub labels: BTreeMap<String, String>,
+    /// Addresses on the pod's `lo`: a service address the pod answers and advertises.
+    pub loopback: Vec<IpNet>,
+    /// A BIRD 2 the pod runs, as a MetalLB- or kube-vip-like workload runs a BGP speaker.
+    pub bird: Option<crate::daemon::BirdConfig>,
+}
+
+impl PodInput {
+    /// A pod with nothing but a name.
+    pub fn named(name: &str) -> PodInput {
+        PodInput {
+            name: name.to_string(),
+            ..PodInput::default()
+        }
+    }
+}
+
+/// The labels Calico adds to every Kubernetes workload endpoint (routelab's pods are all
+/// in namespace `default`); the pod's own labels win.
+pub fn workload_labels(own: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut labels: BTreeMap<String, String> = [
+        ("projectcalico.org/namespace", "default"),
+        ("projectcalico.org/orchestrator", "k8s"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    labels.extend(own.clone());
+    labels
 }
 
 /// A pod: a namespace of its own with `eth0`, wired to its node by a `cali…` veth.
@@ -54,6 +91,20 @@ pub struct Pod {
     /// The host side of the pod's veth, named as Felix names it: `cali` + 11 hex digits.
     pub host_interface: String,
     pub mtu: u32,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub loopback: Vec<IpNet>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bird: Option<crate::daemon::BirdConfig>,
+    /// The BGPPeer whose `localWorkloadSelector` selected the pod (Felix's choice), for
+    /// which confd renders a `Local_Workload_<ip>` session on the node.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bgp_peer: Option<String>,
+    /// The address Felix puts on `host_interface` for the pod to peer with
+    /// (BGPConfiguration `localWorkloadPeeringIPV4`), when it is selected and one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peering_address: Option<IpAddr>,
 }
 
 /// Everything routelab does as calico-node on one node.
@@ -338,8 +389,29 @@ pub fn plan_cluster(
             .filter_map(|kind| tunnel_dataplane(kind, &cluster, &affinities, n, mtu))
             .collect();
         let reserved: Vec<IpAddr> = tunnels.iter().filter_map(|t| t.address).collect();
-        let pods = pods_of(n, &blocks, mtu, &reserved)?;
-        let rendered = render(&resources, &n.name, &blocks, env)
+        let mut pods = pods_of(n, &blocks, mtu, &reserved)?;
+        let peering_address = cluster.local_workload_peering_ipv4().map(IpAddr::V4);
+        let mut workloads = Vec::new();
+        for pod in &mut pods {
+            pod.bgp_peer = cluster.workload_bgp_peer(&n.name, &workload_labels(&pod.labels));
+            let Some(peer) = &pod.bgp_peer else { continue };
+            pod.peering_address = peering_address;
+            if peering_address.is_none() && pod.bird.is_some() {
+                warnings.push(format!(
+                    "pod {} is selected by the localWorkloadSelector of BGPPeer {peer}, but the \
+                     default BGPConfiguration sets no localWorkloadPeeringIPV4, so Felix gives \
+                     its interface no address to peer with; set one (a link-local address such \
+                     as 169.254.0.179), or have the pod peer with the node's address",
+                    pod.namespace
+                ));
+            }
+            workloads.push(LocalWorkload {
+                bgp_peer: peer.clone(),
+                ipv4: Some(pod.ip).filter(IpAddr::is_ipv4),
+                ipv6: Some(pod.ip).filter(IpAddr::is_ipv6),
+            });
+        }
+        let rendered = render_with_workloads(&resources, &n.name, &blocks, env, &workloads)
             .with_context(|| format!("rendering calico-node's BIRD config for {}", n.name))?;
         out.push(CalicoNode {
             name: n.name.clone(),
@@ -463,11 +535,16 @@ fn pods_of(
                 );
             };
             Ok(Pod {
-                name: pod.clone(),
-                namespace: format!("{}-{pod}", n.name),
+                name: pod.name.clone(),
+                namespace: format!("{}-{}", n.name, pod.name),
                 ip,
-                host_interface: host_interface_name(&n.name, pod),
+                host_interface: host_interface_name(&n.name, &pod.name),
                 mtu,
+                labels: pod.labels.clone(),
+                loopback: pod.loopback.clone(),
+                bird: pod.bird.clone(),
+                bgp_peer: None,
+                peering_address: None,
             })
         })
         .collect()
@@ -508,7 +585,7 @@ mod tests {
             route_reflector_cluster_id: None,
             address: addr.parse().unwrap(),
             pinned_blocks: Vec::new(),
-            pods: pods.iter().map(|p| p.to_string()).collect(),
+            pods: pods.iter().map(|p| PodInput::named(p)).collect(),
             host_mtu: 1500,
         }
     }

@@ -5,6 +5,9 @@
 //! exists), `peerSelector` peers every matching Calico node, and, unless
 //! `reversePeering: Manual`, each peering between Calico nodes gets its reverse on the
 //! other side. The first peering emitted for a key wins; BGPPeers are taken in name order.
+//! A BGPPeer with a `localWorkloadSelector` peers with the node's workloads that Felix
+//! matched to it ([`LocalWorkload`]), which only the node's own confd knows: so peerings
+//! are computed per node, and such a BGPPeer is never reversed.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -36,6 +39,20 @@ pub struct PeerData {
     pub reachable_by: String,
     /// `Auto`, `Self` or `Keep`, or empty.
     pub next_hop_mode: String,
+    /// A peering with a workload on the node (`localWorkloadSelector`): rendered as
+    /// `Local_Workload_<ip>`, always passive, the workload being the one to connect.
+    pub local_workload: bool,
+}
+
+/// A workload on this node that Felix found a BGPPeer's `localWorkloadSelector` to match:
+/// what confd reads from Felix's endpoint-status files (`ipv4Nets`, `ipv6Nets`,
+/// `bgpPeerName`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalWorkload {
+    /// The BGPPeer that selected it (Felix picks the first by name when several do).
+    pub bgp_peer: String,
+    pub ipv4: Option<IpAddr>,
+    pub ipv6: Option<IpAddr>,
 }
 
 /// Where a peering is stored: for every node, or for one node.
@@ -168,8 +185,34 @@ impl Cluster {
         })
     }
 
-    /// Expands every BGPPeer into stored peerings.
-    pub fn peerings(&self) -> BTreeMap<PeerKey, PeerData> {
+    /// A BGPPeer's peerings with this node's workloads, one per family of each workload
+    /// it selected. As in confd, nothing of the BGPPeer but its AS numbers and filters
+    /// applies: no password, no timers, no source address.
+    fn workload_peers(
+        spec_name: &str,
+        spec: &BgpPeerSpec,
+        workloads: &[LocalWorkload],
+    ) -> Vec<PeerData> {
+        workloads
+            .iter()
+            .filter(|w| w.bgp_peer == spec_name)
+            .flat_map(|w| [w.ipv4, w.ipv6])
+            .flatten()
+            .map(|ip| PeerData {
+                ip: Some(ip),
+                as_num: spec.as_number,
+                local_as_num: spec.local_as_number,
+                filters: spec.filters.clone(),
+                source_addr: "None".into(),
+                local_workload: true,
+                ..Default::default()
+            })
+            .collect()
+    }
+
+    /// Expands every BGPPeer into stored peerings, as the confd of the node whose
+    /// workloads are `workloads` stores them.
+    pub fn peerings(&self, workloads: &[LocalWorkload]) -> BTreeMap<PeerKey, PeerData> {
         let mut out: BTreeMap<PeerKey, PeerData> = BTreeMap::new();
         let emit = |out: &mut BTreeMap<PeerKey, PeerData>, key: PeerKey, peer: &PeerData| {
             if out.contains_key(&key) {
@@ -188,7 +231,7 @@ impl Cluster {
         };
 
         for global_pass in [true, false] {
-            for spec in self.bgp_peers.values() {
+            for (spec_name, spec) in &self.bgp_peers {
                 let is_global = spec.node_selector.is_empty() && spec.node.is_empty();
                 if is_global != global_pass {
                     continue;
@@ -202,7 +245,7 @@ impl Cluster {
                 };
                 let mut peers = Vec::new();
                 if !spec.local_workload_selector.is_empty() {
-                    // Peerings with workloads need running workloads; there are none here.
+                    peers = Self::workload_peers(spec_name, spec, workloads);
                 } else if !spec.peer_selector.is_empty() {
                     for n in self.nodes_matching(&spec.peer_selector) {
                         peers.extend(self.node_as_peers(&n, true, true, spec));
@@ -210,7 +253,7 @@ impl Cluster {
                 } else if let Some(p) = self.explicit_peer(spec) {
                     peers.push(p);
                 }
-                for p in &mut peers {
+                for p in peers.iter_mut().filter(|p| !p.local_workload) {
                     self.apply_common(p, spec);
                 }
                 for p in &peers {
@@ -295,7 +338,7 @@ mod tests {
             "{NODES}---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {{name: p}}\nspec: {{nodeSelector: '!has(rr)', peerSelector: has(rr)}}\n"
         );
         let c = Cluster::from_resources(&parse_str("n", &text).unwrap()).unwrap();
-        let peerings = c.peerings();
+        let peerings = c.peerings(&[]);
         let keys: Vec<String> = peerings
             .keys()
             .map(|k| match k {
@@ -312,6 +355,6 @@ mod tests {
             "{NODES}---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {{name: p}}\nspec: {{node: b, peerIP: 10.0.0.1, asNumber: 64512, reversePeering: Manual}}\n"
         );
         let c = Cluster::from_resources(&parse_str("n", &text).unwrap()).unwrap();
-        assert_eq!(c.peerings().len(), 1);
+        assert_eq!(c.peerings(&[]).len(), 1);
     }
 }

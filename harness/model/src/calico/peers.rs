@@ -15,6 +15,8 @@ pub enum PeerType {
     Mesh,
     Global,
     Node,
+    /// A workload on this node (`localWorkloadSelector`).
+    LocalWorkload,
 }
 
 /// One `protocol bgp` section.
@@ -177,14 +179,17 @@ impl Builder<'_> {
         if next_hop_self && next_hop_keep {
             next_hop_self = false;
         }
-        let passive = prefix == "Global" && p.calico_node && ip_s.as_str() > me.as_str();
+        let kind = match prefix {
+            "Global" => PeerType::Global,
+            "Local_Workload" => PeerType::LocalWorkload,
+            _ => PeerType::Node,
+        };
+        // A workload connects to its node, never the other way round.
+        let passive = p.local_workload
+            || (kind == PeerType::Global && p.calico_node && ip_s.as_str() > me.as_str());
         Ok(Some(BirdPeer {
             name,
-            kind: if prefix == "Global" {
-                PeerType::Global
-            } else {
-                PeerType::Node
-            },
+            kind,
             ip: ip_s,
             port: p.port,
             as_num: p.as_num,
@@ -227,7 +232,12 @@ impl Builder<'_> {
                             .peer_routes_global
                             .push((format!("{ip}/{route_len}"), via));
                     }
-                    peers.extend(self.peer_from_data("Global", data)?);
+                    let prefix = if data.local_workload {
+                        "Local_Workload"
+                    } else {
+                        "Global"
+                    };
+                    peers.extend(self.peer_from_data(prefix, data)?);
                 }
                 PeerKey::Node { node, .. } if *node == self.ctx.node => {
                     if let Some(via) = via {
@@ -235,7 +245,12 @@ impl Builder<'_> {
                             .peer_routes_node
                             .push((format!("{ip}/{route_len}"), via));
                     }
-                    peers.extend(self.peer_from_data("Node", data)?);
+                    let prefix = if data.local_workload {
+                        "Local_Workload"
+                    } else {
+                        "Node"
+                    };
+                    peers.extend(self.peer_from_data(prefix, data)?);
                 }
                 PeerKey::Node { .. } => {}
             }

@@ -186,3 +186,139 @@ fn unquotable_passwords_are_refused() {
     let err = render(&res, "worker-1", &[], &BTreeMap::new()).unwrap_err();
     assert!(err.to_string().contains("double quote"), "{err}");
 }
+
+/// Two nodes, `a` in rack 1 and `b` in rack 2; a BGPPeer for every workload labelled
+/// `bgp: speaker` (with a filter, a password and timers confd does not apply to such
+/// sessions), and one for rack 2's workloads labelled `vr`.
+const WORKLOAD_PEERS: &str = "
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {name: a, labels: {rack: '1'}}
+spec: {bgp: {ipv4Address: 10.0.0.1/24}}
+---
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {name: b, labels: {rack: '2'}}
+spec: {bgp: {ipv4Address: 10.0.0.2/24}}
+---
+kind: BGPConfiguration
+apiVersion: projectcalico.org/v3
+metadata: {name: default}
+spec: {asNumber: 64512, nodeToNodeMeshEnabled: false, localWorkloadPeeringIPV4: 169.254.0.179}
+---
+kind: BGPFilter
+apiVersion: projectcalico.org/v3
+metadata: {name: only-announced}
+spec: {importV4: [{action: Accept, matchOperator: In, cidr: 10.43.0.0/24}]}
+---
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: speakers}
+spec:
+  localWorkloadSelector: bgp == 'speaker'
+  asNumber: 65100
+  localASNumber: 64999
+  filters: [only-announced]
+  password: {secretKeyRef: {name: bgp, key: pw}}
+  keepaliveTime: 10s
+---
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: virtual-routers}
+spec:
+  nodeSelector: rack == '2'
+  localWorkloadSelector: has(vr)
+  asNumber: 65200
+---
+kind: Secret
+apiVersion: v1
+metadata: {name: bgp, namespace: calico-system}
+stringData: {pw: secret}
+";
+
+fn protocol<'a>(bird: &'a str, name: &str) -> &'a str {
+    let section = bird
+        .split(&format!("protocol bgp {name} "))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no protocol {name} in:\n{bird}"));
+    section.split("\n}\n").next().unwrap()
+}
+
+#[test]
+fn felix_picks_the_first_bgp_peer_that_applies_to_the_node_and_selects_the_workload() {
+    let res = resources::parse_str("t", WORKLOAD_PEERS).unwrap();
+    let cluster = super::cluster::Cluster::from_resources(&res).unwrap();
+    let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let both = labels(&[("bgp", "speaker"), ("vr", "")]);
+    assert_eq!(
+        cluster.workload_bgp_peer("a", &both).as_deref(),
+        Some("speakers")
+    );
+    // On rack 2 both apply; Felix takes the first by name.
+    assert_eq!(
+        cluster.workload_bgp_peer("b", &both).as_deref(),
+        Some("speakers")
+    );
+    let vr = labels(&[("vr", "")]);
+    assert_eq!(
+        cluster.workload_bgp_peer("b", &vr).as_deref(),
+        Some("virtual-routers")
+    );
+    // virtual-routers is scoped to rack 2.
+    assert_eq!(cluster.workload_bgp_peer("a", &vr), None);
+    assert_eq!(cluster.workload_bgp_peer("a", &labels(&[])), None);
+    assert_eq!(
+        cluster.local_workload_peering_ipv4(),
+        Some("169.254.0.179".parse().unwrap())
+    );
+}
+
+#[test]
+fn workloads_get_passive_local_workload_sessions_with_only_as_numbers_and_filters() {
+    use super::peerings::LocalWorkload;
+    let res = resources::parse_str("t", WORKLOAD_PEERS).unwrap();
+    let workload = |peer: &str, ip: &str| LocalWorkload {
+        bgp_peer: peer.into(),
+        ipv4: Some(ip.parse().unwrap()),
+        ipv6: None,
+    };
+    let workloads = [
+        workload("speakers", "10.42.0.1"),
+        workload("virtual-routers", "10.42.0.2"),
+    ];
+    let on_b = super::render_with_workloads(&res, "b", &[], &BTreeMap::new(), &workloads)
+        .unwrap()
+        .bird;
+    let speaker = protocol(&on_b, "Local_Workload_10_42_0_1");
+    for want in [
+        "local as 64999;",
+        "neighbor 10.42.0.1 as 65100;",
+        "ttl security off;",
+        "multihop;",
+        "'bgp_only-announced_importFilterV4'();",
+        "calico_export_to_bgp_peers(false);",
+        "passive on;",
+    ] {
+        assert!(speaker.contains(want), "{want} missing from:\n{speaker}");
+    }
+    for unwanted in ["source address", "password", "keepalive"] {
+        assert!(!speaker.contains(unwanted), "{unwanted} in:\n{speaker}");
+    }
+    let router = protocol(&on_b, "Local_Workload_10_42_0_2");
+    assert!(router.contains("neighbor 10.42.0.2 as 65200;"), "{router}");
+    assert!(router.contains("passive on;"), "{router}");
+
+    // A node-scoped BGPPeer's workload sessions are on its nodes only, and no node has
+    // sessions for workloads it does not run.
+    let on_a = super::render_with_workloads(&res, "a", &[], &BTreeMap::new(), &workloads[1..])
+        .unwrap()
+        .bird;
+    assert!(!on_a.contains("Local_Workload_"), "{on_a}");
+    let without = render(&res, "b", &[], &BTreeMap::new()).unwrap().bird;
+    assert!(!without.contains("Local_Workload_"), "{without}");
+}

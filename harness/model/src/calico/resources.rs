@@ -256,6 +256,10 @@ pub struct BgpConfigurationSpec {
     #[serde(rename = "ipv6NormalRoutePriority")]
     pub ipv6_normal_route_priority: Option<i64>,
     pub program_cluster_routes: Option<String>,
+    #[serde(rename = "localWorkloadPeeringIPV4", default)]
+    pub local_workload_peering_ipv4: String,
+    #[serde(rename = "localWorkloadPeeringIPV6", default)]
+    pub local_workload_peering_ipv6: String,
 }
 
 /// `BGPPeer` spec.

@@ -183,7 +183,7 @@ pub(crate) fn node_ref(cx: &mut Context, node: &Spanned<String>) -> Option<Strin
 }
 
 /// Like [`node_ref`], for expectations BIRD answers (`bgp`, `ospf`): the node must run
-/// one (a `bird:` config, or `kind: calico`).
+/// one (a `bird:` config, or `kind: calico`), or the pod have one of its own.
 pub(crate) fn bird_node_ref(
     cx: &mut Context,
     scenario: &Network,
@@ -191,7 +191,19 @@ pub(crate) fn bird_node_ref(
     what: &str,
 ) -> Option<String> {
     let name = node_ref(cx, node)?;
-    let n = scenario.node(&name)?;
+    if scenario.pod(&name).is_some_and(|(_, p)| p.bird.is_some()) {
+        return Some(name);
+    }
+    let Some(n) = scenario.node(&name) else {
+        cx.error(
+            node.referenced,
+            format!(
+                "pod `{name}` runs no BIRD, so it has no {what} to check; give it \
+                 `bird: {{ config: ... }}` in its node's `pods:` list"
+            ),
+        );
+        return None;
+    };
     if n.bird.is_none() && n.kind != crate::network::NodeKind::Calico {
         cx.error(
             node.referenced,

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use super::extends::Source;
-use super::raw::{Pods, RawNode, RawScenario};
+use super::raw::{Pods, RawNode, RawPodEntry, RawScenario};
 use super::validate::enter;
 use super::{Link, Node};
-use crate::calico::node::{NodeInput, plan_cluster};
+use crate::calico::node::{NodeInput, PodInput, plan_cluster};
 use crate::context::{Context, normalize};
 use crate::network::{CalicoCluster, NodeKind};
 
@@ -135,7 +135,7 @@ pub fn validate<'a>(
             );
             continue;
         };
-        let pods: Vec<String> = match settings.and_then(|s| s.pods.as_ref()) {
+        let pods: Vec<PodInput> = match settings.and_then(|s| s.pods.as_ref()) {
             None => Vec::new(),
             Some(p) => match &p.value {
                 Pods::Count(n) if *n > MAX_PODS_PER_NODE => {
@@ -149,13 +149,15 @@ pub fn validate<'a>(
                     );
                     continue;
                 }
-                Pods::Count(n) => (0..*n).map(|i| format!("pod{i}")).collect(),
-                Pods::Names(names) => names.clone(),
+                Pods::Count(n) => (0..*n)
+                    .map(|i| PodInput::named(&format!("pod{i}")))
+                    .collect(),
+                Pods::List(entries) => entries.iter().map(|e| pod_input(cx, e)).collect(),
             },
         };
         if let Some(p) = settings.and_then(|s| s.pods.as_ref()) {
             let mut seen = std::collections::BTreeSet::new();
-            for pod in &pods {
+            for pod in pods.iter().map(|p| &p.name) {
                 let ns = format!("{}-{pod}", name.value);
                 if let Err(e) = crate::names::plain("pod", pod) {
                     cx.error(p.referenced, e);
@@ -224,6 +226,26 @@ pub fn validate<'a>(
             cx.error(section.referenced, e.to_string());
             None
         }
+    }
+}
+
+/// One entry of a `pods:` list. A pod's BIRD config is read like a node's.
+fn pod_input(cx: &mut Context, entry: &RawPodEntry) -> PodInput {
+    match entry {
+        RawPodEntry::Name(name) => PodInput::named(name),
+        RawPodEntry::Spec(pod) => PodInput {
+            name: pod.name.clone(),
+            labels: pod
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+            loopback: pod.loopback.iter().map(|a| a.value).collect(),
+            bird: pod
+                .bird
+                .as_ref()
+                .and_then(|b| super::validate::validate_bird(cx, b)),
+        },
     }
 }
 

@@ -144,12 +144,88 @@ pub struct RawCalicoNode {
     pub pods: Option<Spanned<Pods>>,
 }
 
-/// `pods: 2` or `pods: [web, db]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+/// `pods: 2` or `pods: [web, db, { name: speaker, labels: ..., bird: ... }]`.
+#[derive(Debug)]
 pub enum Pods {
     Count(u32),
-    Names(Vec<String>),
+    List(Vec<RawPodEntry>),
+}
+
+/// One pod of a list: its name, or what it runs.
+#[derive(Debug)]
+pub enum RawPodEntry {
+    Name(String),
+    Spec(Box<RawPod>),
+}
+
+// By hand rather than `untagged`, so that a mistake inside a pod's entry (a misspelt
+// field) is reported as itself, not as "did not match any variant".
+impl<'de> Deserialize<'de> for Pods {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Pods;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of pods or a list of pods")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Pods, E> {
+                u32::try_from(n)
+                    .map(Pods::Count)
+                    .map_err(|_| E::custom(format!("{n} pods are far too many")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Pods, E> {
+                Err(E::custom(format!("{n} is not a number of pods")))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Pods, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = seq.next_element()? {
+                    out.push(entry);
+                }
+                Ok(Pods::List(out))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawPodEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RawPodEntry;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a pod's name, or `{ name: ..., labels: ..., loopback: ..., bird: ... }`",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<RawPodEntry, E> {
+                Ok(RawPodEntry::Name(s.to_string()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawPodEntry, A::Error> {
+                RawPod::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|pod| RawPodEntry::Spec(Box::new(pod)))
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// A pod with labels, service addresses or a BGP speaker of its own.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPod {
+    pub name: String,
+    /// The pod's labels (`localWorkloadSelector` matches them).
+    #[serde(default)]
+    pub labels: BTreeMap<String, Scalar>,
+    /// Addresses on the pod's `lo`.
+    #[serde(default)]
+    pub loopback: Vec<Spanned<IpNet>>,
+    /// A BIRD 2 the pod runs.
+    pub bird: Option<Spanned<RawBird>>,
 }
 
 /// A YAML scalar read as text: `true` stays `true`, `5` stays `5`.

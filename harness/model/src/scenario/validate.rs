@@ -477,7 +477,7 @@ fn validate_route(
     })
 }
 
-fn validate_bird(cx: &mut Context, raw: &Spanned<RawBird>) -> Option<BirdConfig> {
+pub(super) fn validate_bird(cx: &mut Context, raw: &Spanned<RawBird>) -> Option<BirdConfig> {
     match (&raw.value.config, &raw.value.inline) {
         (Some(path), None) => {
             let full = normalize(&cx.dir.join(&path.value));

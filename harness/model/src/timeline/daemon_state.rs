@@ -8,6 +8,7 @@
 //! - bird_start: gateway
 //! - bird_restart: kubenode-hkg04      # orderly stop, then start
 //! - bird_stop: kubenode-hkg04.bird    # a calico node's own BIRD, beside calico-node's
+//! - bird_stop: n1-speaker             # a pod's BIRD (pods are named `<node>-<pod>`)
 //! ```
 //! A daemon stopped by a step is expected to be down: its exit does not fail the run. One
 //! that is started again must answer, or the step fails.
@@ -51,8 +52,8 @@ impl DaemonState {
     }
 }
 
-/// Checks that `node` names a node that runs a routing daemon, or the own BIRD of a
-/// calico node that runs one beside calico-node's (`<node>.bird`); returns the daemon's
+/// Checks that `node` names a node or pod that runs a routing daemon, or the own BIRD of
+/// a calico node that runs one beside calico-node's (`<node>.bird`); returns the daemon's
 /// name.
 pub(crate) fn node_with_daemon(
     cx: &mut Context,
@@ -86,12 +87,21 @@ pub(crate) fn node_with_daemon(
     }
     let runs_one = scenario
         .node(&node.value)
-        .is_some_and(|n| n.bird.is_some() || n.calico.as_ref().is_some_and(|c| c.bgp));
+        .is_some_and(|n| n.bird.is_some() || n.calico.as_ref().is_some_and(|c| c.bgp))
+        || scenario
+            .pod(&node.value)
+            .is_some_and(|(_, p)| p.bird.is_some());
     if !runs_one {
-        cx.error(
-            node.referenced,
-            format!("node `{}` runs no routing daemon", node.value),
-        );
+        let msg = if scenario.pod(&node.value).is_some() {
+            format!(
+                "pod `{}` runs no BIRD; give it `bird: {{ config: ... }}` in its node's \
+                 `pods:` list",
+                node.value
+            )
+        } else {
+            format!("node `{}` runs no routing daemon", node.value)
+        };
+        cx.error(node.referenced, msg);
         return None;
     }
     Some(node.value.clone())
