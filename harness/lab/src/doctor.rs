@@ -132,6 +132,10 @@ impl Survey {
         let binaries = [
             ("BIRD 2 (routers)", DaemonKind::Bird2),
             ("BIRD 1.6 (calico nodes)", DaemonKind::CalicoBird),
+            (
+                "BIRD 1.6 bird6 (dual-stack calico nodes)",
+                DaemonKind::CalicoBird6,
+            ),
         ]
         .into_iter()
         .map(|(what, kind)| Finding {

@@ -31,7 +31,11 @@ pub fn check(plans: &[Plan], binaries: &crate::daemon::BirdSearch) -> Result<(),
             )
         }));
     }
-    for kind in [DaemonKind::Bird2, DaemonKind::CalicoBird] {
+    for kind in [
+        DaemonKind::Bird2,
+        DaemonKind::CalicoBird,
+        DaemonKind::CalicoBird6,
+    ] {
         if plans
             .iter()
             .flat_map(|p| &p.daemons)

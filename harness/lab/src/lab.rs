@@ -229,9 +229,10 @@ pub struct Lab {
     daemons: BTreeMap<String, Box<dyn Daemon>>,
     /// The node and kind of each daemon, by name.
     kinds: BTreeMap<String, (String, DaemonKind)>,
-    /// For each calico node that runs its own BIRD too: that daemon's name and the names
-    /// of its protocols, which expectations about them reach it by.
-    own_birds: BTreeMap<String, (String, std::collections::BTreeSet<String>)>,
+    /// For each calico node that runs more than one BIRD (its own beside calico-node's,
+    /// `bird6` on a dual-stack node): the other daemons' names and the names of their
+    /// protocols, which expectations about them reach them by.
+    other_daemons: BTreeMap<String, Vec<(String, std::collections::BTreeSet<String>)>>,
     /// Daemons a timeline step stopped on purpose; their exit is not a failure.
     stopped_on_purpose: std::collections::BTreeSet<String>,
     /// When each daemon last started.
@@ -314,7 +315,7 @@ impl Lab {
             namespaces: BTreeMap::new(),
             daemons: BTreeMap::new(),
             kinds: BTreeMap::new(),
-            own_birds: BTreeMap::new(),
+            other_daemons: BTreeMap::new(),
             stopped_on_purpose: Default::default(),
             started: BTreeMap::new(),
             runtime_dir,
@@ -397,8 +398,10 @@ impl Lab {
             daemon.set_ready_timeout(ready_timeout(plan.daemons.len()));
             daemon.start().map_err(daemon_error)?;
             if name != d.ns {
-                self.own_birds
-                    .insert(d.ns.clone(), (name.clone(), protocol_names(&d.config)));
+                self.other_daemons
+                    .entry(d.ns.clone())
+                    .or_default()
+                    .push((name.clone(), protocol_names(&d.config)));
             }
             self.daemons.insert(name.clone(), daemon);
             self.kinds.insert(name.clone(), (d.ns.clone(), d.kind));
@@ -455,13 +458,19 @@ impl Lab {
         self.owners.get(&address).map(String::as_str)
     }
 
-    /// The daemon an expectation about `protocol` on `node` asks: the node's own BIRD
-    /// when it runs one beside calico-node's and defines that protocol, otherwise the
-    /// node's daemon.
+    /// The daemon an expectation about `protocol` on `node` asks: another daemon of the
+    /// node (its own BIRD beside calico-node's, or `bird6`) when that one defines the
+    /// protocol, otherwise the node's daemon.
     pub fn daemon_for(&self, node: &str, protocol: &str) -> Result<&dyn Daemon, LabError> {
-        match self.own_birds.get(node) {
-            Some((name, protocols)) if protocols.contains(protocol) => self.daemon(name),
-            _ => self.daemon(node),
+        let other = self
+            .other_daemons
+            .get(node)
+            .into_iter()
+            .flatten()
+            .find(|(_, protocols)| protocols.contains(protocol));
+        match other {
+            Some((name, _)) => self.daemon(name),
+            None => self.daemon(node),
         }
     }
 
@@ -476,9 +485,14 @@ impl Lab {
 
     /// The names of every daemon of `node`, in the order of [`Lab::daemons_of`].
     pub fn daemon_names_of(&self, node: &str) -> Vec<String> {
-        let own = self.own_birds.get(node).map(|(name, _)| name.clone());
+        let others = self
+            .other_daemons
+            .get(node)
+            .into_iter()
+            .flatten()
+            .map(|(name, _)| name.clone());
         std::iter::once(node.to_string())
-            .chain(own)
+            .chain(others)
             .filter(|name| self.daemons.contains_key(name))
             .collect()
     }
@@ -486,7 +500,12 @@ impl Lab {
     /// Records that daemon `name` now runs `config`: a calico node's own BIRD may have
     /// other protocols for expectations to reach.
     pub fn reconfigured(&mut self, name: &str, config: &routelab_model::daemon::BirdConfig) {
-        if let Some((_, protocols)) = self.own_birds.values_mut().find(|(n, _)| n == name) {
+        if let Some((_, protocols)) = self
+            .other_daemons
+            .values_mut()
+            .flatten()
+            .find(|(n, _)| n == name)
+        {
             *protocols = protocol_names(config);
         }
     }

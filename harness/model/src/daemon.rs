@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// What a calico node's own BIRD (one beside calico-node's) is called: `<node>.bird`.
 pub const OWN_BIRD_SUFFIX: &str = ".bird";
 
+/// What calico-node's IPv6 BIRD (`bird6`, on a dual-stack node) is called: `<node>.bird6`.
+pub const CALICO_BIRD6_SUFFIX: &str = ".bird6";
+
 /// Which BIRD a daemon runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -17,6 +20,9 @@ pub enum DaemonKind {
     Bird2,
     /// BIRD 1.6 as calico-node runs it, with the configuration confd would render.
     CalicoBird,
+    /// BIRD 1.6's `bird6`, calico-node's IPv6 daemon on a dual-stack node, with confd's
+    /// `bird6.cfg`.
+    CalicoBird6,
 }
 
 /// Where a node's BIRD configuration comes from.

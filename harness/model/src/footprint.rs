@@ -52,7 +52,10 @@ impl Footprint {
         let veths = plan.veths.len() as u64;
         let count =
             |kind: DaemonKind| plan.daemons.iter().filter(|d| d.kind == kind).count() as u64;
-        let (bird2, bird1) = (count(DaemonKind::Bird2), count(DaemonKind::CalicoBird));
+        let (bird2, bird1) = (
+            count(DaemonKind::Bird2),
+            count(DaemonKind::CalicoBird) + count(DaemonKind::CalicoBird6),
+        );
         let shared = |n: u64, kib: u64| if n > 0 { kib } else { 0 };
         let processes = bird2 + bird1;
         let daemons_kib = bird2 * KIB_PER_BIRD2

@@ -54,6 +54,10 @@ pub struct VethEnd {
     /// A bridge in the same namespace this end is enslaved to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bridge: Option<String>,
+    /// Its MAC address, when it matters (a calico pod's host side: `ee:ee:ee:ee:ee:ee`,
+    /// whose link-local address is the pod's IPv6 gateway); the kernel's choice otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mac: Option<crate::mac::MacAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -373,7 +377,9 @@ impl Plan {
                 .daemons
                 .iter()
                 .any(|o| o.ns == d.ns && o.kind == DaemonKind::CalicoBird);
-        if beside_calico {
+        if d.kind == DaemonKind::CalicoBird6 {
+            format!("{}{}", d.ns, crate::daemon::CALICO_BIRD6_SUFFIX)
+        } else if beside_calico {
             format!("{}{}", d.ns, crate::daemon::OWN_BIRD_SUFFIX)
         } else {
             d.ns.clone()

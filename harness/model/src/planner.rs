@@ -85,7 +85,7 @@ pub fn plan(scenario: &Network) -> Plan {
 /// route per pod on the node; the pod's default route via 169.254.1.1; a pod's own BIRD
 /// and service addresses, and the peering address Felix gives a peering pod's interface;
 /// and BIRD 1.6 with confd's configuration.
-fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
+pub(crate) fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
     let node = &calico.name;
     let gateway: IpAddr = crate::calico::node::POD_GATEWAY
         .parse()
@@ -119,12 +119,15 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
                 name: pod.host_interface.clone(),
                 mtu: pod.mtu,
                 bridge: None,
+                // Felix's: the pod's IPv6 gateway is this end's link-local address.
+                mac: pod.ip6.map(|_| crate::calico::node::HOST_SIDE_MAC),
             },
             b: VethEnd {
                 ns: pod.namespace.clone(),
                 name: "eth0".into(),
                 mtu: pod.mtu,
                 bridge: None,
+                mac: None,
             },
         });
         plan.addresses.push(AddressPlan {
@@ -132,6 +135,9 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
             interface: "eth0".into(),
             address: IpNet::from(pod.ip),
         });
+        if let Some(ip6) = pod.ip6 {
+            plan_pod_ipv6(node, pod, ip6, plan);
+        }
         for addr in &pod.loopback {
             plan.addresses.push(AddressPlan {
                 ns: pod.namespace.clone(),
@@ -192,7 +198,53 @@ fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &mut Plan) {
             kind: DaemonKind::CalicoBird,
             config: calico.bird_config(),
         });
+        if calico.address6.is_some() {
+            plan.daemons.push(DaemonPlan {
+                ns: node.clone(),
+                kind: DaemonKind::CalicoBird6,
+                config: calico.bird6_config(),
+            });
+        }
     }
+}
+
+/// A dual-stack pod's IPv6 side, as the CNI plugin and Felix make it: the /128 on `eth0`
+/// (no duplicate address detection, which would hold it back for a second), the default
+/// route via the host side's link-local address, and the node's /128 route to the pod.
+fn plan_pod_ipv6(node: &str, pod: &crate::calico::node::Pod, ip6: IpAddr, plan: &mut Plan) {
+    for key in [
+        "net.ipv6.conf.all.accept_dad",
+        "net.ipv6.conf.default.accept_dad",
+    ] {
+        plan.sysctls.push(SysctlPlan {
+            ns: pod.namespace.clone(),
+            key: key.into(),
+            value: "0".into(),
+        });
+    }
+    plan.addresses.push(AddressPlan {
+        ns: pod.namespace.clone(),
+        interface: "eth0".into(),
+        address: IpNet::from(ip6),
+    });
+    plan.routes.push(RoutePlan {
+        ns: node.to_string(),
+        to: IpNet::from(ip6),
+        via: Vec::new(),
+        dev: Some(pod.host_interface.clone()),
+        blackhole: false,
+        metric: Some(1024),
+        protocol: RouteProtocol::Boot,
+    });
+    plan.routes.push(RoutePlan {
+        ns: pod.namespace.clone(),
+        to: "::/0".parse().expect("constant"),
+        via: vec![crate::calico::node::POD_GATEWAY6.parse().expect("constant")],
+        dev: Some("eth0".into()),
+        blackhole: false,
+        metric: None,
+        protocol: RouteProtocol::Boot,
+    });
 }
 
 /// Felix's part for one encapsulation: the device with the tunnel address; each remote

@@ -85,6 +85,7 @@ impl BirdSearch {
         match kind {
             DaemonKind::Bird2 => self.bird2_binary(),
             DaemonKind::CalicoBird => self.bird1_binary("bird"),
+            DaemonKind::CalicoBird6 => self.bird1_binary("bird6"),
         }
     }
 

@@ -161,14 +161,16 @@ pub fn prepare(
     persistent: bool,
 ) -> Result<Box<dyn Daemon>, DaemonError> {
     match kind {
-        DaemonKind::Bird2 | DaemonKind::CalicoBird => Ok(Box::new(bird::Bird::prepare(
-            binaries.binary(kind)?,
-            node,
-            netns,
-            config,
-            files,
-            persistent,
-        )?)),
+        DaemonKind::Bird2 | DaemonKind::CalicoBird | DaemonKind::CalicoBird6 => {
+            Ok(Box::new(bird::Bird::prepare(
+                binaries.binary(kind)?,
+                node,
+                netns,
+                config,
+                files,
+                persistent,
+            )?))
+        }
     }
 }
 

@@ -189,6 +189,9 @@ pub async fn apply(plan: &Plan, lab: &BTreeMap<String, LabNamespace>) -> Result<
             let near_ns = ns(&near.ns)?;
             let far_ns = ns(&far.ns)?;
             let mut msg = LinkVeth::new(&near.name, &far.name).mtu(near.mtu).up();
+            if let Some(mac) = near.mac {
+                msg = msg.address(mac.octets().to_vec());
+            }
             if let Some(bridge) = &near.bridge {
                 let index = bridge_index
                     .get(&(near.ns.clone(), bridge.clone()))
@@ -372,10 +375,13 @@ pub(crate) fn run_in_namespace(
 /// brought up afterwards: the kernel opens a peer before pairing it with the near end, and
 /// opening an unpaired veth fails (ENOTCONN).
 fn peer_message(end: &VethEnd, netns: &Netns) -> netlink_packet_route::link::LinkMessage {
-    LinkUnspec::new_with_name(&end.name)
+    let mut msg = LinkUnspec::new_with_name(&end.name)
         .mtu(end.mtu)
-        .setns_by_fd(netns.as_raw_fd())
-        .build()
+        .setns_by_fd(netns.as_raw_fd());
+    if let Some(mac) = end.mac {
+        msg = msg.address(mac.octets().to_vec());
+    }
+    msg.build()
 }
 
 /// A route to add, from either kind of route the plan lists.

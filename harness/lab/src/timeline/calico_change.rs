@@ -16,6 +16,8 @@ impl Act for CalicoChange {
                     node: node.clone(),
                     source,
                 })?;
+            // Expectations about the sessions it has now must reach it (`bird6`'s).
+            lab.reconfigured(node, config);
         }
         Ok(None)
     }

@@ -26,6 +26,12 @@ use crate::overhead;
 /// with proxy ARP, never configured anywhere.
 pub const POD_GATEWAY: &str = "169.254.1.1";
 
+/// The MAC address Felix gives the host side of every pod's veth.
+pub const HOST_SIDE_MAC: MacAddr = MacAddr::new([0xee; 6]);
+
+/// A dual-stack pod's IPv6 gateway: the link-local address of [`HOST_SIDE_MAC`].
+pub const POD_GATEWAY6: &str = "fe80::ecee:eeff:feee:eeee";
+
 /// What the scenario says about one Kubernetes node running calico-node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeInput {
@@ -38,6 +44,8 @@ pub struct NodeInput {
     pub route_reflector_cluster_id: Option<String>,
     /// The node's IPv4 address with its subnet, as calico-node detects it.
     pub address: IpNet,
+    /// The node's IPv6 address with its subnet, for a dual-stack node.
+    pub address6: Option<IpNet>,
     /// IPAM blocks pinned to this node (otherwise allocated deterministically).
     pub pinned_blocks: Vec<IpNet>,
     pub pods: Vec<PodInput>,
@@ -88,6 +96,9 @@ pub struct Pod {
     /// The lab namespace: `<node>-<pod>`.
     pub namespace: String,
     pub ip: IpAddr,
+    /// Its IPv6 address, when an IPv6 pool gives the node a block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip6: Option<IpAddr>,
     /// The host side of the pod's veth, named as Felix names it: `cali` + 11 hex digits.
     pub host_interface: String,
     pub mtu: u32,
@@ -112,6 +123,9 @@ pub struct Pod {
 pub struct CalicoNode {
     pub name: String,
     pub address: IpNet,
+    /// Set on a dual-stack node, which runs `bird6` beside `bird`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address6: Option<IpNet>,
     pub blocks: Vec<String>,
     pub pods: Vec<Pod>,
     /// Whether the cluster runs BGP at all (the Installation may disable it).
@@ -127,12 +141,23 @@ pub struct CalicoNode {
 }
 
 impl CalicoNode {
-    /// The configuration its BIRD runs: confd's rendered files, the main one first.
+    /// The configuration its BIRD runs: confd's rendered files, the main one first (the
+    /// `bird6` files too, which `bird` does not read).
     pub fn bird_config(&self) -> crate::daemon::BirdConfig {
+        self.files(|_| true)
+    }
+
+    /// The configuration its `bird6` runs: the IPv6 files, the main one first.
+    pub fn bird6_config(&self) -> crate::daemon::BirdConfig {
+        self.files(|name| name.starts_with("bird6"))
+    }
+
+    fn files(&self, wanted: impl Fn(&str) -> bool) -> crate::daemon::BirdConfig {
         crate::daemon::BirdConfig::Rendered(
             self.rendered
                 .files()
                 .iter()
+                .filter(|(name, _)| wanted(name))
                 .map(|(name, text)| (name.to_string(), text.to_string()))
                 .collect(),
         )
@@ -299,6 +324,11 @@ fn with_scenario_nodes(mut resources: Vec<Resource>, nodes: &[NodeInput]) -> Vec
         if bgp.ipv4_address.is_empty() {
             bgp.ipv4_address = n.address.to_string();
         }
+        if let Some(a6) = n.address6
+            && bgp.ipv6_address.is_empty()
+        {
+            bgp.ipv6_address = a6.to_string();
+        }
         if let Some(asn) = n.as_number {
             bgp.as_number = Some(AsNumber(asn));
         }
@@ -408,7 +438,7 @@ pub fn plan_cluster(
             workloads.push(LocalWorkload {
                 bgp_peer: peer.clone(),
                 ipv4: Some(pod.ip).filter(IpAddr::is_ipv4),
-                ipv6: Some(pod.ip).filter(IpAddr::is_ipv6),
+                ipv6: pod.ip6,
             });
         }
         let rendered = render_with_workloads(&resources, &n.name, &blocks, env, &workloads)
@@ -416,6 +446,7 @@ pub fn plan_cluster(
         out.push(CalicoNode {
             name: n.name.clone(),
             address: n.address,
+            address6: n.address6,
             blocks: blocks.iter().map(ToString::to_string).collect(),
             pods,
             bgp: cluster.bgp_enabled(),
@@ -523,6 +554,9 @@ fn pods_of(
         .cidr
         .hosts_including_ends()
         .filter(|ip| !reserved.contains(ip));
+    // Dual stack: an IPv6 address too, from the node's first IPv6 block.
+    let block6 = blocks.iter().find(|b| b.cidr.addr().is_ipv6());
+    let mut hosts6 = block6.map(|b| b.cidr.hosts_including_ends());
     n.pods
         .iter()
         .map(|pod| {
@@ -534,10 +568,22 @@ fn pods_of(
                     n.pods.len()
                 );
             };
+            let ip6 = match (&mut hosts6, block6) {
+                (Some(h), Some(b)) => Some(h.next().with_context(|| {
+                    format!(
+                        "node {}: block {} has too few addresses for {} pods",
+                        n.name,
+                        b.cidr,
+                        n.pods.len()
+                    )
+                })?),
+                _ => None,
+            };
             Ok(Pod {
                 name: pod.name.clone(),
                 namespace: format!("{}-{}", n.name, pod.name),
                 ip,
+                ip6,
                 host_interface: host_interface_name(&n.name, &pod.name),
                 mtu,
                 labels: pod.labels.clone(),
@@ -585,12 +631,63 @@ mod tests {
             route_reflector_cluster_id: None,
             address: addr.parse().unwrap(),
             pinned_blocks: Vec::new(),
+            address6: None,
             pods: pods.iter().map(|p| PodInput::named(p)).collect(),
             host_mtu: 1500,
         }
     }
 
     const POOL: &str = "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\nspec: {cidr: 10.42.0.0/16, blockSize: 26, ipipMode: Never, vxlanMode: Never}\n";
+
+    #[test]
+    fn dual_stack_nodes_give_pods_both_families_and_mesh_over_ipv6() {
+        let pool6 = "---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p6}\nspec: {cidr: 'fd00:42::/48', blockSize: 122}\n";
+        let res = super::super::resources::parse_str("t", &format!("{POOL}{pool6}")).unwrap();
+        let mut a = input("a", "10.0.0.1/24", &["p0", "p1"]);
+        a.address6 = Some("fd00:1::1/64".parse().unwrap());
+        let mut b = input("b", "10.0.0.2/24", &["p0"]);
+        b.address6 = Some("fd00:1::2/64".parse().unwrap());
+        // A node without an IPv6 address still gets IPv6 blocks and pod addresses, as
+        // Calico's IPAM gives them, but no bird6.
+        let c = input("c", "10.0.0.3/24", &["p0"]);
+        let (out, _) = plan_cluster(res, &[a, b, c], &BTreeMap::new()).unwrap();
+        let ip6: Vec<String> = out[0]
+            .pods
+            .iter()
+            .map(|p| p.ip6.unwrap().to_string())
+            .collect();
+        assert_eq!(ip6, ["fd00:42::", "fd00:42::1"]);
+        assert_eq!(out[1].pods[0].ip6.unwrap().to_string(), "fd00:42::40");
+        let crate::daemon::BirdConfig::Rendered(files) = out[0].bird6_config() else {
+            panic!("rendered")
+        };
+        let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["bird6.cfg", "bird6_aggr.cfg", "bird6_ipam.cfg"]);
+        let bird6 = &out[0].rendered.bird6;
+        assert!(
+            bird6.contains("protocol bgp Mesh_fd00_1__2 from"),
+            "{bird6}"
+        );
+        assert!(bird6.contains("source address fd00:1::1;"), "{bird6}");
+        // c has no IPv6 address: no mesh session with it over IPv6.
+        assert!(!bird6.contains("Mesh_fd00_1__3"), "{bird6}");
+
+        let mut plan = crate::plan::Plan::default();
+        crate::planner::plan_calico_node(&out[0], &mut plan);
+        assert!(
+            plan.daemons
+                .iter()
+                .any(|d| d.kind == crate::daemon::DaemonKind::CalicoBird6)
+        );
+        let mut plan = crate::plan::Plan::default();
+        crate::planner::plan_calico_node(&out[2], &mut plan);
+        assert!(
+            !plan
+                .daemons
+                .iter()
+                .any(|d| d.kind == crate::daemon::DaemonKind::CalicoBird6)
+        );
+    }
 
     #[test]
     fn nodes_get_consecutive_blocks_and_pods_the_first_addresses() {

@@ -107,6 +107,7 @@ impl LinkKind for Bridge {
                     name: m.name.clone(),
                     mtu: m.mtu,
                     bridge: None,
+                    mac: None,
                 },
                 b: VethEnd {
                     ns: self.name.clone(),
@@ -115,6 +116,7 @@ impl LinkKind for Bridge {
                     // what limits.
                     mtu: self.mtu.max(m.mtu),
                     bridge: Some("br0".into()),
+                    mac: None,
                 },
             });
             for a in &m.addresses {

@@ -430,12 +430,14 @@ fn plan_overlay(name: &str, sizes: OverlaySizes, members: &[Interface], plan: &m
                 name: "ul0".into(),
                 mtu: carrier,
                 bridge: None,
+                mac: None,
             },
             b: VethEnd {
                 ns: name.to_string(),
                 name: format!("p{index}"),
                 mtu: carrier,
                 bridge: Some("br0".into()),
+                mac: None,
             },
         });
         let (local, prefix) = underlay_address(index, family);

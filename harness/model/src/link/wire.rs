@@ -168,6 +168,7 @@ impl LinkKind for Wire {
             name: i.name.clone(),
             mtu: i.mtu,
             bridge: None,
+            mac: None,
         };
         if self.patched {
             plan.namespaces.push(NamespacePlan {
@@ -188,6 +189,7 @@ impl LinkKind for Wire {
                         name: format!("p{index}"),
                         mtu: i.mtu,
                         bridge: Some("br0".into()),
+                        mac: None,
                     },
                 });
             }

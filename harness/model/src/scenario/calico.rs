@@ -135,6 +135,29 @@ pub fn validate<'a>(
             );
             continue;
         };
+        let address6 = settings.and_then(|s| s.address6.as_ref()).and_then(|a| {
+            if !a.value.addr().is_ipv6() {
+                cx.error(
+                    a.referenced,
+                    format!(
+                        "`address6` is the node's IPv6 address; {} is IPv4 (that is `address`)",
+                        a.value
+                    ),
+                );
+                return None;
+            }
+            if !interfaces.iter().any(|i| i.addresses.contains(&a.value)) {
+                cx.error(
+                    a.referenced,
+                    format!(
+                        "node `{}` has no interface with address {}",
+                        name.value, a.value
+                    ),
+                );
+                return None;
+            }
+            Some(a.value)
+        });
         let pods: Vec<PodInput> = match settings.and_then(|s| s.pods.as_ref()) {
             None => Vec::new(),
             Some(p) => match &p.value {
@@ -184,6 +207,7 @@ pub fn validate<'a>(
             as_number: settings.and_then(|s| s.as_number),
             route_reflector_cluster_id: settings.and_then(|s| s.route_reflector_cluster_id.clone()),
             address,
+            address6,
             pinned_blocks: settings
                 .map(|s| s.blocks.iter().map(|b| b.value).collect())
                 .unwrap_or_default(),

@@ -322,14 +322,19 @@ impl Protocols {
             .entry(node.to_string())
             .or_insert_with(|| {
                 let n = scenario.node(node)?;
-                // A calico node may run its own BIRD beside calico-node's: an expectation
-                // may name a protocol of either.
+                // A calico node may run its own BIRD beside calico-node's, and `bird6`
+                // when dual-stack: an expectation may name a protocol of any.
                 let mut all = Vec::new();
                 if let Some(c) = &n.calico {
                     let BirdConfig::Rendered(files) = c.bird_config() else {
                         return None;
                     };
                     all.extend(bird_conf::protocols_of_rendered(&files));
+                    if c.address6.is_some()
+                        && let BirdConfig::Rendered(files) = c.bird6_config()
+                    {
+                        all.extend(bird_conf::protocols_of_rendered(&files));
+                    }
                 }
                 if let Some(own) = &n.bird {
                     all.extend(own_protocols(own, &cx.dir)?);

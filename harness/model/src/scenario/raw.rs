@@ -136,6 +136,9 @@ pub struct RawCalicoNode {
     /// The node's address with its subnet; by default the first IPv4 address of its first
     /// interface (calico-node's `first-found` autodetection).
     pub address: Option<Spanned<IpNet>>,
+    /// The node's IPv6 address with its subnet (`spec.bgp.ipv6Address`), for a dual-stack
+    /// node: calico-node then runs `bird6` too. No default.
+    pub address6: Option<Spanned<IpNet>>,
     /// IPAM blocks pinned to the node; by default nodes sorted by name take consecutive
     /// blocks of each pool.
     #[serde(default)]

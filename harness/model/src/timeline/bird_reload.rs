@@ -36,6 +36,16 @@ pub struct BirdReload {
 impl BirdReload {
     pub fn validate(spec: &Spec, cx: &mut Context, scenario: &Network) -> Option<Self> {
         let node = node_with_daemon(cx, &spec.node, scenario)?;
+        if node.ends_with(crate::daemon::CALICO_BIRD6_SUFFIX) && scenario.node(&node).is_none() {
+            cx.error(
+                spec.node.referenced,
+                format!(
+                    "`{node}` is calico-node's bird6, which confd configures; change the \
+                     Calico resources with `calico_apply` instead"
+                ),
+            );
+            return None;
+        }
         // A calico node's name is calico-node's BIRD, unless the cluster's BGP is off and
         // the node's own BIRD is its only daemon.
         if let Some(n) = scenario.node(&node)

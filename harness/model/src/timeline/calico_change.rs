@@ -150,6 +150,13 @@ impl CalicoChange {
             }
             if old.rendered != new.rendered {
                 configs.push((new.name.clone(), new.bird_config()));
+                // A dual-stack node's bird6 reads its own files.
+                if new.bgp && new.address6.is_some() {
+                    configs.push((
+                        format!("{}{}", new.name, crate::daemon::CALICO_BIRD6_SUFFIX),
+                        new.bird6_config(),
+                    ));
+                }
             }
         }
         cx.calico_now = Some(now);

@@ -9,6 +9,7 @@
 //! - bird_restart: kubenode-hkg04      # orderly stop, then start
 //! - bird_stop: kubenode-hkg04.bird    # a calico node's own BIRD, beside calico-node's
 //! - bird_stop: n1-speaker             # a pod's BIRD (pods are named `<node>-<pod>`)
+//! - bird_stop: n1.bird6               # calico-node's IPv6 BIRD on a dual-stack node
 //! ```
 //! A daemon stopped by a step is expected to be down: its exit does not fail the run. One
 //! that is started again must answer, or the step fails.
@@ -60,6 +61,27 @@ pub(crate) fn node_with_daemon(
     node: &Spanned<String>,
     scenario: &Network,
 ) -> Option<String> {
+    if scenario.node(&node.value).is_none()
+        && let Some(calico_node) = node.value.strip_suffix(crate::daemon::CALICO_BIRD6_SUFFIX)
+        && let Some(n) = scenario.node(calico_node)
+        && n.kind == crate::network::NodeKind::Calico
+    {
+        let dual_stack = n
+            .calico
+            .as_ref()
+            .is_some_and(|c| c.bgp && c.address6.is_some());
+        if !dual_stack {
+            cx.error(
+                node.referenced,
+                format!(
+                    "calico node `{calico_node}` runs no bird6: that takes an IPv6 address \
+                     (`calico: {{ address6: ... }}`) and the cluster's BGP on"
+                ),
+            );
+            return None;
+        }
+        return Some(node.value.clone());
+    }
     if scenario.node(&node.value).is_none()
         && let Some(calico_node) = node.value.strip_suffix(crate::daemon::OWN_BIRD_SUFFIX)
         && let Some(n) = scenario.node(calico_node)
