@@ -322,9 +322,12 @@ impl Lab {
             state,
             detached: false,
             counter_gate: std::sync::Arc::new(tokio::sync::RwLock::new(())),
+            // A link-local address (a workload peering address Felix puts on several pods'
+            // interfaces) belongs to no one namespace.
             owners: plan
                 .addresses
                 .iter()
+                .filter(|a| !is_link_local(a.address.addr()))
                 .map(|a| (a.address.addr(), a.ns.clone()))
                 .collect(),
         };
@@ -992,6 +995,13 @@ pub fn state(lab: &str) -> Result<LabState, DownError> {
 }
 
 /// The names of the protocols a configuration defines, as far as they can be read.
+fn is_link_local(addr: std::net::IpAddr) -> bool {
+    match addr {
+        std::net::IpAddr::V4(a) => a.is_link_local(),
+        std::net::IpAddr::V6(a) => a.is_unicast_link_local(),
+    }
+}
+
 fn protocol_names(
     config: &routelab_model::daemon::BirdConfig,
 ) -> std::collections::BTreeSet<String> {

@@ -185,7 +185,10 @@ pub fn predict(
     let forward = route(network, from, to)?;
     let src = match (src, from_pod) {
         (Some(s), _) => s,
-        (None, Some((_, pod))) => pod.ip,
+        (None, Some((_, pod))) => match pod.ip6 {
+            Some(ip6) if to.is_ipv6() => ip6,
+            _ => pod.ip,
+        },
         (None, None) => source_address(network, &forward)?,
     };
     let dst_owner = network

@@ -120,10 +120,12 @@ impl Network {
         })
     }
 
-    /// The pod that has `addr`, with its node.
+    /// The pod that has `addr` (either family, or on its `lo`), with its node.
     pub fn pod_with(&self, addr: IpAddr) -> Option<(&Node, &crate::calico::node::Pod)> {
         self.nodes.iter().find_map(|n| {
-            let pod = n.calico.as_ref()?.pods.iter().find(|p| p.ip == addr)?;
+            let pod = n.calico.as_ref()?.pods.iter().find(|p| {
+                p.ip == addr || p.ip6 == Some(addr) || p.loopback.iter().any(|a| a.addr() == addr)
+            })?;
             Some((n, pod))
         })
     }

@@ -119,7 +119,7 @@ pub(crate) fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &
                 name: pod.host_interface.clone(),
                 mtu: pod.mtu,
                 bridge: None,
-                // Felix's: the pod's IPv6 gateway is this end's link-local address.
+                // The CNI plugin's: the pod's IPv6 gateway is this end's link-local address.
                 mac: pod.ip6.map(|_| crate::calico::node::HOST_SIDE_MAC),
             },
             b: VethEnd {

@@ -430,7 +430,7 @@ impl Cluster {
         let node_labels = self.nodes.get(node).map(|n| &n.labels)?;
         self.bgp_peers
             .iter()
-            .filter(|(_, p)| !p.local_workload_selector.trim().is_empty())
+            .filter(|(_, p)| !p.local_workload_selector.is_empty())
             .filter(|(_, p)| {
                 if !p.node.is_empty() {
                     return p.node == node;
@@ -499,7 +499,7 @@ impl Cluster {
                 }
             }
             // What Calico's API server refuses of a peering with workloads.
-            if !p.local_workload_selector.trim().is_empty() {
+            if !p.local_workload_selector.is_empty() {
                 if !p.peer_ip.is_empty() || !p.peer_selector.is_empty() {
                     bail!(
                         "BGPPeer {name}: localWorkloadSelector peers with the workloads it \
@@ -510,6 +510,30 @@ impl Cluster {
                     bail!(
                         "BGPPeer {name}: localWorkloadSelector needs asNumber, the AS of the \
                          workloads' BGP speakers"
+                    );
+                }
+            }
+        }
+        if let Some(b) = &self.bgp_default {
+            for (field, value, v4) in [
+                (
+                    "localWorkloadPeeringIPV4",
+                    &b.local_workload_peering_ipv4,
+                    true,
+                ),
+                (
+                    "localWorkloadPeeringIPV6",
+                    &b.local_workload_peering_ipv6,
+                    false,
+                ),
+            ] {
+                let ok =
+                    value.is_empty() || value.parse::<IpAddr>().is_ok_and(|ip| ip.is_ipv4() == v4);
+                if !ok {
+                    let family = if v4 { "IPv4" } else { "IPv6" };
+                    bail!(
+                        "BGPConfiguration default: {field} {value:?} is not an {family} address \
+                         (an address alone, no prefix length)"
                     );
                 }
             }

@@ -26,7 +26,8 @@ use crate::overhead;
 /// with proxy ARP, never configured anywhere.
 pub const POD_GATEWAY: &str = "169.254.1.1";
 
-/// The MAC address Felix gives the host side of every pod's veth.
+/// The MAC address Calico's CNI plugin gives the host side of every pod's veth (routelab
+/// sets it where it matters: on dual-stack pods, whose IPv6 gateway it makes).
 pub const HOST_SIDE_MAC: MacAddr = MacAddr::new([0xee; 6]);
 
 /// A dual-stack pod's IPv6 gateway: the link-local address of [`HOST_SIDE_MAC`].
@@ -75,17 +76,21 @@ impl PodInput {
     }
 }
 
-/// The labels Calico adds to every Kubernetes workload endpoint (routelab's pods are all
-/// in namespace `default`); the pod's own labels win.
+/// A pod's labels as a workload endpoint carries them: its own, then the ones Calico sets
+/// on every Kubernetes workload endpoint, which win (routelab's pods are all in namespace
+/// `default`, with its `default` service account). Labels a namespace's profile passes on
+/// (`pcns.*`) are not modelled.
 pub fn workload_labels(own: &BTreeMap<String, String>) -> BTreeMap<String, String> {
-    let mut labels: BTreeMap<String, String> = [
-        ("projectcalico.org/namespace", "default"),
-        ("projectcalico.org/orchestrator", "k8s"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    labels.extend(own.clone());
+    let mut labels = own.clone();
+    labels.extend(
+        [
+            ("projectcalico.org/namespace", "default"),
+            ("projectcalico.org/orchestrator", "k8s"),
+            ("projectcalico.org/serviceaccount", "default"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     labels
 }
 
@@ -324,9 +329,7 @@ fn with_scenario_nodes(mut resources: Vec<Resource>, nodes: &[NodeInput]) -> Vec
         if bgp.ipv4_address.is_empty() {
             bgp.ipv4_address = n.address.to_string();
         }
-        if let Some(a6) = n.address6
-            && bgp.ipv6_address.is_empty()
-        {
+        if let Some(a6) = n.address6 {
             bgp.ipv6_address = a6.to_string();
         }
         if let Some(asn) = n.as_number {
@@ -384,6 +387,26 @@ pub fn plan_cluster(
     nodes: &[NodeInput],
     env: &BTreeMap<String, String>,
 ) -> super::Result<(Vec<CalicoNode>, Vec<String>)> {
+    // bird6 runs where the scenario gives an IPv6 address, so a Node resource must not
+    // give one the scenario does not know of.
+    for n in nodes.iter().filter(|n| n.address6.is_none()) {
+        let manifest6 = resources.iter().rev().find_map(|r| match r {
+            Resource::Node(meta, spec) if meta.name == n.name => spec
+                .bgp
+                .as_ref()
+                .map(|b| b.ipv6_address.clone())
+                .filter(|a| !a.is_empty()),
+            _ => None,
+        });
+        if let Some(a) = manifest6 {
+            bail!(
+                "the Node resource of {} sets ipv6Address {a}, but the scenario gives the node \
+                 no `address6`: give `calico: {{ address6: {a} }}` (an address of one of its \
+                 interfaces) so that it runs bird6, or remove it from the manifest",
+                n.name
+            );
+        }
+    }
     let resources = with_scenario_nodes(resources, nodes);
     let cluster = Cluster::from_resources(&resources)?;
     cluster.validate()?;
@@ -420,6 +443,14 @@ pub fn plan_cluster(
             .collect();
         let reserved: Vec<IpAddr> = tunnels.iter().filter_map(|t| t.address).collect();
         let mut pods = pods_of(n, &blocks, mtu, &reserved)?;
+        if n.address6.is_none() && cluster.bgp_enabled() && pods.iter().any(|p| p.ip6.is_some()) {
+            warnings.push(format!(
+                "node {} has an IPv6 block, so its pods get IPv6 addresses, but it has no \
+                 `address6`, so it runs no bird6 and no other node learns the block; give \
+                 it `calico: {{ address6: ... }}`",
+                n.name
+            ));
+        }
         let peering_address = cluster.local_workload_peering_ipv4().map(IpAddr::V4);
         let mut workloads = Vec::new();
         for pod in &mut pods {

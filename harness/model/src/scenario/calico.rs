@@ -90,6 +90,7 @@ pub fn validate<'a>(
         .unwrap_or_default();
 
     let mut inputs = Vec::new();
+    let mut pod_namespaces = std::collections::BTreeSet::new();
     for (from, name, raw_node) in &calico_nodes {
         enter(cx, sources, *from);
         let settings = raw_node.calico.as_ref().map(|c| &c.value);
@@ -184,8 +185,19 @@ pub fn validate<'a>(
                 let ns = format!("{}-{pod}", name.value);
                 if let Err(e) = crate::names::plain("pod", pod) {
                     cx.error(p.referenced, e);
+                } else if pod.contains('.') {
+                    // `.` separates a node from its daemon (`n1.bird6`).
+                    cx.error(
+                        p.referenced,
+                        format!("pod name `{pod}` has a `.`; use letters, digits, `-` and `_`"),
+                    );
                 } else if !seen.insert(pod.clone()) {
                     cx.error(p.referenced, format!("pod `{pod}` is listed twice"));
+                } else if !pod_namespaces.insert(ns.clone()) {
+                    cx.error(
+                        p.referenced,
+                        format!("pod namespace `{ns}` is another node's pod too; rename one"),
+                    );
                 } else if cx.node_names.contains(&ns) {
                     cx.error(
                         p.referenced,

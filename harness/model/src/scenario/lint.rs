@@ -329,12 +329,13 @@ impl Protocols {
                     let BirdConfig::Rendered(files) = c.bird_config() else {
                         return None;
                     };
+                    // bird6's files are among them; they count only where bird6 runs.
+                    let dual_stack = c.address6.is_some();
+                    let files: Vec<(String, String)> = files
+                        .into_iter()
+                        .filter(|(name, _)| dual_stack || !name.starts_with("bird6"))
+                        .collect();
                     all.extend(bird_conf::protocols_of_rendered(&files));
-                    if c.address6.is_some()
-                        && let BirdConfig::Rendered(files) = c.bird6_config()
-                    {
-                        all.extend(bird_conf::protocols_of_rendered(&files));
-                    }
                 }
                 if let Some(own) = &n.bird {
                     all.extend(own_protocols(own, &cx.dir)?);
