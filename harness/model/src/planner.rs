@@ -147,11 +147,11 @@ pub(crate) fn plan_calico_node(calico: &crate::calico::node::CalicoNode, plan: &
         }
         // Felix's, for a pod a BGPPeer's localWorkloadSelector picked: the address the
         // pod's BGP speaker peers with, reached through its default route by proxy ARP.
-        if let Some(peering) = pod.peering_address {
+        for peering in &pod.peering_addresses {
             plan.addresses.push(AddressPlan {
                 ns: node.clone(),
                 interface: pod.host_interface.clone(),
-                address: IpNet::from(peering),
+                address: IpNet::from(*peering),
             });
         }
         if let Some(config) = &pod.bird {

@@ -451,6 +451,13 @@ impl Cluster {
             .and_then(|b| b.local_workload_peering_ipv4.parse().ok())
     }
 
+    /// Its IPv6 twin (`localWorkloadPeeringIPV6`), for peering workloads that have IPv6.
+    pub fn local_workload_peering_ipv6(&self) -> Option<std::net::Ipv6Addr> {
+        self.bgp_default
+            .as_ref()
+            .and_then(|b| b.local_workload_peering_ipv6.parse().ok())
+    }
+
     /// The passwords whose Secret or key is not among the resources, each as a warning.
     /// calico-node renders such a peering without a password (confd's `getPassword` and
     /// `getNodeMeshPassword` log "Can't read password" and go on), so the session comes

@@ -117,10 +117,11 @@ pub struct Pod {
     /// which confd renders a `Local_Workload_<ip>` session on the node.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bgp_peer: Option<String>,
-    /// The address Felix puts on `host_interface` for the pod to peer with
-    /// (BGPConfiguration `localWorkloadPeeringIPV4`), when it is selected and one is set.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub peering_address: Option<IpAddr>,
+    /// The addresses Felix puts on `host_interface` for the pod to peer with
+    /// (BGPConfiguration `localWorkloadPeeringIPV4`, and `localWorkloadPeeringIPV6` for a
+    /// pod with IPv6), when it is selected and they are set.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub peering_addresses: Vec<IpAddr>,
 }
 
 /// Everything routelab does as calico-node on one node.
@@ -451,13 +452,17 @@ pub fn plan_cluster(
                 n.name
             ));
         }
-        let peering_address = cluster.local_workload_peering_ipv4().map(IpAddr::V4);
+        let peering_v4 = cluster.local_workload_peering_ipv4().map(IpAddr::V4);
+        let peering_v6 = cluster.local_workload_peering_ipv6().map(IpAddr::V6);
         let mut workloads = Vec::new();
         for pod in &mut pods {
             pod.bgp_peer = cluster.workload_bgp_peer(&n.name, &workload_labels(&pod.labels));
             let Some(peer) = &pod.bgp_peer else { continue };
-            pod.peering_address = peering_address;
-            if peering_address.is_none() && pod.bird.is_some() {
+            pod.peering_addresses = peering_v4
+                .into_iter()
+                .chain(peering_v6.filter(|_| pod.ip6.is_some()))
+                .collect();
+            if peering_v4.is_none() && pod.bird.is_some() {
                 warnings.push(format!(
                     "pod {} is selected by the localWorkloadSelector of BGPPeer {peer}, but the \
                      default BGPConfiguration sets no localWorkloadPeeringIPV4, so Felix gives \
@@ -621,7 +626,7 @@ fn pods_of(
                 loopback: pod.loopback.clone(),
                 bird: pod.bird.clone(),
                 bgp_peer: None,
-                peering_address: None,
+                peering_addresses: Vec::new(),
             })
         })
         .collect()
@@ -673,8 +678,12 @@ mod tests {
     #[test]
     fn dual_stack_nodes_give_pods_both_families_and_mesh_over_ipv6() {
         let pool6 = "---\napiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p6}\nspec: {cidr: 'fd00:42::/48', blockSize: 122}\n";
-        let res = super::super::resources::parse_str("t", &format!("{POOL}{pool6}")).unwrap();
+        // p1 peers with its node over both families.
+        let peering = "---\napiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\nspec: {localWorkloadPeeringIPV4: 169.254.0.179, localWorkloadPeeringIPV6: 'fd00:ff::179'}\n---\napiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: speakers}\nspec: {localWorkloadSelector: has(speaker), asNumber: 65100}\n";
+        let res =
+            super::super::resources::parse_str("t", &format!("{POOL}{pool6}{peering}")).unwrap();
         let mut a = input("a", "10.0.0.1/24", &["p0", "p1"]);
+        a.pods[1].labels.insert("speaker".into(), String::new());
         a.address6 = Some("fd00:1::1/64".parse().unwrap());
         let mut b = input("b", "10.0.0.2/24", &["p0"]);
         b.address6 = Some("fd00:1::2/64".parse().unwrap());
@@ -702,6 +711,24 @@ mod tests {
         assert!(bird6.contains("source address fd00:1::1;"), "{bird6}");
         // c has no IPv6 address: no mesh session with it over IPv6.
         assert!(!bird6.contains("Mesh_fd00_1__3"), "{bird6}");
+        // The speaker's sessions, one per family, and Felix's addresses to peer with.
+        assert!(
+            bird6.contains("protocol bgp Local_Workload_fd00_42__1 from"),
+            "{bird6}"
+        );
+        assert!(
+            out[0]
+                .rendered
+                .bird
+                .contains("protocol bgp Local_Workload_10_42_0_1 from")
+        );
+        let peering: Vec<String> = out[0].pods[1]
+            .peering_addresses
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(peering, ["169.254.0.179", "fd00:ff::179"]);
+        assert!(out[0].pods[0].peering_addresses.is_empty());
 
         let mut plan = crate::plan::Plan::default();
         crate::planner::plan_calico_node(&out[0], &mut plan);

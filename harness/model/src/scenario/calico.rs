@@ -208,14 +208,7 @@ pub fn validate<'a>(
         }
         inputs.push(NodeInput {
             name: name.value.clone(),
-            labels: settings
-                .map(|s| {
-                    s.labels
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.to_string()))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            labels: settings.map(|s| as_text(&s.labels)).unwrap_or_default(),
             as_number: settings.and_then(|s| s.as_number),
             route_reflector_cluster_id: settings.and_then(|s| s.route_reflector_cluster_id.clone()),
             address,
@@ -265,17 +258,21 @@ pub fn validate<'a>(
     }
 }
 
+/// Labels as Calico reads them: every value text (`true` stays `true`).
+fn as_text(labels: &BTreeMap<String, super::raw::Scalar>) -> BTreeMap<String, String> {
+    labels
+        .iter()
+        .map(|(k, v)| (k.clone(), v.to_string()))
+        .collect()
+}
+
 /// One entry of a `pods:` list. A pod's BIRD config is read like a node's.
 fn pod_input(cx: &mut Context, entry: &RawPodEntry) -> PodInput {
     match entry {
         RawPodEntry::Name(name) => PodInput::named(name),
         RawPodEntry::Spec(pod) => PodInput {
             name: pod.name.clone(),
-            labels: pod
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.to_string()))
-                .collect(),
+            labels: as_text(&pod.labels),
             loopback: pod.loopback.iter().map(|a| a.value).collect(),
             bird: pod
                 .bird

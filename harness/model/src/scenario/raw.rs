@@ -177,7 +177,10 @@ impl<'de> Deserialize<'de> for Pods {
                     .map_err(|_| E::custom(format!("{n} pods are far too many")))
             }
             fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Pods, E> {
-                Err(E::custom(format!("{n} is not a number of pods")))
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!("{n} is not a number of pods"))),
+                }
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Pods, A::Error> {
                 let mut out = Vec::new();
