@@ -61,7 +61,7 @@ impl Stranger {
     }
 
     fn runtime_base(&self) -> PathBuf {
-        std::env::temp_dir().join(format!("routelab-{}", self.uid))
+        routelab_lab::userns::temp_base().join(format!("routelab-{}", self.uid))
     }
 
     /// The processes of this uid that exist.

@@ -282,7 +282,7 @@ fn the_stale_sweep_spares_a_locked_directory() {
     if !privileged("the_stale_sweep_spares_a_locked_directory") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!(
+    let dir = routelab_lab::userns::temp_base().join(format!(
         "routelab-elsewhere-{}-abc",
         u32::MAX - std::process::id()
     ));

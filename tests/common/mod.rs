@@ -55,7 +55,7 @@ pub fn bird_processes_mentioning(needle: &str) -> Vec<u32> {
 /// Temp directories of labs of scenario `name` that still exist.
 pub fn runtime_dirs_of(name: &str) -> Vec<PathBuf> {
     let prefix = format!("routelab-{name}-");
-    std::fs::read_dir(std::env::temp_dir())
+    std::fs::read_dir(routelab_lab::userns::temp_base())
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))

@@ -380,6 +380,10 @@ impl Lab {
         binaries: &BirdSearch,
     ) -> Result<(), LabError> {
         let persistent = matches!(self.mode, Mode::Persistent { .. });
+        // Every sandbox is written before the first daemon runs: writing them does not
+        // then compete for the CPU with daemons already starting, and a config that cannot
+        // be written stops the start before anything runs.
+        let mut prepared = Vec::with_capacity(plan.daemons.len());
         for d in &plan.daemons {
             let netns = self
                 .netns(&d.ns)
@@ -392,14 +396,19 @@ impl Lab {
                 socket: dir.join(&name).join("bird.ctl"),
                 log: dir.join(format!("{name}.log")),
             };
-            let daemon_error = |source| LabError::Daemon {
+            let mut daemon = prepare(d.kind, &d.ns, netns, &d.config, files, binaries, persistent)
+                .map_err(|source| LabError::Daemon {
+                    node: name.clone(),
+                    source,
+                })?;
+            daemon.set_ready_timeout(ready_timeout(plan.daemons.len()));
+            prepared.push((d, name, daemon));
+        }
+        for (d, name, mut daemon) in prepared {
+            daemon.start().map_err(|source| LabError::Daemon {
                 node: name.clone(),
                 source,
-            };
-            let mut daemon = prepare(d.kind, &d.ns, netns, &d.config, files, binaries, persistent)
-                .map_err(daemon_error)?;
-            daemon.set_ready_timeout(ready_timeout(plan.daemons.len()));
-            daemon.start().map_err(daemon_error)?;
+            })?;
             if name != d.ns {
                 self.other_daemons
                     .entry(d.ns.clone())

@@ -596,12 +596,10 @@ fn bird_configs(
     let dir = tempfile::tempdir_in(base).map_err(|e| fatal(format!("creating a temp dir: {e}")))?;
     // Each kind of BIRD is looked up (and its version run) once, not per daemon.
     let mut binaries: Vec<(DaemonKind, Option<BirdBinary>)> = Vec::new();
-    for (i, d) in plan
-        .daemons
-        .iter()
-        .chain(&step_configs(scenario, plan))
-        .enumerate()
-    {
+    let steps = step_configs(scenario, plan);
+    // Written first, checked together: one `bird -p` per CPU at a time.
+    let mut checks: Vec<(&routelab_model::plan::DaemonPlan, usize, PathBuf)> = Vec::new();
+    for (i, d) in plan.daemons.iter().chain(&steps).enumerate() {
         if let BirdConfig::File(path) = &d.config
             && let Err((file, line, column, e)) = check_includes(path, 0)
         {
@@ -626,8 +624,7 @@ fn bird_configs(
         }
         let Some(binary) = binaries
             .iter()
-            .find(|(k, _)| *k == d.kind)
-            .and_then(|(_, b)| b.as_ref())
+            .position(|(k, b)| *k == d.kind && b.is_some())
         else {
             continue;
         };
@@ -637,14 +634,24 @@ fn bird_configs(
         let path = crate::daemon::make_sandbox(&sandbox, user)
             .and_then(|()| crate::daemon::write_config(&d.config, &sandbox, user))
             .map_err(|e| fatal(format!("writing a BIRD config: {e}")))?;
-        let message = match check_config(binary, &path, user, BIRD_PARSE_TIMEOUT) {
+        checks.push((d, binary, path));
+    }
+    let results = parallel_map(&checks, |(_, binary, path)| {
+        let binary = binaries[*binary]
+            .1
+            .as_ref()
+            .expect("only found binaries are kept");
+        check_config(binary, path, DaemonUser::for_daemons(), BIRD_PARSE_TIMEOUT)
+    });
+    for ((d, _, path), result) in checks.iter().zip(results) {
+        let message = match result {
             Ok(()) => continue,
             Err(DaemonError::Config { message, .. }) => message,
             Err(e) => e.to_string(),
         };
         let node = scenario.node(&d.ns);
         let inline_at = node.and_then(|n| n.source.bird_inline);
-        let (at, message) = match (&d.config, bird_position(&message, &path)) {
+        let (at, message) = match (&d.config, bird_position(&message, path)) {
             // BIRD's line in the inline text, moved to where that text is in the scenario.
             (BirdConfig::Inline(_), Some((line, column, text))) => {
                 let at = inline_at.map_or((0, 0), |(l, c)| (l + line - 1, c + column - 1));
@@ -659,6 +666,39 @@ fn bird_configs(
         }
     }
     Ok(())
+}
+
+/// `f` of every item, in order, on one thread per CPU.
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a check thread panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
 /// BIRD's `FILE:LINE:COLUMN message` for `config`, as line, column and message.

@@ -1,6 +1,7 @@
 //! Finding BIRD binaries and checking configs with BIRD's own parser.
 
 use std::fmt;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -275,41 +276,31 @@ pub fn check_config(
     };
     // A file rather than a pipe: a BIRD that hangs must not also hang its reader.
     let output = tempfile::tempfile().map_err(running)?;
-    let mut cmd = Command::new(&bin.path);
-    cmd.arg("-p")
-        .arg("-c")
-        .arg(config.file_name().unwrap_or_default());
-    if let Some(user) = user {
-        // SAFETY: the hook only makes async-signal-safe system calls.
-        unsafe {
-            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || user.become_in_child());
-        }
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(output.try_clone().map_err(running)?)
-        .stderr(output.try_clone().map_err(running)?)
-        .env_clear()
-        .current_dir(config_dir(&config));
-    let mut child = cmd.spawn().map_err(running)?;
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(running)? {
-            break status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(DaemonError::Config {
-                message: format!(
-                    "bird -p did not finish parsing {} within {} s (does it include a FIFO or \
-                     a device?)",
-                    config.display(),
-                    limit.as_secs()
-                ),
-                config,
-            });
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    let name = config.file_name().unwrap_or_default();
+    let mut child = super::spawn::spawn(&super::spawn::Spawn {
+        program: &bin.path,
+        args: &["-p".as_ref(), "-c".as_ref(), name],
+        env: &[],
+        cwd: config_dir(&config),
+        stdout: output.as_fd(),
+        stderr: output.as_fd(),
+        netns: None,
+        user,
+        lifetime: super::spawn::Lifetime::Ordinary,
+    })
+    .map_err(running)?;
+    let Some(status) = child.wait_timeout(limit).map_err(running)? else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(DaemonError::Config {
+            message: format!(
+                "bird -p did not finish parsing {} within {} s (does it include a FIFO or a \
+                 device?)",
+                config.display(),
+                limit.as_secs()
+            ),
+            config,
+        });
     };
     if status.success() {
         return Ok(());

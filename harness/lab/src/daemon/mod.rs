@@ -27,6 +27,7 @@ mod error;
 mod parse;
 mod process;
 pub mod reply;
+mod spawn;
 mod user;
 
 use std::path::PathBuf;

@@ -2,17 +2,17 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{FileExt, FileTypeExt, OpenOptionsExt};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
 use super::binary::{BirdBinary, absolute};
+use super::spawn::{self, Child};
 use super::user::DaemonUser;
 use super::{BirdClient, DaemonError};
 use crate::net::Netns;
@@ -301,68 +301,38 @@ impl BirdProcess {
                 (file, Output::Anonymous(reader))
             }
         };
-        let dup = |f: &File| {
-            f.try_clone()
-                .map_err(|e| DaemonError::io("duplicating BIRD's output file", e))
+        let args: Vec<&std::ffi::OsStr> = {
+            let mut args: Vec<&std::ffi::OsStr> = vec![
+                "-f".as_ref(),
+                "-c".as_ref(),
+                config_name.as_os_str(),
+                "-s".as_ref(),
+                socket.as_os_str(),
+            ];
+            // calico-node runs its BIRD with `-d`: every message to standard error, which
+            // is what `kubectl logs` of calico-node shows, and what a failure here shows.
+            if spec.binary.flavour == super::binary::Flavour::Bird1_6 {
+                args.push("-d".as_ref());
+            }
+            args
         };
-
-        let mut cmd = Command::new(&spec.binary.path);
-        cmd.arg("-f")
-            .arg("-c")
-            .arg(&config_name)
-            .arg("-s")
-            .arg(&socket);
-        // calico-node runs its BIRD with `-d`: every message to standard error, which is
-        // what `kubectl logs` of calico-node shows, and what a failure here shows.
-        if spec.binary.flavour == super::binary::Flavour::Bird1_6 {
-            cmd.arg("-d");
-        }
-        cmd.current_dir(&dir)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .stdin(Stdio::null())
-            .stdout(dup(&file)?)
-            .stderr(file);
-        let ns_fd = ns.as_raw_fd();
-        let persistent = spec.persistent;
-        let user = spec.user;
-        let parent = std::process::id() as libc::pid_t;
-        // SAFETY: the hook runs in the forked child before exec and only makes
-        // async-signal-safe system calls; it allocates nothing (errors are plain errnos).
-        unsafe {
-            cmd.pre_exec(move || {
-                Netns::enter_in_child(ns_fd)?;
-                // Credentials change before the death signal is set: a change clears it.
-                if let Some(user) = &user {
-                    user.become_in_child()?;
-                }
-                if persistent {
-                    // A session of its own: no signals from routelab's terminal or process
-                    // group once routelab is gone.
-                    if libc::setsid() == -1 {
-                        return Err(io::Error::last_os_error());
-                    }
-                } else {
-                    if libc::prctl(
-                        libc::PR_SET_PDEATHSIG,
-                        libc::SIGKILL as libc::c_ulong,
-                        0,
-                        0,
-                        0,
-                    ) == -1
-                    {
-                        return Err(io::Error::last_os_error());
-                    }
-                    // routelab may have died between fork and prctl; then the signal was
-                    // never going to come and BIRD must not start.
-                    if libc::getppid() != parent {
-                        return Err(io::Error::from_raw_os_error(libc::ESRCH));
-                    }
-                }
-                Ok(())
-            });
-        }
-        let child = cmd.spawn().map_err(|e| {
+        let child = spawn::spawn(&spawn::Spawn {
+            program: &spec.binary.path,
+            args: &args,
+            env: &["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],
+            cwd: &dir,
+            stdout: file.as_fd(),
+            stderr: file.as_fd(),
+            netns: Some(ns.as_fd()),
+            user: spec.user,
+            lifetime: if spec.persistent {
+                // No signals from routelab's terminal or process group once it is gone.
+                spawn::Lifetime::OwnSession
+            } else {
+                spawn::Lifetime::DiesWithParent
+            },
+        })
+        .map_err(|e| {
             DaemonError::io(
                 format!(
                     "starting {} for {} in namespace {}",
@@ -373,6 +343,8 @@ impl BirdProcess {
                 e,
             )
         })?;
+        drop(file);
+        let persistent = spec.persistent;
         let pid = child.id();
         // BIRD is our unreaped child: its pid cannot be reused before we wait for it, so
         // both reads below name this very process.

@@ -89,11 +89,12 @@ impl DaemonUser {
         std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid))
     }
 
-    /// Becomes this user in a freshly forked child, keeping [`KEPT_CAPABILITIES`] as
+    /// Becomes this user in a freshly started child, keeping [`KEPT_CAPABILITIES`] as
     /// ambient capabilities so they survive the exec. Only async-signal-safe calls.
     ///
     /// # Safety
-    /// Must only be called between `fork` and `exec`, as `Command::pre_exec` does.
+    /// Must only be called in a child before `exec`: between `fork` and `exec`, as
+    /// `Command::pre_exec` does, or in the child of [`super::spawn::spawn`].
     pub unsafe fn become_in_child(&self) -> io::Result<()> {
         let check = |rc: libc::c_long| {
             if rc < 0 {
@@ -106,9 +107,25 @@ impl DaemonUser {
         // live on this stack frame for the duration of each call.
         unsafe {
             check(libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) as libc::c_long)?;
-            check(libc::setgroups(0, std::ptr::null()) as libc::c_long)?;
-            check(libc::setresgid(self.gid, self.gid, self.gid) as libc::c_long)?;
-            check(libc::setresuid(self.uid, self.uid, self.uid) as libc::c_long)?;
+            // Raw system calls, not glibc's wrappers: in a child that shares routelab's
+            // memory (`spawn`), glibc would hand the change on to routelab's threads.
+            check(libc::syscall(
+                libc::SYS_setgroups,
+                0,
+                std::ptr::null::<libc::gid_t>(),
+            ))?;
+            check(libc::syscall(
+                libc::SYS_setresgid,
+                self.gid,
+                self.gid,
+                self.gid,
+            ))?;
+            check(libc::syscall(
+                libc::SYS_setresuid,
+                self.uid,
+                self.uid,
+                self.uid,
+            ))?;
             let mut mask = 0u32;
             for cap in KEPT_CAPABILITIES {
                 mask |= 1 << cap;
