@@ -7,7 +7,8 @@
 //!
 //! Run as root: `cargo bench --bench scale` (`-- --nodes 50,100` for other sizes,
 //! `--with-1000` to add N = 1000, `--pods P`, `--rack-size S`, `--rack-reflectors` for an
-//! in-cluster reflector per rack). Load average is printed with each row, and a row
+//! in-cluster reflector per rack, `--write-to DIR` to only write each size's scenario to
+//! `DIR/N/`, for `routelab up` or `run` by hand). Load average is printed with each row, and a row
 //! measured on an overloaded machine (see `routelab_model::machine`) is followed by a line
 //! saying so: figures from a busy machine are not figures of routelab.
 //!
@@ -30,6 +31,7 @@ struct Args {
     pods: usize,
     rack_size: usize,
     rack_reflectors: bool,
+    write_to: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -38,6 +40,7 @@ fn args() -> Args {
         pods: 1,
         rack_size: 100,
         rack_reflectors: false,
+        write_to: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -53,6 +56,7 @@ fn args() -> Args {
             "--pods" => a.pods = value().parse().expect("--pods P"),
             "--rack-size" => a.rack_size = value().parse().expect("--rack-size S"),
             "--rack-reflectors" => a.rack_reflectors = true,
+            "--write-to" => a.write_to = Some(value().into()),
             // What `cargo bench` passes to every bench.
             "--bench" => {}
             other => panic!("unknown argument {other}"),
@@ -140,6 +144,15 @@ fn main() {
             rack_reflectors: args.rack_reflectors,
         };
         let generated = calico_cluster(&shape).unwrap_or_else(|e| panic!("{e}"));
+        if let Some(out) = &args.write_to {
+            let dir = out.join(n.to_string());
+            std::fs::create_dir_all(&dir).expect("creating the directory to write to");
+            for (name, text) in &generated.files {
+                std::fs::write(dir.join(name), text).expect("writing the scenario");
+            }
+            println!("{}", dir.join(&generated.scenario).display());
+            continue;
+        }
         let dir = tempfile::tempdir().expect("a temporary directory");
         for (name, text) in &generated.files {
             std::fs::write(dir.path().join(name), text).expect("writing the scenario");

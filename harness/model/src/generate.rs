@@ -204,11 +204,19 @@ pub fn calico_cluster(shape: &ClusterShape) -> Result<Generated, ShapeError> {
     // The first node's session to whoever it peers with, the routes between the first and
     // the last node (reflected, so via the core or the rack's reflector path), and a ping
     // across the whole cluster between their pods.
-    // With rack reflectors the first node is rack 0's reflector: it too peers with the core.
+    // With rack reflectors the first node is rack 0's reflector: it too peers with the core,
+    // and hears the last node from the core unless the last is its own client, which it
+    // reflects for unchanged (next hop the client).
+    let (_, last_addr) = node_address(shape, last_i);
+    let via = if shape.rack_reflectors && racks == 1 {
+        last_addr.as_str()
+    } else {
+        "10.1.0.1"
+    };
     let _ = write!(
         y,
         "expect:\n  - bgp: {{ node: {first}, protocol: Node_10_1_0_1 }}\n\
-         \x20 - route: {{ node: {first}, prefix: {lb}/26, via: 10.1.0.1, protocol: bird }}\n\
+         \x20 - route: {{ node: {first}, prefix: {lb}/26, via: {via}, protocol: bird }}\n\
          \x20 - route: {{ node: core, prefix: {fb}/26, via: {first_addr} }}\n\
          \x20 - route: {{ node: {last}, prefix: {fb}/26, protocol: bird }}\n\
          \x20 - ping: {{ from: {first}-pod0, to: {lp} }}\n",
@@ -251,6 +259,28 @@ mod tests {
         assert_eq!(
             calico_cluster(&ClusterShape::new("x", 2000)).unwrap_err(),
             ShapeError::TooMany(2000)
+        );
+    }
+
+    #[test]
+    fn a_rack_reflector_hears_its_own_client_directly() {
+        let shape = |nodes| ClusterShape {
+            rack_reflectors: true,
+            ..ClusterShape::new("x", nodes)
+        };
+        let one_rack = calico_cluster(&shape(50)).unwrap();
+        assert!(
+            one_rack.files[0]
+                .1
+                .contains("prefix: 10.42.12.64/26, via: 10.1.0.59, protocol: bird"),
+            "{}",
+            one_rack.files[0].1
+        );
+        let two_racks = calico_cluster(&shape(150)).unwrap();
+        assert!(
+            two_racks.files[0]
+                .1
+                .contains(", via: 10.1.0.1, protocol: bird")
         );
     }
 

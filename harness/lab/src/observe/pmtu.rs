@@ -27,6 +27,7 @@ impl Observe for Pmtu {
             // Search above the expected value too, so a wider path is caught.
             max: self.mtu.saturating_add(100).max(1500),
             timeout: Duration::from_millis(500),
+            expected: Some(self.mtu),
         };
         match lab
             .probe(&self.from, move |ns| crate::probe::path_mtu(ns, &spec))

@@ -370,6 +370,21 @@ async fn mtu_1420_through_a_black_hole() {
         v4.join().unwrap();
         v6.join().unwrap();
     });
+
+    // With the expected answer as a hint, as `pmtu` expectations give it: 1420 answers,
+    // 1421 is silent twice, and nothing else is sent; the answer is the same.
+    let hinted = path_mtu(
+        &net.h1,
+        &PmtuSpec {
+            timeout: Duration::from_millis(250),
+            expected: Some(1420),
+            ..PmtuSpec::new(H2_V4.into())
+        },
+    )
+    .unwrap();
+    assert_eq!(hinted.mtu, 1420, "{hinted}");
+    assert_eq!(hinted.probes_sent, 3, "{hinted}");
+    assert_eq!(hinted.evidence, vec!["1421 bytes: no reply to 2 probes"]);
 }
 
 #[tokio::test]

@@ -37,6 +37,9 @@ pub struct PmtuSpec {
     /// How long to wait for each probe's answer. A size whose probe is silently lost costs
     /// twice this.
     pub timeout: Duration,
+    /// A size to try first (an expectation's answer): right, it settles the search in two
+    /// probes; wrong, it costs those two before the plain search (see `search`).
+    pub expected: Option<u16>,
 }
 
 impl PmtuSpec {
@@ -48,6 +51,7 @@ impl PmtuSpec {
             min: if dst.is_ipv6() { 1280 } else { 576 },
             max: 1500,
             timeout: Duration::from_millis(500),
+            expected: None,
         }
     }
 }
@@ -215,7 +219,10 @@ pub(crate) fn path_mtu_here(spec: &PmtuSpec) -> io::Result<PathMtu> {
         sent: 0,
     };
     let v6 = spec.dst.is_ipv6();
-    let mut search = LargestPassing::new(spec.min, spec.max);
+    let mut search = match spec.expected {
+        Some(expected) => LargestPassing::expecting(spec.min, spec.max, expected),
+        None => LargestPassing::new(spec.min, spec.max),
+    };
     let mut evidence = Vec::new();
     while let Some(size) = search.next_size() {
         let verdict = prober.probe(size)?;
