@@ -6,7 +6,8 @@
 //! tears the copy down again. routelab grows with the lab it holds (a descriptor and a
 //! netlink socket per namespace, tens of MiB mapped), so with `fork` every BIRD started
 //! cost more than the one before: 1.0 ms per start at 50 nodes, 5.4 ms at 500, measured
-//! with the scale bench, most of it in the kernel's `copy_page_range`. Here the child
+//! with the scale bench (BIRDs held stopped, so only the starts counted), most of it in the
+//! kernel's `copy_page_range`. Here the child
 //! runs on routelab's own memory until it execs, while the calling thread waits.
 //!
 //! # Rules for the child
@@ -122,6 +123,27 @@ pub fn spawn(spec: &Spawn<'_>) -> io::Result<Child> {
     let argv = pointers(&argv_owned);
     let envp = pointers(&env_owned);
     let stdin = std::fs::File::open("/dev/null")?;
+    // The child puts these on 0, 1 and 2 in that order, so none may already be one of
+    // those (routelab started with a standard stream closed): such a one is moved up.
+    let mut moved: Vec<OwnedFd> = Vec::new();
+    let mut above_stdio = |fd: RawFd| -> io::Result<RawFd> {
+        if fd > 2 {
+            return Ok(fd);
+        }
+        // SAFETY: a plain syscall; on success it returns a new descriptor we own.
+        let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        if new < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: just returned to us, owned nowhere else.
+        moved.push(unsafe { OwnedFd::from_raw_fd(new) });
+        Ok(new)
+    };
+    let (stdin_fd, stdout_fd, stderr_fd) = (
+        above_stdio(stdin.as_raw_fd())?,
+        above_stdio(spec.stdout.as_raw_fd())?,
+        above_stdio(spec.stderr.as_raw_fd())?,
+    );
 
     // SAFETY: an all-zero sigset_t is a valid (empty) set to be filled by the calls below.
     let mut all: libc::sigset_t = unsafe { std::mem::zeroed() };
@@ -139,9 +161,9 @@ pub fn spawn(spec: &Spawn<'_>) -> io::Result<Child> {
         argv: argv.as_ptr(),
         envp: envp.as_ptr(),
         cwd: cwd.as_ptr(),
-        stdin: stdin.as_raw_fd(),
-        stdout: spec.stdout.as_raw_fd(),
-        stderr: spec.stderr.as_raw_fd(),
+        stdin: stdin_fd,
+        stdout: stdout_fd,
+        stderr: stderr_fd,
         netns: spec.netns.map(|fd| fd.as_raw_fd()),
         user: spec.user,
         lifetime: spec.lifetime,
@@ -223,7 +245,7 @@ unsafe fn prepare(job: &Job) -> io::Result<()> {
     unsafe {
         // routelab's handlers are not for the child; what routelab ignores stays ignored
         // except SIGPIPE, which Rust ignores for itself.
-        for signal in 1..libc::SIGRTMAX() {
+        for signal in 1..=libc::SIGRTMAX() {
             if signal == libc::SIGKILL || signal == libc::SIGSTOP {
                 continue;
             }
@@ -239,13 +261,9 @@ unsafe fn prepare(job: &Job) -> io::Result<()> {
                 libc::sigaction(signal, &default, std::ptr::null_mut());
             }
         }
+        // All three are above 2 (see `spawn`), so none is overwritten before it is used.
         for (from, to) in [(job.stdin, 0), (job.stdout, 1), (job.stderr, 2)] {
-            if from == to {
-                // dup2 onto itself keeps close-on-exec; clear it.
-                check(libc::fcntl(from, libc::F_SETFD, 0))?;
-            } else {
-                check(libc::dup2(from, to))?;
-            }
+            check(libc::dup2(from, to))?;
         }
         check(libc::chdir(job.cwd))?;
         if let Some(fd) = job.netns {
