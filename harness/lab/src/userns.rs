@@ -191,9 +191,9 @@ pub enum RuntimeBaseError {
 /// `/tmp` is), else `/tmp`.
 ///
 /// A lab writes a sandbox, its configs, a log and a socket per daemon. On a disk file
-/// system that is slow and grows with the lab: on this project's 2-core test machines
-/// (ext4 `/tmp`) a daemon's sandbox took 8–13 ms to write against 0.2 ms on tmpfs, and
-/// writing 500 was most of starting 500 daemons.
+/// system that is slow and grows with the lab: on a 2-core machine whose `/tmp` is ext4,
+/// a daemon's sandbox took 8–13 ms to write against 0.2 ms on tmpfs, and writing 500 was
+/// most of starting 500 daemons.
 pub fn temp_base() -> PathBuf {
     if std::env::var_os("TMPDIR").is_some() {
         return std::env::temp_dir();
