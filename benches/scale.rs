@@ -103,22 +103,8 @@ fn loadavg() -> String {
         .unwrap_or_default()
 }
 
-fn main() {
-    if !routelab_lab::net::netns::can_create_namespaces() {
-        routelab_lab::skip_or_fail_without_root("bench scale");
-        return;
-    }
-    let args = args();
-    let mut search = BirdSearch::from_env();
-    // A bench runs from the target directory, outside the checkout's `.tools`.
-    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bird1");
-    if search.bird1.is_none() && tools.exists() {
-        search.bird1 = Some(tools);
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+/// The table's column names.
+fn print_header() {
     println!(
         "{:>5} {:>6} {:>8} {:>9} {:>9} {:>9} {:>8} | per node ms: {:>5} {:>6} {:>6} {:>6} | {:>8} {:>9} | load",
         "N",
@@ -135,6 +121,27 @@ fn main() {
         "own MiB",
         "BIRDs MiB"
     );
+}
+
+fn main() {
+    if !routelab_lab::net::netns::can_create_namespaces() {
+        routelab_lab::skip_or_fail_without_root("bench scale");
+        return;
+    }
+    let args = args();
+    let mut search = BirdSearch::from_env();
+    // A bench runs from the target directory, outside the checkout's `.tools`.
+    let tools = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bird1");
+    if search.bird1.is_none() && tools.exists() {
+        search.bird1 = Some(tools);
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    if args.write_to.is_none() {
+        print_header();
+    }
     for &n in &args.nodes {
         let shape = ClusterShape {
             name: format!("sd-scale-{n}"),

@@ -597,6 +597,8 @@ fn bird_configs(
     // Each kind of BIRD is looked up (and its version run) once, not per daemon.
     let mut binaries: Vec<(DaemonKind, Option<BirdBinary>)> = Vec::new();
     let steps = step_configs(scenario, plan);
+    // As they will run: each in a sandbox of its own, read as the daemon user.
+    let user = DaemonUser::for_daemons();
     // Written first, checked together: one `bird -p` per CPU at a time.
     let mut checks: Vec<(&routelab_model::plan::DaemonPlan, usize, PathBuf)> = Vec::new();
     for (i, d) in plan.daemons.iter().chain(&steps).enumerate() {
@@ -628,8 +630,6 @@ fn bird_configs(
         else {
             continue;
         };
-        // As it will run: in a sandbox of its own, read as the daemon user.
-        let user = DaemonUser::for_daemons();
         let sandbox = dir.path().join(format!("{}-{i}", d.ns));
         let path = crate::daemon::make_sandbox(&sandbox, user)
             .and_then(|()| crate::daemon::write_config(&d.config, &sandbox, user))
@@ -641,7 +641,7 @@ fn bird_configs(
             .1
             .as_ref()
             .expect("only found binaries are kept");
-        check_config(binary, path, DaemonUser::for_daemons(), BIRD_PARSE_TIMEOUT)
+        check_config(binary, path, user, BIRD_PARSE_TIMEOUT)
     });
     for ((d, _, path), result) in checks.iter().zip(results) {
         let message = match result {

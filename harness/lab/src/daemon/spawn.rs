@@ -37,6 +37,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::Duration;
 
 use super::user::DaemonUser;
+use crate::net::Netns;
 
 /// What happens to the child when routelab ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,7 +268,7 @@ unsafe fn prepare(job: &Job) -> io::Result<()> {
         }
         check(libc::chdir(job.cwd))?;
         if let Some(fd) = job.netns {
-            check(libc::setns(fd, libc::CLONE_NEWNET))?;
+            Netns::enter_in_child(fd)?;
         }
         // Credentials change before the death signal is set: a change clears it.
         if let Some(user) = &job.user {
